@@ -1,0 +1,189 @@
+"""Undo/redo: every model mutation is one of a few invertible records, grouped into named steps.
+
+Records (napari's masked paint atom, ITK-SNAP's staging + commit, memory-capped like ITK-SNAP's UndoDataManager):
+- VoxelPatch: one layer, an index box, the changed voxels' positions, old and new values (zlib-packed when large).
+- LayerInsert / LayerRemove: an all-zero layer appears or disappears at an index.
+- LayerCast: a layer's dtype changes (promotion; its inverse is exact because values fit both types).
+- TableChange: segments added, removed, changed (full before/after copies of those segments only) and reordering.
+The Segmentation applies records; this module only stores them. History never copies a whole layer.
+"""
+from __future__ import annotations
+
+import zlib
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .events import Signal
+
+_PACK_LIMIT = 4096   # bytes: arrays above this are zlib-packed in the history
+
+
+def _pack(a: np.ndarray):
+    raw = np.ascontiguousarray(a)
+    if raw.nbytes <= _PACK_LIMIT:
+        return raw
+    return (zlib.compress(raw.tobytes(), 1), raw.dtype.str, raw.shape)
+
+
+def _unpack(p) -> np.ndarray:
+    if isinstance(p, np.ndarray):
+        return p
+    data, dt, shape = p
+    return np.frombuffer(zlib.decompress(data), dtype=np.dtype(dt)).reshape(shape)
+
+
+def _nbytes(p) -> int:
+    return p.nbytes if isinstance(p, np.ndarray) else len(p[0]) + 64
+
+
+@dataclass
+class VoxelPatch:
+    layer: int
+    box: tuple
+    where: object          # packed bool mask (box shape) of the changed voxels
+    old: object            # packed old values at `where` (layer dtype at the time)
+    new: object            # packed new values at `where`
+
+    @classmethod
+    def make(cls, layer, box, where, old, new) -> "VoxelPatch":
+        return cls(layer, box, _pack(np.packbits(where, axis=None)), _pack(old), _pack(new))
+
+    def mask(self) -> np.ndarray:
+        shape = tuple(s.stop - s.start for s in self.box)
+        bits = np.unpackbits(_unpack(self.where), count=int(np.prod(shape)))
+        return bits.view(bool).reshape(shape)
+
+    def values(self, which: str) -> np.ndarray:
+        return _unpack(self.old if which == "old" else self.new)
+
+    @property
+    def nbytes(self) -> int:
+        return _nbytes(self.where) + _nbytes(self.old) + _nbytes(self.new) + 200
+
+
+@dataclass
+class LayerInsert:
+    index: int
+    dtype: str
+    nbytes: int = 64
+
+
+@dataclass
+class LayerRemove:
+    index: int
+    dtype: str
+    nbytes: int = 64
+
+
+@dataclass
+class LayerCast:
+    index: int
+    old_dtype: str
+    new_dtype: str
+    nbytes: int = 64
+
+
+@dataclass
+class TableChange:
+    before: dict             # id -> Segment copy, or None when the segment did not exist
+    after: dict              # id -> Segment copy, or None when the segment no longer exists
+    order_before: tuple
+    order_after: tuple
+
+    @property
+    def nbytes(self) -> int:
+        return 400 * (len(self.before) + 1) + 16 * (len(self.order_before) + len(self.order_after))
+
+
+@dataclass
+class Step:
+    name: str
+    records: list = field(default_factory=list)
+    nbytes: int = 0
+
+
+class History:
+    """Undo and redo stacks of Steps, trimmed from the oldest while their bytes exceed `budget_bytes`
+    (at least `min_steps` are always kept). Applying records is the Segmentation's job (`apply`)."""
+
+    def __init__(self, budget_bytes: int = 500 * 2**20, min_steps: int = 4) -> None:
+        self.budget_bytes = budget_bytes
+        self.min_steps = min_steps
+        self.undo_stack: list[Step] = []
+        self.redo_stack: list[Step] = []
+        self._open: list[Step] = []
+        self.enabled = True
+        self.changed = Signal()     # (): the stacks changed (enable/disable undo actions)
+
+    # -- recording ---------------------------------------------------------------------------------------------
+    @property
+    def recording(self) -> bool:
+        return bool(self._open)
+
+    def begin(self, name: str) -> None:
+        self._open.append(Step(name))
+
+    def record(self, rec) -> None:
+        if self._open and self.enabled:
+            step = self._open[-1]
+            step.records.append(rec)
+            step.nbytes += rec.nbytes
+
+    def end(self) -> Step | None:
+        """Close the innermost step; an outer step absorbs it; the outermost one is committed."""
+        step = self._open.pop()
+        if self._open:
+            outer = self._open[-1]
+            outer.records.extend(step.records)
+            outer.nbytes += step.nbytes
+            return None
+        if step.records:
+            self.undo_stack.append(step)
+            self.redo_stack.clear()
+            self._trim()
+            self.changed.emit()
+            return step
+        return None
+
+    def discard_open(self) -> Step:
+        """Pop the innermost open step without committing it (the caller rolls it back)."""
+        return self._open.pop()
+
+    @contextmanager
+    def paused(self):
+        was, self.enabled = self.enabled, False
+        try:
+            yield
+        finally:
+            self.enabled = was
+
+    def _trim(self) -> None:
+        while len(self.undo_stack) > self.min_steps and self.total_bytes > self.budget_bytes:
+            self.undo_stack.pop(0)
+
+    def clear(self) -> None:
+        self.undo_stack.clear()
+        self.redo_stack.clear()
+        self.changed.emit()
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(s.nbytes for s in self.undo_stack) + sum(s.nbytes for s in self.redo_stack)
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self.undo_stack)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self.redo_stack)
+
+    @property
+    def undo_name(self) -> str:
+        return self.undo_stack[-1].name if self.undo_stack else ""
+
+    @property
+    def redo_name(self) -> str:
+        return self.redo_stack[-1].name if self.redo_stack else ""

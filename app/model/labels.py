@@ -1,0 +1,94 @@
+"""Label-value arithmetic shared by the model: dtype promotion, histograms, bounding boxes (numpy only)."""
+from __future__ import annotations
+
+import numpy as np
+
+# Slicer's order (vtkOrientedImageDataResample::GetSmallestIntegerTypeForSegmentationScalarRange).
+PROMOTION_ORDER = (np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32)
+
+
+def dtype_for(dtype, value: int) -> np.dtype:
+    """Smallest type of PROMOTION_ORDER that holds both `dtype`'s range and `value`; never demotes."""
+    dtype = np.dtype(dtype)
+    info = np.iinfo(dtype)
+    if info.min <= value <= info.max:
+        return dtype
+    lo, hi = min(value, int(info.min)), max(value, int(info.max))
+    for t in PROMOTION_ORDER:
+        ti = np.iinfo(t)
+        if ti.min <= lo and hi <= ti.max:
+            return np.dtype(t)
+    raise ValueError(f"label value {value} does not fit a 32-bit labelmap")
+
+
+def histogram(arr: np.ndarray) -> dict[int, int]:
+    """{label: voxel count} of the non-zero values of an integer array."""
+    if arr.size == 0:
+        return {}
+    if arr.dtype.itemsize <= 2:
+        u = arr.view(np.uint8 if arr.dtype.itemsize == 1 else np.uint16)
+        counts = np.bincount(u.ravel(), minlength=1)
+        nz = np.flatnonzero(counts)
+        signed = np.issubdtype(arr.dtype, np.signedinteger)
+        half = 1 << (8 * arr.dtype.itemsize - 1)
+        out = {}
+        for v in nz:
+            if v == 0:
+                continue
+            lab = int(v) - 2 * half if signed and v >= half else int(v)
+            out[lab] = int(counts[v])
+        return out
+    vals, counts = np.unique(arr, return_counts=True)
+    return {int(v): int(c) for v, c in zip(vals, counts) if v != 0}
+
+
+def tight_box(mask: np.ndarray, offset=(0, 0, 0)):
+    """Tight index box (tuple of slices, shifted by offset) of a boolean array, or None when empty."""
+    out = []
+    for axis in range(3):
+        other = tuple(a for a in range(3) if a != axis)
+        hit = np.flatnonzero(mask.any(axis=other))
+        if hit.size == 0:
+            return None
+        out.append(slice(int(hit[0]) + offset[axis], int(hit[-1]) + 1 + offset[axis]))
+    return tuple(out)
+
+
+def union_box(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return tuple(slice(min(x.start, y.start), max(x.stop, y.stop)) for x, y in zip(a, b))
+
+
+def intersect_box(a, b):
+    out = tuple(slice(max(x.start, y.start), min(x.stop, y.stop)) for x, y in zip(a, b))
+    return None if any(s.start >= s.stop for s in out) else out
+
+
+def boxes_of(arr: np.ndarray) -> dict[int, tuple]:
+    """{label: tight box} for every non-zero label of a layer (one C pass through scipy's find_objects)."""
+    from scipy import ndimage
+
+    if arr.size == 0:
+        return {}
+    if arr.dtype.itemsize <= 2:
+        u = arr.view(np.uint8 if arr.dtype.itemsize == 1 else np.uint16)
+        objs = ndimage.find_objects(u.astype(np.int32, copy=False) if u.dtype == np.uint16 else u)
+        signed = np.issubdtype(arr.dtype, np.signedinteger)
+        half = 1 << (8 * arr.dtype.itemsize - 1)
+        out = {}
+        for idx, sl in enumerate(objs):
+            if sl is None:
+                continue
+            v = idx + 1
+            out[v - 2 * half if signed and v >= half else v] = tuple(sl)
+        return out
+    vals, inv = np.unique(arr, return_inverse=True)
+    objs = ndimage.find_objects(inv.reshape(arr.shape).astype(np.int32) + 1)
+    return {int(v): tuple(sl) for v, sl in zip(vals, objs) if v != 0 and sl is not None}
+
+
+def box_volume(box) -> int:
+    return int(np.prod([s.stop - s.start for s in box]))

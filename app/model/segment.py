@@ -1,0 +1,65 @@
+"""One segment: (layer, label value) inside a shared labelmap layer, plus its metadata and display state."""
+from __future__ import annotations
+
+import colorsys
+import uuid
+from dataclasses import dataclass, field
+
+STATUS_TAG = "Segmentation.Status"
+STATUSES = ("notstarted", "inprogress", "completed", "flagged")
+
+# First entries of Slicer's GenericAnatomyColors (tissue, bone, skin, connective tissue, blood, ...), the colours
+# Slicer gives new segments; past these, colours are spread around the hue circle by the golden ratio.
+ANATOMY_COLORS = (
+    (128, 174, 128), (241, 214, 145), (177, 122, 101), (111, 184, 210), (216, 101, 79),
+    (221, 130, 101), (144, 238, 144), (192, 104, 88), (220, 245, 20), (78, 63, 0),
+    (255, 250, 220), (230, 220, 70), (200, 200, 235), (250, 250, 210), (244, 214, 49),
+    (0, 151, 206), (216, 101, 79), (183, 156, 220), (183, 214, 211), (152, 189, 207),
+)
+
+
+def generated_color(n: int) -> tuple[float, float, float]:
+    """The n-th automatic colour (n >= 0), RGB in 0..1, deterministic."""
+    if n < len(ANATOMY_COLORS):
+        return tuple(c / 255.0 for c in ANATOMY_COLORS[n])
+    h = (n * 0.618033988749895) % 1.0
+    s = 0.45 + 0.25 * ((n * 7) % 3) / 2
+    v = 0.75 + 0.2 * ((n * 5) % 2)
+    return colorsys.hsv_to_rgb(h, s, v)
+
+
+def new_segment_id() -> str:
+    """A DICOM-style UUID-derived id, as current Slicer generates (2.25.<decimal uuid>)."""
+    return f"2.25.{uuid.uuid4().int}"
+
+
+@dataclass
+class Segment:
+    """Metadata of one segment. `layer` and `label` are owned by the Segmentation: change them through it.
+
+    `tags` are round-tripped verbatim (Slicer `SegmentN_Tags`, insertion order kept). `extra` holds unknown
+    per-segment file keys (`SegmentN_<Key>`) so they survive a round trip. visible/opacity/locked are display
+    and editing state: they are not stored in .seg.nrrd (Slicer keeps them in the scene).
+    """
+
+    id: str
+    name: str
+    color: tuple[float, float, float]
+    layer: int
+    label: int
+    tags: dict[str, str] = field(default_factory=dict)
+    name_auto_generated: bool = False
+    color_auto_generated: bool = False
+    visible: bool = True
+    opacity: float = 1.0
+    locked: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        return self.tags.get(STATUS_TAG, "notstarted")
+
+    def copy(self) -> "Segment":
+        return Segment(self.id, self.name, tuple(self.color), self.layer, self.label, dict(self.tags),
+                       self.name_auto_generated, self.color_auto_generated, self.visible, self.opacity,
+                       self.locked, dict(self.extra))

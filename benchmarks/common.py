@@ -1,0 +1,49 @@
+"""Shared pieces of the benchmark suite: rows, timing, the SPL atlas location."""
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SPL_ATLAS = SHARED / "data" / "spl-brain-atlas" / "hncma-atlas_2014-11_304labels.nrrd"
+SPL_TABLE = SHARED / "data" / "spl-brain-atlas" / "hncma-atlas-lut_2014-11.ctbl"
+
+
+@dataclass
+class Row:
+    area: str              # model / io / view / edit / 3d / tools
+    name: str              # what was measured, in words
+    value: float           # the median
+    unit: str              # "ms", "s", "MB", "/s", ...
+    target: str = ""       # e.g. "<= 5 ms"
+    peer: str = ""         # e.g. "napari 0.9.2: 17.9 ms" or "slicerio: 0.21 s"
+    ok: bool | None = None  # target met?
+    extra: dict = field(default_factory=dict)   # min/max/n and anything else worth keeping
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def timeit(fn, repeats: int = 5, setup=None) -> dict:
+    """Run fn() `repeats` times (setup() before each, untimed); seconds as min/median/max."""
+    times = []
+    for _ in range(repeats):
+        if setup is not None:
+            setup()
+        gc.collect()
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return {"min": min(times), "median": statistics.median(times), "max": max(times), "n": len(times)}
+
+
+def row_ms(area, name, stats, target_ms=None, peer="", **extra) -> Row:
+    med = stats["median"] * 1e3
+    return Row(area, name, round(med, 3), "ms", f"<= {target_ms:g} ms" if target_ms is not None else "", peer,
+               None if target_ms is None else med <= target_ms,
+               {"min_ms": round(stats["min"] * 1e3, 3), "max_ms": round(stats["max"] * 1e3, 3), "n": stats["n"],
+                **extra})

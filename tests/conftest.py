@@ -1,0 +1,51 @@
+"""Shared test set-up: headless Qt, the shared data folder, small factories."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# Before any QApplication exists: tests never need a display.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+SPL_ATLAS = SHARED_DATA / "spl-brain-atlas" / "hncma-atlas_2014-11_304labels.nrrd"
+SPL_TABLE = SHARED_DATA / "spl-brain-atlas" / "hncma-atlas-lut_2014-11.ctbl"
+
+
+def shared_file(*parts: str) -> Path:
+    """A file of ../shared/data, or skip the test with the reason when it is absent (a user's fresh clone)."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared test data not present: {path} (the CI checkout has ../shared beside the project)")
+    return path
+
+
+@pytest.fixture
+def small_segmentation():
+    """A 24x20x16 segmentation, 3 segments in one layer, painted with boxes."""
+    from app.model.geometry import Geometry
+    from app.model.segmentation import Segmentation
+
+    seg = Segmentation(Geometry((24, 20, 16), (1.0, 1.5, 2.0), (10.0, -5.0, 3.0)))
+    ids = [seg.add_segment(n).id for n in ("alpha", "beta", "gamma")]
+    arr = seg.layers[0]
+    arr[2:8, 2:8, 2:8] = 1
+    arr[8:14, 2:8, 2:8] = 2
+    arr[4:10, 10:16, 8:14] = 3
+    seg._counts[0] = None   # voxels written directly above: recompute statistics lazily
+    seg._boxes[0] = None
+    seg.history.clear()
+    return seg, ids
+
+
+@pytest.fixture(scope="session")
+def demo():
+    """The deterministic synthetic atlas (small), shared read-only across tests: copy before editing."""
+    from app.model.demo import demo_atlas
+
+    return demo_atlas(shape=(64, 64, 56), n_structures=60)
