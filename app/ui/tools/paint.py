@@ -1,0 +1,161 @@
+"""PaintTool: the paint and erase brushes as a Qt-free state machine (ITK-SNAP's PaintbrushModel, napari's drag).
+
+press opens one undo step ("Paint" / "Erase"); each drag stamps the brush along the segment from the last point,
+with dabs at most half a radius apart so a fast stroke leaves no gaps, as ONE `apply_mask` over the union of those
+dabs; release commits the step, cancel rolls it back. The brush is a disc one voxel thick in the view's plane, or a
+sphere. Refused edits (no segment, hidden or locked segment) change nothing and say why on `state.message`.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from app.model import brush
+from app.model.edits import Editable, EditMode, EditPolicy, apply_mask
+from app.model.editor_state import EditorState, ToolKind
+from app.model.segmentation import Segmentation, SegmentationError
+
+from .base import ViewContext
+from .intensity import IntensityCache
+
+
+class PaintTool:
+    """Paint (EditMode.ADD) or erase (REMOVE, or REMOVE_ALL with `state.erase_all`) the active segment.
+
+    `segmentation()` returns the document to edit (or None); `reference()` returns the reference volume
+    (`.array`, `.geometry`) or None, used only when the state's intensity range is on."""
+
+    def __init__(self, state: EditorState, segmentation: Callable[[], Segmentation | None],
+                 reference: Callable[[], object] | None = None, erase: bool = False) -> None:
+        self.state = state
+        self.kind = ToolKind.ERASE if erase else ToolKind.PAINT
+        self.name = "Erase" if erase else "Paint"
+        self._document = segmentation
+        self._reference = reference or (lambda: None)
+        self._grey = IntensityCache()
+        self._seg: Segmentation | None = None     # the document of the stroke in progress
+        self._stroke = None                       # (segment id, mode, policy, brush mask, max step, axis)
+        self._last: np.ndarray | None = None
+
+    @property
+    def active(self) -> bool:
+        """A stroke is in progress."""
+        return self._seg is not None
+
+    # ---------------------------------------------------------------- Tool protocol
+    def press(self, ijk, ctx: ViewContext) -> bool:
+        if self._seg is not None:             # a press without release (focus games): finish the old stroke
+            self._finish()
+        seg = self._document()
+        if seg is None:
+            return False
+        stroke = self._prepare(seg, ctx)
+        if stroke is None:
+            return True                       # refused with a message; swallow the drag (no surprise panning)
+        self._seg, self._stroke = seg, stroke
+        seg.begin_operation(self.name)
+        point = self._point(ijk, ctx)
+        self._last = point
+        self._stamp(point[None, :])
+        return True
+
+    def drag(self, ijk, ctx: ViewContext) -> bool:
+        if self._seg is None:
+            return False
+        point = self._point(ijk, ctx)
+        if np.array_equal(point, self._last):
+            return True
+        pts = brush.interpolate(self._last, point, self._stroke[4])
+        self._last = point
+        self._stamp(pts[1:])
+        return True
+
+    def release(self, ijk, ctx: ViewContext) -> bool:
+        if self._seg is None:
+            return False
+        self.drag(ijk, ctx)
+        self._finish()
+        return True
+
+    def cancel(self) -> None:
+        if self._seg is not None:
+            seg, self._seg, self._stroke, self._last = self._seg, None, None, None
+            seg.abort_operation()
+
+    # ---------------------------------------------------------------- internals
+    def _finish(self) -> None:
+        seg, self._seg, self._stroke, self._last = self._seg, None, None, None
+        seg.end_operation()
+
+    def _refuse(self, text: str) -> None:
+        self.state.message.emit(text)
+
+    def _prepare(self, seg: Segmentation, ctx: ViewContext):
+        """Check the request and freeze the stroke's parameters, or say why not and return None."""
+        st = self.state
+        mode = EditMode.ADD if self.kind is ToolKind.PAINT else (
+            EditMode.REMOVE_ALL if st.erase_all else EditMode.REMOVE)
+        sid = st.active_segment
+        if mode is not EditMode.REMOVE_ALL:
+            if sid is None or sid not in seg:
+                self._refuse("Select a segment first: there is no segment to " + self.name.lower() + ".")
+                return None
+            s = seg.segment(sid)
+            if s.locked:
+                self._refuse(f"Segment '{s.name}' is locked: unlock it to edit it.")
+                return None
+            if not s.visible:
+                self._refuse(f"Segment '{s.name}' is hidden: show it before editing it.")
+                return None
+        policy = self._policy(seg, mode)
+        if policy is None:
+            return None
+        axis = None if st.brush_sphere else ctx.plane_axis
+        spacing = seg.geometry.spacing
+        shape = brush.ball(st.brush_radius_mm, spacing, axis)
+        in_plane = [a for a in range(3) if a != axis]
+        radius_vox = min(st.brush_radius_mm / spacing[a] for a in in_plane)
+        return sid, mode, policy, shape, max(0.5, radius_vox / 2.0), axis
+
+    def _policy(self, seg: Segmentation, mode: EditMode) -> EditPolicy | None:
+        st = self.state
+        grey = None
+        if st.intensity_masking:
+            grey = self._grey.get(self._reference(), seg.geometry)
+            if grey is None:
+                self._refuse("The editable intensity range needs a reference volume: open one or turn it off.")
+                return None
+        policy = st.policy(grey)
+        if policy.editable is Editable.INSIDE_SEGMENT:
+            if mode is EditMode.REMOVE:
+                # Slicer: erasing is always allowed on the segment's own voxels in "inside one segment" mode
+                policy.editable = Editable.EVERYWHERE
+            elif policy.mask_segment is None or policy.mask_segment not in seg:
+                self._refuse("Choose the segment to paint over ('Editable area: inside ...').")
+                return None
+        return policy
+
+    @staticmethod
+    def _point(ijk, ctx: ViewContext) -> np.ndarray:
+        p = np.floor(np.asarray(ijk, dtype=float) + 0.5).astype(int)
+        p[ctx.plane_axis] = int(ctx.slice_index)
+        return p
+
+    def _stamp(self, points: np.ndarray) -> None:
+        """One apply_mask over the union of the brush placed at `points`; then live events for the views."""
+        if len(points) == 0:
+            return
+        sid, mode, policy, shape, _, _ = self._stroke
+        seg = self._seg
+        region = brush.stroke_region(points, shape, seg.geometry.shape)
+        if region is None:
+            return
+        mask, box = region
+        try:
+            apply_mask(seg, sid, mask, box, mode, policy, name=self.name)
+        except SegmentationError as exc:
+            self.cancel()
+            self._refuse(str(exc))
+            return
+        seg.flush_events()
