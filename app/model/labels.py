@@ -27,7 +27,7 @@ def histogram(arr: np.ndarray) -> dict[int, int]:
         return {}
     if arr.dtype.itemsize <= 2:
         u = arr.view(np.uint8 if arr.dtype.itemsize == 1 else np.uint16)
-        counts = np.bincount(u.ravel(), minlength=1)
+        counts = np.bincount(u.ravel(order="K"), minlength=1)   # "K": no copy for F-ordered layers
         nz = np.flatnonzero(counts)
         signed = np.issubdtype(arr.dtype, np.signedinteger)
         half = 1 << (8 * arr.dtype.itemsize - 1)
@@ -75,7 +75,11 @@ def boxes_of(arr: np.ndarray) -> dict[int, tuple]:
         return {}
     if arr.dtype.itemsize <= 2:
         u = arr.view(np.uint8 if arr.dtype.itemsize == 1 else np.uint16)
+        flip = u.flags.f_contiguous and not u.flags.c_contiguous   # find_objects is ~10x slower on F order
+        u = u.T if flip else u
         objs = ndimage.find_objects(u.astype(np.int32, copy=False) if u.dtype == np.uint16 else u)
+        if flip:
+            objs = [None if sl is None else tuple(sl[::-1]) for sl in objs]
         signed = np.issubdtype(arr.dtype, np.signedinteger)
         half = 1 << (8 * arr.dtype.itemsize - 1)
         out = {}

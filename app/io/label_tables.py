@@ -1,0 +1,169 @@
+"""Label tables: ITK-SNAP label description files, Slicer colour tables (.ctbl/.txt and the Slicer 5 .csv),
+FreeSurferColorLUT-style files. Reading is tolerant (blank lines, CRLF, tabs, float or integer alpha, quoted names
+with spaces); lines that are none of these are skipped with one warning. Writing produces ITK-SNAP `.label` and
+Slicer `.ctbl` files."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import FileFormatError, warn
+
+SUFFIXES = (".label", ".txt", ".ctbl", ".csv")
+_ITKSNAP = re.compile(r'^\s*(-?\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([0-9.eE+-]+)\s+(\d+)\s+(\d+)\s+"(.*)"\s*$')
+_MAX_BYTES = 16 << 20
+
+
+@dataclass(frozen=True)
+class LabelEntry:
+    value: int
+    name: str
+    color: tuple[float, float, float]      # 0..1
+    opacity: float = 1.0
+
+
+def read_table(path) -> dict[int, LabelEntry]:
+    """{label value: entry}; raises FileFormatError when the file holds no usable entry."""
+    path = Path(path)
+    try:
+        if path.stat().st_size > _MAX_BYTES:
+            raise FileFormatError(f"{path.name} is too large to be a label table")
+        text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    except FileNotFoundError:
+        raise FileFormatError(f"label table {path} does not exist") from None
+    except IsADirectoryError:
+        raise FileFormatError(f"label table {path} is a folder, not a file") from None
+    first = next((ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
+    if first.replace(" ", "").lower().startswith("labelvalue,"):
+        entries, bad = _parse_csv(text)
+    else:
+        entries, bad = _parse_lines(text)
+    if not entries:
+        raise FileFormatError(f"{path.name} is not a label table (no line reads as 'value name r g b' or as an "
+                              f"ITK-SNAP label line)")
+    if bad:
+        warn(f"{path.name}: skipped {len(bad)} line(s) that are not label entries (first: line {bad[0]})")
+    return entries
+
+
+def _parse_lines(text: str):
+    entries, bad = {}, []
+    for n, line in enumerate(text.splitlines(), start=1):
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        entry = _itksnap_line(s) if '"' in s else _colortable_line(s)
+        if entry is None:
+            bad.append(n)
+        else:
+            entries[entry.value] = entry
+    return entries, bad
+
+
+def _itksnap_line(s: str) -> LabelEntry | None:
+    m = _ITKSNAP.match(s)
+    if not m:
+        return None
+    value, r, g, b, alpha = int(m[1]), int(m[2]), int(m[3]), int(m[4]), float(m[5])
+    return LabelEntry(value, m[8], _rgb(r, g, b), min(1.0, max(0.0, alpha)))
+
+
+def _colortable_line(s: str) -> LabelEntry | None:
+    """Slicer .ctbl / FreeSurferColorLUT: `value name r g b [a]` (names without spaces, or quoted)."""
+    parts = s.split()
+    if "'" in s or '"' in s:
+        try:
+            parts = shlex.split(s)
+        except ValueError:
+            pass
+    if len(parts) < 5:
+        return None
+    try:
+        value = int(parts[0])
+        r, g, b = (int(float(p)) for p in parts[2:5])
+        a = float(parts[5]) if len(parts) > 5 else 255.0
+    except ValueError:
+        return None
+    return LabelEntry(value, parts[1], _rgb(r, g, b), min(1.0, max(0.0, a / 255.0)))
+
+
+def _parse_csv(text: str):
+    entries, bad = {}, []
+    reader = csv.DictReader(io.StringIO(text))
+    fields = {f.strip().lower(): f for f in (reader.fieldnames or [])}
+    need = ("labelvalue", "name", "color_r", "color_g", "color_b")
+    if not all(k in fields for k in need):
+        return {}, [1]
+    for n, row in enumerate(reader, start=2):
+        try:
+            value = int(row[fields["labelvalue"]])
+            rgb = [int(float(row[fields[k]])) for k in need[2:]]
+            a = float(row[fields["color_a"]]) if "color_a" in fields and row[fields["color_a"]] else 255.0
+        except (TypeError, ValueError):
+            bad.append(n)
+            continue
+        entries[value] = LabelEntry(value, (row[fields["name"]] or "").strip(), _rgb(*rgb), a / 255.0)
+    return entries, bad
+
+
+def _rgb(r: int, g: int, b: int) -> tuple[float, float, float]:
+    return tuple(min(255, max(0, c)) / 255.0 for c in (r, g, b))
+
+
+def find_beside(image: Path) -> Path | None:
+    """A table with the image's stem (`x.nii.gz` -> `x.label`, `x.txt`, `x.ctbl`, `x.csv`), if one exists."""
+    image = Path(image)
+    stem = image.name
+    for suffix in (".seg.nrrd", ".seg.nhdr", ".nii.gz", ".nrrd", ".nhdr", ".nii", ".gz"):
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    for suffix in SUFFIXES:
+        candidate = image.with_name(stem + suffix)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+# ------------------------------------------------------------------------------------------------ writing
+ITKSNAP_HEADER = """################################################
+# ITK-SnAP Label Description File
+# File format:
+# IDX   -R-  -G-  -B-  -A--  VIS MSH  LABEL
+# Fields:
+#    IDX:   Zero-based index
+#    -R-:   Red color component (0..255)
+#    -G-:   Green color component (0..255)
+#    -B-:   Blue color component (0..255)
+#    -A-:   Label transparency (0.00 .. 1.00)
+#    VIS:   Label visibility (0 or 1)
+#    IDX:   Label mesh visibility (0 or 1)
+#  LABEL:   Label description
+################################################
+"""
+
+
+def _byte(c: float) -> int:
+    return int(round(min(1.0, max(0.0, float(c))) * 255))
+
+
+def itksnap_text(entries: list[LabelEntry]) -> str:
+    lines = [ITKSNAP_HEADER.rstrip("\n"), f'{0:5d} {0:5d} {0:4d} {0:4d} {0:8.2f} {0:2d} {0:2d}    "Clear Label"']
+    for e in entries:
+        r, g, b = (_byte(c) for c in e.color)
+        name = e.name.replace('"', "'")
+        lines.append(f'{e.value:5d} {r:5d} {g:4d} {b:4d} {e.opacity:8.2f} {1:2d} {1:2d}    "{name}"')
+    return "\n".join(lines) + "\n"
+
+
+def ctbl_text(entries: list[LabelEntry], title: str) -> str:
+    lines = [f"# Color table file {title}", f"# {len(entries) + 1} values", "0 background 0 0 0 0"]
+    for e in entries:
+        r, g, b = (_byte(c) for c in e.color)
+        name = re.sub(r"\s+", "_", e.name.strip()) or f"Segment_{e.value}"
+        lines.append(f"{e.value} {name} {r} {g} {b} {_byte(e.opacity)}")
+    return "\n".join(lines) + "\n"

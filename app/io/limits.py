@@ -1,0 +1,34 @@
+"""Refuse data that cannot fit before allocating it (a header can claim 10^12 voxels)."""
+from __future__ import annotations
+
+import math
+
+import psutil
+
+# What a load may use beyond the array itself (decompression buffers, one working copy).
+WORKING_FACTOR = 2.0
+
+
+class TooLarge(ValueError):
+    """The data would not fit in memory; the message is one sentence for the user."""
+
+
+def check_allocation(shape, itemsize: int, what: str = "the image") -> int:
+    """Return the byte size of an array of `shape`, or raise TooLarge when it (with working space) exceeds the
+    memory available now."""
+    if any(int(s) < 0 for s in shape):
+        raise TooLarge(f"{what} has a negative size {tuple(shape)}")
+    n_bytes = math.prod(int(s) for s in shape) * int(itemsize)
+    available = psutil.virtual_memory().available
+    if n_bytes * WORKING_FACTOR > available:
+        raise TooLarge(f"{what} needs {_human(n_bytes)} for {'x'.join(str(int(s)) for s in shape)} voxels, "
+                       f"more than the {_human(available)} of memory available")
+    return n_bytes
+
+
+def _human(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1024 or unit == "PB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} PB"

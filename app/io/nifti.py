@@ -1,0 +1,161 @@
+"""NIfTI-1/2 (`.nii`, `.nii.gz`) reading and writing, placed in LPS exactly as ITK (and so 3D Slicer) places it.
+
+ITK's rule (NiftiImageIO::SetImageIOOrientationFromNIfTI, ITK 5.x): spacing is always `pixdim`; with neither a
+qform nor an sform code, directions are the identity in LPS and the origin is 0; otherwise the sform wins when it is
+an orthonormal rotation once its column lengths are removed and either the qform code is 0, the sform code is 1
+(scanner anatomical) or the two forms agree; else the qform; a file whose only orientation is a sheared sform is
+refused. The RAS result is flipped to LPS (x and y negated). The writer sets both forms (codes 1), like ITK.
+"""
+from __future__ import annotations
+
+import io
+import struct
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+from app.model.geometry import Geometry
+
+from .atomic import atomic_write
+from .errors import FileFormatError
+from .gzip_fast import TruncatedData, gunzip_into, gzip_chunks
+from .limits import TooLarge, check_allocation
+
+RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
+_HEAD_BYTES = 1 << 16
+
+
+def is_gz(path: Path) -> bool:
+    return path.name.lower().endswith(".gz")
+
+
+def _open(path: Path):
+    if is_gz(path):
+        from isal import igzip
+
+        return igzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def read_header(path: Path):
+    """(header, data offset) of a NIfTI-1 or NIfTI-2 file."""
+    try:
+        with _open(path) as fh:
+            head = fh.read(_HEAD_BYTES)
+    except (OSError, EOFError) as exc:
+        raise FileFormatError(f"{path.name} cannot be read as NIfTI ({exc})") from None
+    if len(head) < 348:
+        raise FileFormatError(f"{path.name} is too short to be a NIfTI file")
+    size_le, size_be = struct.unpack("<i", head[:4])[0], struct.unpack(">i", head[:4])[0]
+    klass = nib.Nifti2Header if 540 in (size_le, size_be) else nib.Nifti1Header
+    if 348 not in (size_le, size_be) and klass is nib.Nifti1Header:
+        raise FileFormatError(f"{path.name} is not a NIfTI file (its header size field is {size_le})")
+    try:
+        hdr = klass.from_fileobj(io.BytesIO(head), check=False)
+    except Exception as exc:  # nibabel raises several types for malformed headers
+        raise FileFormatError(f"{path.name} has an invalid NIfTI header ({exc})") from None
+    if hdr["magic"] not in (b"n+1", b"n+2"):
+        raise FileFormatError(f"{path.name} is a header/image pair or Analyze file; only single-file NIfTI is read")
+    offset = int(hdr["vox_offset"]) or hdr.single_vox_offset + hdr.extensions.get_sizeondisk()
+    return hdr, offset
+
+
+def read(path, progress=None) -> tuple[np.ndarray, Geometry]:
+    """(array indexed [i, j, k], LPS geometry)."""
+    path = Path(path)
+    hdr, offset = read_header(path)
+    shape = _shape3(hdr, path.name)
+    dtype = hdr.get_data_dtype()
+    try:
+        check_allocation(shape, dtype.itemsize, path.name)
+    except TooLarge as exc:
+        raise FileFormatError(str(exc)) from None
+    flat = np.empty(int(np.prod(shape, dtype=np.int64)), dtype=dtype.newbyteorder("="))
+    buf = memoryview(flat).cast("B")
+    try:
+        with open(path, "rb") as fh:
+            if is_gz(path):
+                gunzip_into(fh.read, buf, offset)
+            else:
+                fh.seek(offset)
+                if fh.readinto(buf) != len(buf):
+                    raise TruncatedData("the image data is shorter than its header says")
+    except TruncatedData as exc:
+        raise FileFormatError(f"{path.name}: {exc}") from None
+    if dtype.byteorder not in ("=", "|", nib.volumeutils.native_code):
+        flat = flat.view(dtype).astype(dtype.newbyteorder("="))
+    arr = flat.reshape(shape, order="F")
+    slope, inter = hdr.get_slope_inter()
+    if slope is not None and (slope != 1 or (inter or 0) != 0):
+        arr = arr * np.float64(slope) + np.float64(inter or 0)
+    if progress:
+        progress(1.0)
+    return arr, geometry(hdr, shape, path.name)
+
+
+def _shape3(hdr, name: str) -> tuple[int, int, int]:
+    shape = list(hdr.get_data_shape())
+    while len(shape) > 3 and shape[-1] == 1:
+        shape.pop()
+    if len(shape) > 3:
+        raise FileFormatError(f"{name} is a {len(shape)}-dimensional image ({'x'.join(map(str, shape))}); "
+                              f"a 3D image is needed")
+    shape += [1] * (3 - len(shape))
+    if min(shape) <= 0:
+        raise FileFormatError(f"{name} has an empty dimension {tuple(shape)}")
+    return tuple(int(s) for s in shape)
+
+
+def geometry(hdr, shape, name: str = "the image") -> Geometry:
+    spacing = [abs(float(p)) or 1.0 for p in hdr["pixdim"][1:4]]
+    matrix = choose_affine(hdr, name)
+    if matrix is None:
+        return Geometry(shape, spacing)
+    lps = RAS_TO_LPS @ matrix
+    cols = lps[:3, :3]
+    dirs = cols / np.linalg.norm(cols, axis=0)
+    return Geometry(shape, spacing, tuple(lps[:3, 3]), tuple(map(tuple, dirs)))
+
+
+def choose_affine(hdr, name: str) -> np.ndarray | None:
+    """The RAS affine ITK would use (see the module docstring), or None for "identity at the origin"."""
+    qcode, scode = int(hdr["qform_code"]), int(hdr["sform_code"])
+    if qcode <= 0 and scode <= 0:
+        return None
+    sform = hdr.get_sform()
+    qform = hdr.get_qform() if qcode > 0 else None
+    if scode > 0 and _orthonormal(sform):
+        agree = qform is not None and np.allclose(qform, sform, atol=1e-4)
+        if qcode <= 0 or scode == 1 or agree:
+            return sform
+    if qform is not None:
+        return qform
+    raise FileFormatError(f"{name}: its only orientation (the sform) is sheared or degenerate, which ITK and "
+                          f"3D Slicer refuse as well")
+
+
+def _orthonormal(m: np.ndarray) -> bool:
+    cols = np.asarray(m, float)[:3, :3]
+    norms = np.linalg.norm(cols, axis=0)
+    if not np.all(np.isfinite(cols)) or np.any(norms <= 0):
+        return False
+    d = cols / norms
+    return bool(np.allclose(d.T @ d, np.eye(3), atol=1e-4))
+
+
+def write(path, arr: np.ndarray, geom: Geometry, compression_level: int = 1) -> None:
+    """Write a 3D array with qform and sform (codes 1) set from the LPS geometry; gzip when the name ends .gz."""
+    path = Path(path)
+    affine = RAS_TO_LPS @ geom.ijk_to_lps
+    img = nib.Nifti1Image(arr, affine)
+    img.header.set_qform(affine, code=1)
+    img.header.set_sform(affine, code=1)
+    img.header.set_xyzt_units("mm")
+    data = img.to_bytes()
+    with atomic_write(path) as fh:
+        if is_gz(path):
+            for piece in gzip_chunks([data], max(1, compression_level)):
+                fh.write(piece)
+        else:
+            fh.write(data)

@@ -1,0 +1,343 @@
+"""NRRD reading and writing (headers through pynrrd; data through our own gzip path, see gzip_fast).
+
+Arrays are returned in pynrrd's default index order: `arr[i, j, k]` with axis 0 the fastest in the file.
+"""
+from __future__ import annotations
+
+import bz2
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nrrd
+import numpy as np
+
+from app.model.geometry import Geometry
+
+from .errors import FileFormatError, warn
+from .gzip_fast import TruncatedData, gunzip_into, gzip_chunks
+from .limits import TooLarge, check_allocation
+
+_BASE_TYPES = {
+    "i1": ("signed char", "int8", "int8_t"),
+    "u1": ("uchar", "unsigned char", "uint8", "uint8_t"),
+    "i2": ("short", "short int", "signed short", "signed short int", "int16", "int16_t"),
+    "u2": ("ushort", "unsigned short", "unsigned short int", "uint16", "uint16_t"),
+    "i4": ("int", "signed int", "int32", "int32_t"),
+    "u4": ("uint", "unsigned int", "uint32", "uint32_t"),
+    "i8": ("longlong", "long long", "long long int", "signed long long", "signed long long int", "int64", "int64_t"),
+    "u8": ("ulonglong", "unsigned long long", "unsigned long long int", "uint64", "uint64_t"),
+    "f4": ("float",),
+    "f8": ("double",),
+}
+NRRD_TO_NUMPY = {name: code for code, names in _BASE_TYPES.items() for name in names}
+NUMPY_TO_NRRD = {"i1": "signed char", "u1": "unsigned char", "i2": "short", "u2": "unsigned short", "i4": "int",
+                 "u4": "unsigned int", "i8": "long long", "u8": "unsigned long long", "f4": "float", "f8": "double"}
+DOMAIN_KINDS = {"domain", "space", "time"}
+_SPACE_FLIPS = {  # sign of (x, y, z) to turn the file's space into LPS
+    "left-posterior-superior": (1, 1, 1), "lps": (1, 1, 1),
+    "right-anterior-superior": (-1, -1, 1), "ras": (-1, -1, 1),
+    "left-anterior-superior": (1, -1, 1), "las": (1, -1, 1),
+}
+MAGIC = b"NRRD000"
+
+
+@dataclass
+class NrrdFile:
+    """A parsed header: standard fields (pynrrd's parsed values), where the data starts, and the custom
+    `key:=value` lines kept as raw text."""
+
+    path: Path
+    header: dict
+    data_offset: int
+    custom: dict = field(default_factory=dict)
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return tuple(int(s) for s in self.header["sizes"])
+
+    @property
+    def dtype(self) -> np.dtype:
+        try:
+            code = NRRD_TO_NUMPY[self.header["type"]]
+        except KeyError:
+            raise FileFormatError(f"{self.path.name}: NRRD type {self.header['type']!r} is not supported") from None
+        dt = np.dtype(code)
+        if dt.itemsize > 1 and self.header.get("endian", "little") == "big":
+            dt = dt.newbyteorder(">")
+        return dt
+
+
+def is_nrrd(path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(len(MAGIC)) == MAGIC
+
+
+def read_header(path) -> NrrdFile:
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(len(MAGIC)) != MAGIC:
+                raise FileFormatError(f"{path.name} is not a NRRD file (it does not start with 'NRRD000')")
+            fh.seek(0)
+            custom = {}
+            header = nrrd.read_header(_header_lines(fh, custom))
+            offset = _header_size(path)
+    except FileFormatError:
+        raise
+    except (nrrd.NRRDError, ValueError, TypeError, IndexError, KeyError) as exc:
+        raise FileFormatError(f"{path.name} has an invalid NRRD header ({exc})") from None
+    except UnicodeDecodeError:
+        raise FileFormatError(f"{path.name} has a NRRD header that is not text") from None
+    nf = NrrdFile(path, header, offset, custom)
+    _check_header(nf)
+    return nf
+
+
+def _header_lines(fh, custom: dict):
+    """Lines for pynrrd; `key:=value` lines are kept aside verbatim (pynrrd would strip/parse them) and never
+    sent to pynrrd, which also keeps the parse fast for headers with thousands of segment keys."""
+    for n, raw in enumerate(fh):
+        if n > 200_000:
+            raise FileFormatError(f"the NRRD header is too long (no blank line ends it)")
+        line = raw.decode("utf-8", "strict").rstrip("\r\n")
+        if not line.strip():
+            yield line
+            return
+        key, sep, value = line.partition(":=")
+        if sep and not line.startswith("#") and (":" not in key):
+            custom[key.strip()] = value
+            continue
+        yield line
+
+
+def _header_size(path: Path) -> int:
+    """Byte offset of the first data byte of an attached NRRD (after the blank line)."""
+    with open(path, "rb") as fh:
+        pos = 0
+        for raw in fh:
+            pos += len(raw)
+            if not raw.strip():
+                return pos
+    return pos
+
+
+def _check_header(nf: NrrdFile) -> None:
+    h = nf.header
+    for key in ("type", "dimension", "sizes", "encoding"):
+        if key not in h:
+            raise FileFormatError(f"{nf.path.name}: the NRRD header has no '{key}' field")
+    if int(h["dimension"]) != len(h["sizes"]):
+        raise FileFormatError(f"{nf.path.name}: 'sizes' lists {len(h['sizes'])} numbers but 'dimension' is "
+                              f"{h['dimension']}")
+    if any(int(s) <= 0 for s in h["sizes"]):
+        raise FileFormatError(f"{nf.path.name}: 'sizes' must be positive, got {list(h['sizes'])}")
+    nf.dtype  # noqa: B018 - validates the type
+
+
+# ------------------------------------------------------------------------------------------------ data
+def read_data(nf: NrrdFile) -> np.ndarray:
+    """The voxel array, shape = sizes (axis 0 fastest), native byte order, writable."""
+    dtype = nf.dtype
+    try:
+        check_allocation(nf.sizes, dtype.itemsize, f"{nf.path.name}")
+    except TooLarge as exc:
+        raise FileFormatError(str(exc)) from None
+    flat = np.empty(int(np.prod(nf.sizes, dtype=np.int64)), dtype=dtype.newbyteorder("="))
+    src = _data_source(nf)
+    try:
+        with open(src, "rb") as fh:
+            if src == nf.path:
+                fh.seek(nf.data_offset)
+            _fill(nf, fh, flat)
+    except TruncatedData as exc:
+        raise FileFormatError(f"{nf.path.name}: {exc}") from None
+    except OSError as exc:
+        raise FileFormatError(f"{nf.path.name}: the data cannot be read ({exc.strerror or exc})") from None
+    if dtype.byteorder == ">":
+        flat = flat.view(dtype).astype(dtype.newbyteorder("="))
+    return flat.reshape(nf.sizes, order="F")
+
+
+def _data_source(nf: NrrdFile) -> Path:
+    name = nf.header.get("data file", nf.header.get("datafile"))
+    if name is None:
+        return nf.path
+    if isinstance(name, (list, tuple)) or str(name).startswith("LIST") or "%" in str(name):
+        raise FileFormatError(f"{nf.path.name}: data split over several files is not supported")
+    folder = nf.path.parent.resolve()
+    target = (folder / str(name)).resolve()
+    if folder not in target.parents:
+        raise FileFormatError(f"{nf.path.name}: its data file {name!r} lies outside the header's folder")
+    try:
+        st = target.stat()
+    except FileNotFoundError:
+        raise FileFormatError(f"{nf.path.name}: its data file {name!r} is missing") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise FileFormatError(f"{nf.path.name}: its data file {name!r} is not a regular file")
+    return target
+
+
+def _fill(nf: NrrdFile, fh, flat: np.ndarray) -> None:
+    h = nf.header
+    for _ in range(int(h.get("line skip", h.get("lineskip", 0)))):
+        fh.readline()
+    skip = int(h.get("byte skip", h.get("byteskip", 0)))
+    encoding = str(h["encoding"]).lower()
+    buf = memoryview(flat).cast("B")
+    if encoding == "raw":
+        if skip == -1:
+            fh.seek(-len(buf), os.SEEK_END)
+        else:
+            fh.seek(skip, os.SEEK_CUR)
+        got = fh.readinto(buf)
+        if got != len(buf):
+            raise TruncatedData(f"the data ends after {got} of {len(buf)} bytes")
+    elif encoding in ("gzip", "gz"):
+        if skip == -1:
+            raise FileFormatError(f"{nf.path.name}: 'byte skip: -1' with gzip encoding is not supported")
+        gunzip_into(fh.read, buf, skip)
+    elif encoding in ("bzip2", "bz2"):
+        _copy_exact(bz2.decompress(fh.read())[max(skip, 0):], buf)
+    elif encoding in ("ascii", "text", "txt"):
+        values = np.array(fh.read().split(), dtype=flat.dtype)
+        _copy_exact(values.tobytes(), buf)
+    elif encoding == "hex":
+        _copy_exact(bytes.fromhex(fh.read().decode("ascii")), buf)
+    else:
+        raise FileFormatError(f"{nf.path.name}: NRRD encoding {encoding!r} is not supported")
+
+
+def _copy_exact(data: bytes, buf: memoryview) -> None:
+    if len(data) < len(buf):
+        raise TruncatedData(f"the data ends after {len(data)} of {len(buf)} bytes")
+    buf[:] = data[:len(buf)]
+
+
+# ------------------------------------------------------------------------------------------------ axes, lattice
+def list_axis(nf: NrrdFile) -> int | None:
+    """Index of the one non-spatial axis (Slicer's layer axis), or None for a 3D image."""
+    dim = int(nf.header["dimension"])
+    kinds = nf.header.get("kinds")
+    if kinds is not None:
+        other = [n for n, k in enumerate(kinds) if str(k).lower() not in DOMAIN_KINDS]
+    else:
+        dirs = nf.header.get("space directions")
+        other = [n for n in range(dim) if dirs is not None and not np.all(np.isfinite(np.asarray(dirs[n], float)))]
+    if len(other) > 1:
+        raise FileFormatError(f"{nf.path.name} has {len(other)} non-spatial axes; at most one (the layers) is allowed")
+    if other:
+        return other[0]
+    if dim == 4:
+        return 3          # legacy 2016 layout: a 4-D "space" whose last axis is the segment index
+    return None
+
+
+def spatial_axes(nf: NrrdFile) -> list[int]:
+    lax = list_axis(nf)
+    axes = [n for n in range(int(nf.header["dimension"])) if n != lax]
+    if len(axes) != 3:
+        raise FileFormatError(f"{nf.path.name} is a {len(axes)}-dimensional image; a 3D image is needed")
+    return axes
+
+
+def geometry(nf: NrrdFile, axes: list[int]) -> Geometry:
+    """The LPS lattice of the spatial axes (RAS and LAS spaces are converted)."""
+    h = nf.header
+    shape = tuple(nf.sizes[a] for a in axes)
+    space = str(h.get("space", "")).lower()
+    flip = np.array(_SPACE_FLIPS.get(space, (1, 1, 1)), dtype=float)
+    dirs = h.get("space directions")
+    if dirs is not None:
+        cols = np.array([np.asarray(dirs[a], dtype=float)[:3] for a in axes]).T
+    else:
+        spacings = h.get("spacings")
+        sp = [float(spacings[a]) if spacings is not None and np.isfinite(spacings[a]) else 1.0 for a in axes]
+        cols = np.diag(np.abs(sp))
+    origin = np.asarray(h.get("space origin", np.zeros(3)), dtype=float)[:3]
+    m = np.eye(4)
+    m[:3, :3] = flip[:, None] * cols
+    m[:3, 3] = flip * origin
+    if not np.all(np.isfinite(m)):
+        raise FileFormatError(f"{nf.path.name}: the space directions or origin are not finite numbers")
+    try:
+        return Geometry.from_ijk_to_lps(shape, m)
+    except ValueError as exc:
+        raise FileFormatError(f"{nf.path.name}: {exc}") from None
+
+
+# ------------------------------------------------------------------------------------------------ writing
+def format_number(x: float) -> str:
+    """Shortest round-trip text; integers without '.0' (as teem prints them)."""
+    x = float(x)
+    if x == 0:
+        return "0"
+    text = repr(x)
+    return text[:-2] if text.endswith(".0") else text
+
+
+def format_vector(v) -> str:
+    return "(" + ",".join(format_number(c) for c in v) + ")"
+
+
+def header_text(dtype: np.dtype, sizes, geometry: Geometry, list_first: bool, encoding: str,
+                custom: list[tuple[str, str]]) -> bytes:
+    """A teem-style header: Slicer's field order, LPS, list axis first when `list_first`."""
+    cols = geometry.direction_matrix * np.array(geometry.spacing)[None, :]
+    dirs = " ".join(format_vector(cols[:, a]) for a in range(3))
+    lines = ["NRRD0004", "# Complete NRRD file format specification at:",
+             "# http://teem.sourceforge.net/nrrd/format.html",
+             f"type: {NUMPY_TO_NRRD[dtype.str[1:]]}", f"dimension: {len(sizes)}",
+             "space: left-posterior-superior", "sizes: " + " ".join(str(int(s)) for s in sizes),
+             "space directions: " + ("none " if list_first else "") + dirs,
+             "kinds: " + ("list " if list_first else "") + "domain domain domain"]
+    if dtype.itemsize > 1:
+        lines.append("endian: little")
+    lines += [f"encoding: {encoding}", "space origin: " + format_vector(geometry.origin)]
+    for key, value in custom:
+        lines.append(f"{key}:={_escape(value)}")
+    return ("\n".join(lines) + "\n\n").encode("utf-8")
+
+
+def _escape(value: str) -> str:
+    return str(value).replace("\r", "").replace("\n", "\\n")
+
+
+def write_payload(fh, chunks, level: int) -> None:
+    """Write data chunks raw (level 0) or as one gzip member."""
+    if level == 0:
+        for c in chunks:
+            fh.write(c)
+        return
+    for piece in gzip_chunks(chunks, level):
+        fh.write(piece)
+
+
+def volume_chunks(arr: np.ndarray, dtype: np.dtype, progress=None, slab_bytes: int = 8 << 20):
+    """File-order (axis 0 fastest) little-endian bytes of a 3D array, in slabs along the last axis."""
+    dtype = np.dtype(dtype).newbyteorder("<")
+    per_k = max(1, arr.shape[0] * arr.shape[1] * dtype.itemsize)
+    step = max(1, slab_bytes // per_k)
+    nk = arr.shape[2]
+    for k0 in range(0, nk, step):
+        slab = np.asfortranarray(arr[:, :, k0:k0 + step], dtype=dtype)
+        yield memoryview(slab.reshape(-1, order="F")) if slab.flags.f_contiguous else slab.tobytes(order="F")
+        if progress:
+            progress(min(1.0, (k0 + step) / nk))
+
+
+def layered_chunks(layers: list[np.ndarray], dtype: np.dtype, progress=None, slab_bytes: int = 8 << 20):
+    """File-order bytes of the 4D (L, X, Y, Z) image with the list axis first (fastest), built slab by slab."""
+    dtype = np.dtype(dtype).newbyteorder("<")
+    nx, ny, nk = layers[0].shape
+    per_k = max(1, len(layers) * nx * ny * dtype.itemsize)
+    step = max(1, slab_bytes // per_k)
+    for k0 in range(0, nk, step):
+        k1 = min(nk, k0 + step)
+        slab = np.empty((len(layers), nx, ny, k1 - k0), dtype=dtype, order="F")
+        for n, arr in enumerate(layers):
+            slab[n] = arr[:, :, k0:k1]
+        yield memoryview(slab.reshape(-1, order="F"))
+        if progress:
+            progress(k1 / nk)

@@ -1,0 +1,86 @@
+"""Dispatch by file type: which reader opens a path as a segmentation or a volume."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from app.model.geometry import Geometry
+from app.model.segmentation import Segmentation
+
+from . import label_tables, nifti, nrrd_format, seg_nrrd
+from .errors import FileFormatError, warn
+from .labelmap import segmentation_from_labelmap
+
+
+def kind_of(path: Path) -> str:
+    """'nrrd' or 'nifti' by name, else by content; FileFormatError when neither."""
+    name = path.name.lower()
+    if name.endswith((".nrrd", ".nhdr")):
+        return "nrrd"
+    if name.endswith((".nii", ".nii.gz")):
+        return "nifti"
+    if nrrd_format.is_nrrd(path):
+        return "nrrd"
+    raise FileFormatError(f"{path.name}: unsupported file type (expected .seg.nrrd, .nrrd, .nhdr, .nii or .nii.gz)")
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise FileFormatError(f"{path} does not exist")
+    if path.is_dir():
+        raise FileFormatError(f"{path} is a folder, not a file")
+    if not path.is_file():
+        raise FileFormatError(f"{path} is not a regular file")
+
+
+def open_segmentation(path: Path, labels=None, progress=None) -> Segmentation:
+    _check_file(path)
+    kind = kind_of(path)
+    if kind == "nrrd":
+        header = nrrd_format.read_header(path)
+        if seg_nrrd.is_segmentation(header):
+            if labels is not None:
+                warn(f"{path.name} names its own segments; the label table {Path(labels).name} was not used")
+            return seg_nrrd.read(header, progress)
+        axes = nrrd_format.spatial_axes(header)
+        if len(header.sizes) != 3:
+            raise FileFormatError(f"{path.name} has {len(header.sizes)} axes and no segment names; a plain "
+                                  f"labelmap must be a 3D image")
+        geometry = nrrd_format.geometry(header, axes)
+        arr = nrrd_format.read_data(header)
+    else:
+        arr, geometry = nifti.read(path)
+    if progress:
+        progress(0.7)
+    table = _table(path, labels)
+    seg = segmentation_from_labelmap(arr, geometry, table, path.name)
+    if progress:
+        progress(1.0)
+    return seg
+
+
+def _table(path: Path, labels):
+    if labels is not None:
+        return label_tables.read_table(labels)
+    beside = label_tables.find_beside(path)
+    return label_tables.read_table(beside) if beside is not None else None
+
+
+def read_volume(path: Path, progress=None) -> tuple[np.ndarray, Geometry]:
+    _check_file(path)
+    if kind_of(path) == "nifti":
+        return nifti.read(path, progress)
+    header = nrrd_format.read_header(path)
+    axes = nrrd_format.spatial_axes(header)
+    lax = nrrd_format.list_axis(header)
+    if lax is not None and header.sizes[lax] != 1:
+        raise FileFormatError(f"{path.name} holds {header.sizes[lax]} values per voxel; a grey-value volume "
+                              f"needs one")
+    geometry = nrrd_format.geometry(header, axes)
+    arr = nrrd_format.read_data(header)
+    if lax is not None:
+        arr = np.take(arr, 0, axis=lax)
+    if progress:
+        progress(1.0)
+    return arr, geometry
