@@ -1,0 +1,116 @@
+"""Per-layer RGBA lookup tables packed as uint32 (Slicer's one-pipeline-per-layer design, §6).
+
+A table maps a label value of one layer to the colour of the segment that owns it; hidden segments, label 0 and
+labels owned by no segment are fully transparent. A slice is coloured with one `np.take(table, labels,
+mode="clip")`: the table ends with a transparent entry, so values above the largest label (orphan voxels) clip to
+it, and negative values clip to entry 0 unless a segment owns a negative label (then `offset` shifts indices).
+Colour, visibility and opacity changes only rewrite table entries: the cost never depends on the segment count.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.model.segment import Segment
+
+RGBA_DTYPE = np.dtype("<u4")     # bytes in memory: R, G, B, A (a uint8 view of shape (..., 4) is RGBA)
+
+
+def pack_rgba(rgb, alpha: float) -> int:
+    """RGB in 0..1 and alpha in 0..1 -> one little-endian RGBA uint32."""
+    r, g, b = (int(round(min(1.0, max(0.0, c)) * 255)) for c in rgb)
+    a = int(round(min(1.0, max(0.0, alpha)) * 255))
+    return r | (g << 8) | (b << 16) | (a << 24)
+
+
+def unpack_rgba(value: int) -> tuple[int, int, int, int]:
+    v = int(value)
+    return v & 255, (v >> 8) & 255, (v >> 16) & 255, (v >> 24) & 255
+
+
+@dataclass
+class LayerLut:
+    """The fill and outline tables of one layer. `index = label + offset`."""
+
+    fill: np.ndarray        # uint32, len = max label + offset + 2 (last entry transparent)
+    outline: np.ndarray
+    offset: int = 0
+
+    def colour(self, labels: np.ndarray, outline: bool = False) -> np.ndarray:
+        """Label array (any shape, any integer dtype, views welcome) -> uint32 RGBA array of the same shape."""
+        table = self.outline if outline else self.fill
+        idx = labels if self.offset == 0 else labels.astype(np.int64) + self.offset
+        return np.take(table, idx, mode="clip")
+
+    @property
+    def fill_visible(self) -> bool:
+        return bool(np.any(self.fill >> 24))
+
+    @property
+    def outline_visible(self) -> bool:
+        return bool(np.any(self.outline >> 24))
+
+
+def build_lut(segments: list[Segment], fill_opacity: float = 0.5, outline_opacity: float = 1.0) -> LayerLut:
+    """Tables for the segments of ONE layer (their `label`s index the tables)."""
+    labels = [s.label for s in segments]
+    offset = max(0, -min(labels)) if labels else 0
+    size = (max(labels) if labels else 0) + offset + 2
+    fill = np.zeros(size, dtype=RGBA_DTYPE)
+    outline = np.zeros(size, dtype=RGBA_DTYPE)
+    lut = LayerLut(fill, outline, offset)
+    for s in segments:
+        set_entry(lut, s, fill_opacity, outline_opacity)
+    return lut
+
+
+def set_entry(lut: LayerLut, segment: Segment, fill_opacity: float, outline_opacity: float) -> None:
+    """Rewrite the entries of one segment (colour/visibility/opacity change: O(1))."""
+    i = segment.label + lut.offset
+    if not 0 <= i < len(lut.fill) - 1:
+        raise IndexError(f"label {segment.label} is outside this table: rebuild it")
+    shown = segment.visible
+    lut.fill[i] = pack_rgba(segment.color, segment.opacity * fill_opacity if shown else 0.0)
+    lut.outline[i] = pack_rgba(segment.color, segment.opacity * outline_opacity if shown else 0.0)
+
+
+class LutSet:
+    """The tables of every layer of one segmentation, kept current from its change events by the caller."""
+
+    def __init__(self, segmentation, fill_opacity: float = 0.5, outline_opacity: float = 1.0) -> None:
+        self.segmentation = segmentation
+        self.fill_opacity = fill_opacity
+        self.outline_opacity = outline_opacity
+        self.luts: list[LayerLut] = []
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        seg = self.segmentation
+        by_layer: list[list[Segment]] = [[] for _ in range(seg.n_layers)]
+        for s in seg.segments:
+            by_layer[s.layer].append(s)
+        self.luts = [build_lut(ss, self.fill_opacity, self.outline_opacity) for ss in by_layer]
+
+    def set_opacities(self, fill: float, outline: float) -> None:
+        self.fill_opacity, self.outline_opacity = float(fill), float(outline)
+        self.rebuild()
+
+    def update(self, segment_ids) -> set[int]:
+        """Rewrite the entries of these segments; returns the layers whose tables changed."""
+        seg = self.segmentation
+        if len(self.luts) != seg.n_layers:
+            self.rebuild()
+            return set(range(seg.n_layers))
+        layers = set()
+        for sid in segment_ids:
+            if sid not in seg:
+                continue
+            s = seg.segment(sid)
+            try:
+                set_entry(self.luts[s.layer], s, self.fill_opacity, self.outline_opacity)
+            except IndexError:          # a label beyond the table (relabelled segment): rebuild everything
+                self.rebuild()
+                return set(range(seg.n_layers))
+            layers.add(s.layer)
+        return layers

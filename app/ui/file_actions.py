@@ -1,0 +1,328 @@
+"""The File menu: open/import/new/save/export, recent files, drag and drop, "save changes?" and settings.
+All reading and writing goes through the app.io facade inside `run_long` (worker thread + progress dialog)."""
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from app import io
+from app.model.segmentation import Segmentation
+
+from .long_task import Cancelled
+
+MAX_RECENT = 10
+IMAGE_FILTER = "Images (*.nrrd *.nhdr *.nii *.nii.gz);;All files (*)"
+SEG_FILTER = "Segmentations and labelmaps (*.seg.nrrd *.seg.nhdr *.nrrd *.nhdr *.nii *.nii.gz);;All files (*)"
+TABLE_SUFFIXES = (".label", ".txt", ".ctbl", ".csv")
+MAX_LABELMAP_VALUES = 1024      # an integer image with at most this many distinct values opens as a labelmap
+
+
+class Kind(enum.Enum):
+    SEGMENTATION = "segmentation"
+    TABLE = "label table"
+    IMAGE = "image"
+
+
+def classify(path) -> Kind:
+    name = Path(path).name.lower()
+    if name.endswith((".seg.nrrd", ".seg.nhdr")):
+        return Kind.SEGMENTATION
+    if name.endswith(TABLE_SUFFIXES):
+        return Kind.TABLE
+    return Kind.IMAGE
+
+
+def looks_like_labelmap(array) -> bool:
+    """Integer voxels with few distinct values (sampled): a labelmap rather than a grey image."""
+    import numpy as np
+
+    if array.dtype.kind not in "iu":
+        return False
+    flat = array.reshape(-1)
+    sample = flat[:: max(1, flat.size // 2_000_000)]
+    return len(np.unique(sample)) <= MAX_LABELMAP_VALUES
+
+
+class FileActions:
+    def __init__(self, window) -> None:
+        self.w = window
+        m = window.menu("File")
+        self.recent_menu = None
+        spec = [("New segmentation", self.new_segmentation, "Ctrl+N"),
+                ("Open segmentation...", self.ask_open_segmentation, QKeySequence.Open),
+                ("Open labelmap with label table...", self.ask_open_labelmap, "Ctrl+Shift+O"),
+                ("Open reference volume...", self.ask_open_reference, "Ctrl+Shift+R"),
+                ("Import masks...", self.ask_import_masks, None), None,
+                ("Save", self.save, QKeySequence.Save), ("Save as...", self.save_as, QKeySequence.SaveAs),
+                ("Export labelmap...", self.ask_export_labelmap, "Ctrl+E"), None,
+                ("Close", self.close_document, QKeySequence.Close), ("Quit", window.close, QKeySequence.Quit)]
+        self.actions = {}
+        for item in spec:
+            if item is None:
+                m.addSeparator()
+                continue
+            text, slot, key = item
+            a = QAction(text, window)
+            if key is not None:
+                a.setShortcut(QKeySequence(key))
+            a.triggered.connect(slot)
+            m.addAction(a)
+            self.actions[text] = a
+            if text == "Import masks...":
+                m.addSeparator()
+                self.recent_menu = m.addMenu("Recent files")
+        self._refresh_recent()
+
+    # ---------------------------------------------------------------- opening
+    def open_paths(self, paths, labels=None, reference=None) -> bool:
+        """Open what the paths are (drag and drop, command line). Returns False after an error (reported)."""
+        paths = [Path(p) for p in paths]
+        tables = [p for p in paths if classify(p) == Kind.TABLE]
+        labels = labels or (tables[0] if tables else None)
+        ok = True
+        for p in paths:
+            if classify(p) == Kind.TABLE:
+                continue
+            ok &= self.open_any(p, labels)
+        if reference is not None:
+            ok &= self.open_reference(reference)
+        if tables and not [p for p in paths if classify(p) != Kind.TABLE]:
+            ok &= self._report("A label table needs its labelmap: open the image and the table together.")
+        return ok
+
+    def open_any(self, path, labels=None) -> bool:
+        path = Path(path)
+        if classify(path) == Kind.SEGMENTATION:
+            return self.open_segmentation(path, labels)
+        try:
+            volume = self.w.run_long(lambda p: io.read_volume(path, progress=p), f"Reading {path.name}...")
+        except (io.FileFormatError, OSError, Cancelled, NotImplementedError) as exc:
+            return self._report(self._sentence(exc, path))
+        if labels is not None or (self.w.segmentation is None and looks_like_labelmap(volume.array)):
+            return self.open_segmentation(path, labels)
+        return self._adopt_reference(volume, path)
+
+    def open_segmentation(self, path, labels=None) -> bool:
+        if not self.maybe_save():
+            return False
+        path = Path(path)
+        try:
+            seg = self.w.run_long(lambda p: io.open_segmentation(path, labels=labels, progress=p),
+                                  f"Opening {path.name}...")
+        except (io.FileFormatError, OSError, Cancelled, NotImplementedError) as exc:
+            return self._report(self._sentence(exc, path))
+        ref = self.w.reference
+        if ref is not None and not _overlaps(ref.geometry, seg.geometry):
+            ref = None
+        self.w.set_document(seg, ref, path=path if classify(path) == Kind.SEGMENTATION else None,
+                            unsaved=classify(path) != Kind.SEGMENTATION)
+        self.add_recent(path)
+        self.w.status_message(f"Opened {path.name}: {len(seg)} segments in {seg.n_layers} layer(s)")
+        return True
+
+    def open_reference(self, path) -> bool:
+        path = Path(path)
+        try:
+            volume = self.w.run_long(lambda p: io.read_volume(path, progress=p), f"Reading {path.name}...")
+        except (io.FileFormatError, OSError, Cancelled, NotImplementedError) as exc:
+            return self._report(self._sentence(exc, path))
+        return self._adopt_reference(volume, path)
+
+    def _adopt_reference(self, volume, path) -> bool:
+        seg = self.w.segmentation
+        if seg is not None and not _overlaps(volume.geometry, seg.geometry):
+            return self._report(f"{path.name} does not overlap the open segmentation in physical space.")
+        self.w.set_reference(volume)
+        self.add_recent(path)
+        self.w.status_message(f"Reference volume {path.name}: {volume.array.shape}")
+        return True
+
+    def new_segmentation(self) -> None:
+        ref = self.w.reference
+        if ref is None:
+            self._report("Open a reference volume first: a new segmentation takes its lattice.")
+            return
+        if not self.maybe_save():
+            return
+        self.w.set_document(Segmentation(ref.geometry), ref, path=None, unsaved=False)
+        self.w.status_message("New empty segmentation on the reference volume's lattice")
+
+    def import_masks(self, paths) -> bool:
+        if not self.maybe_save():
+            return False
+        geo = self.w.reference.geometry if self.w.reference is not None else None
+        try:
+            seg = self.w.run_long(lambda p: io.import_masks(paths, geometry=geo, progress=p), "Importing masks...")
+        except (io.FileFormatError, OSError, Cancelled, NotImplementedError) as exc:
+            return self._report(self._sentence(exc, Path(paths[0]) if paths else None))
+        self.w.set_document(seg, path=None, unsaved=True)
+        return True
+
+    def close_document(self) -> None:
+        if self.maybe_save():
+            self.w.set_document(None, None)
+
+    # ---------------------------------------------------------------- dialogs
+    def _ask(self, title, filter_, save=False, default=""):
+        start = default or self.w.settings.value("last_dir", "")
+        fn = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
+        path, _ = fn(self.w, title, str(start), filter_)
+        if path:
+            self.w.settings.setValue("last_dir", str(Path(path).parent))
+        return Path(path) if path else None
+
+    def ask_open_segmentation(self) -> None:
+        path = self._ask("Open segmentation", SEG_FILTER)
+        if path is not None:
+            self.open_segmentation(path)
+
+    def ask_open_labelmap(self) -> None:
+        path = self._ask("Open labelmap", SEG_FILTER)
+        if path is None:
+            return
+        table, _ = QFileDialog.getOpenFileName(self.w, "Label table (cancel: none, or the one beside the image)",
+                                               str(path.parent), "Label tables (*.label *.txt *.ctbl *.csv)")
+        self.open_segmentation(path, Path(table) if table else None)
+
+    def ask_open_reference(self) -> None:
+        path = self._ask("Open reference volume", IMAGE_FILTER)
+        if path is not None:
+            self.open_reference(path)
+
+    def ask_import_masks(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self.w, "Import binary masks", "", IMAGE_FILTER)
+        if paths:
+            self.import_masks(paths)
+
+    # ---------------------------------------------------------------- saving
+    def save(self) -> bool:
+        if self.w.segmentation is None:
+            return False
+        if self.w.path is None or classify(self.w.path) != Kind.SEGMENTATION:
+            return self.save_as()
+        return self.save_to(self.w.path)
+
+    def save_as(self) -> bool:
+        if self.w.segmentation is None:
+            return False
+        stem = self.w.path.name.split(".")[0] if self.w.path is not None else "segmentation"
+        path = self._ask("Save segmentation", "Slicer segmentation (*.seg.nrrd)", save=True,
+                         default=str(Path(self.w.settings.value("last_dir", "")) / f"{stem}.seg.nrrd"))
+        if path is None:
+            return False
+        if not path.name.lower().endswith(".seg.nrrd"):
+            path = path.with_name(path.name.split(".")[0] + ".seg.nrrd")
+        return self.save_to(path)
+
+    def save_to(self, path) -> bool:
+        seg = self.w.segmentation
+        try:
+            self.w.run_long(lambda p: io.save_segmentation(seg, path, progress=p), f"Saving {Path(path).name}...")
+        except (io.FileFormatError, OSError, Cancelled, NotImplementedError) as exc:
+            return self._report(self._sentence(exc, Path(path), "save"))
+        self.w.mark_saved(Path(path))
+        self.add_recent(path)
+        self.w.status_message(f"Saved {Path(path).name}")
+        return True
+
+    def ask_export_labelmap(self) -> None:
+        seg = self.w.segmentation
+        if seg is None:
+            return
+        path = self._ask("Export labelmap", "NRRD (*.nrrd);;NIfTI (*.nii.gz)", save=True)
+        if path is None:
+            return
+        try:
+            files = self.w.run_long(lambda p: io.export_labelmap(seg, path, progress=p), "Exporting...")
+        except (io.FileFormatError, OSError, Cancelled, NotImplementedError) as exc:
+            self._report(self._sentence(exc, path, "export"))
+            return
+        self.w.status_message("Exported " + ", ".join(Path(f).name for f in files))
+
+    def maybe_save(self) -> bool:
+        """Before discarding the open document: True to go on (saved or discarded), False to stay."""
+        if not self.w.is_modified():
+            return True
+        answer = QMessageBox.question(self.w, "Unsaved changes", "The segmentation has unsaved changes. Save them?",
+                                      QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+        if answer == QMessageBox.Save:
+            return self.save()
+        return answer == QMessageBox.Discard
+
+    # ---------------------------------------------------------------- errors
+    @staticmethod
+    def _sentence(exc, path, verb="open") -> str:
+        if isinstance(exc, Cancelled):
+            return "Cancelled."
+        if isinstance(exc, NotImplementedError):
+            return f"Cannot {verb} {path.name if path else 'the file'}: this format is not supported yet."
+        if isinstance(exc, OSError):
+            return f"Cannot {verb} {path.name if path else 'the file'}: {exc.strerror or exc}."
+        return str(exc)
+
+    def _report(self, message: str) -> bool:
+        self.w.status_message(message)
+        if self.w.isVisible():
+            QMessageBox.critical(self.w, "segedit", message)
+        self.last_error = message
+        return False
+
+    # ---------------------------------------------------------------- recent files and settings
+    def recent(self) -> list[str]:
+        value = self.w.settings.value("recent_files", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def add_recent(self, path) -> None:
+        p = str(Path(path).resolve())
+        items = [p] + [r for r in self.recent() if r != p]
+        self.w.settings.setValue("recent_files", items[:MAX_RECENT])
+        self._refresh_recent()
+
+    def _refresh_recent(self) -> None:
+        if self.recent_menu is None:
+            return
+        self.recent_menu.clear()
+        for p in self.recent():
+            a = self.recent_menu.addAction(Path(p).name)
+            a.setToolTip(p)
+            a.triggered.connect(lambda _=False, p=p: self.open_paths([p]))
+        self.recent_menu.setEnabled(bool(self.recent()))
+
+    def restore_settings(self) -> None:
+        s = self.w.settings
+        geom, state = s.value("window/geometry"), s.value("window/state")
+        if isinstance(geom, QByteArray):
+            self.w.restoreGeometry(geom)
+        if isinstance(state, QByteArray):
+            self.w.restoreState(state)
+        d = self.w.display
+        d.set_style(fill=_bool(s.value("display/fill", True)), outline=_bool(s.value("display/outline", True)),
+                    fill_opacity=float(s.value("display/fill_opacity", 0.5)),
+                    outline_opacity=float(s.value("display/outline_opacity", 1.0)))
+
+    def save_settings(self) -> None:
+        s = self.w.settings
+        s.setValue("window/geometry", self.w.saveGeometry())
+        s.setValue("window/state", self.w.saveState())
+        d = self.w.display
+        s.setValue("display/fill", d.style.fill)
+        s.setValue("display/outline", d.style.outline)
+        s.setValue("display/fill_opacity", d.fill_opacity)
+        s.setValue("display/outline_opacity", d.outline_opacity)
+        s.sync()
+
+
+def _bool(v) -> bool:
+    return v if isinstance(v, bool) else str(v).lower() in ("1", "true", "yes")
+
+
+def _overlaps(a, b) -> bool:
+    """Do two lattices' physical boxes intersect?"""
+    full = lambda g: tuple(slice(0, n) for n in g.shape)  # noqa: E731
+    lo1, hi1 = a.box_bounds_lps(full(a))
+    lo2, hi2 = b.box_bounds_lps(full(b))
+    return bool((lo1 <= hi2 + 1e-3).all() and (lo2 <= hi1 + 1e-3).all())

@@ -1,0 +1,120 @@
+"""GUI entry point: `segedit [FILE ...] [--labels TABLE] [--reference VOLUME] [--demo] [--screenshot OUT.png]
+[--slice AXIS=N ...] [--layout LAYOUT]`."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+LAYOUTS = {"1+2": "ONE_PLUS_TWO", "row": "ROW", "axial": "AXIAL", "coronal": "CORONAL", "sagittal": "SAGITTAL"}
+PLANES = ("axial", "coronal", "sagittal")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):          # one sentence, exit code 2 (argparse's own behaviour, minus the usage dump)
+        print(f"segedit: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def parse_args(argv):
+    p = _Parser(prog="segedit", description="Open the segmentation editor.")
+    p.add_argument("files", nargs="*", help="segmentations (.seg.nrrd), labelmaps, reference volumes, label tables")
+    p.add_argument("--labels", help="label table for a labelmap (ITK-SNAP .label/.txt, Slicer .ctbl/.csv)")
+    p.add_argument("--reference", help="grey-value reference volume shown under the segmentation")
+    p.add_argument("--demo", action="store_true", help="open the synthetic demo atlas")
+    p.add_argument("--screenshot", metavar="OUT.png", help="lay out the window, render, write a PNG and exit")
+    p.add_argument("--slice", action="append", default=[], metavar="AXIS=N",
+                   help="show slice N (or N%% of the way) in a view: axial=120, coronal=50%%, sagittal=...")
+    p.add_argument("--layout", choices=sorted(LAYOUTS), help="view layout")
+    p.add_argument("--size", default="1280x900", help="window size for --screenshot (WxH)")
+    return p.parse_args(argv)
+
+
+def parse_slice(text: str) -> tuple[str, float, bool]:
+    """'axial=120' -> ('axial', 120, False); 'coronal=50%' -> ('coronal', 50, True)."""
+    name, sep, value = text.partition("=")
+    name = name.strip().lower()
+    if not sep or name not in PLANES:
+        raise ValueError(f"--slice expects AXIS=N with AXIS one of {', '.join(PLANES)}, got {text!r}")
+    pct = value.strip().endswith("%")
+    try:
+        number = float(value.strip().rstrip("%"))
+    except ValueError:
+        raise ValueError(f"--slice {text!r}: {value!r} is not a number") from None
+    return name, number, pct
+
+
+def main(argv=None) -> int:
+    args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        slices = [parse_slice(s) for s in args.slice]
+        width, height = (int(x) for x in args.size.lower().split("x"))
+    except ValueError as exc:
+        print(f"segedit: {exc}", file=sys.stderr)
+        return 2
+    for f in [*args.files, args.labels, args.reference]:
+        if f is not None and not Path(f).exists():
+            print(f"segedit: {f}: no such file.", file=sys.stderr)
+            return 2
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("segedit")
+    app.setOrganizationName("segedit")
+    from .main_window import Layout, MainWindow
+
+    settings = QSettings("segedit", "segedit-screenshot") if args.screenshot else None
+    win = MainWindow(settings=settings)
+    if args.layout:
+        win.set_layout(Layout[LAYOUTS[args.layout]])
+    if not _open(win, args):
+        print(f"segedit: {getattr(win.files, 'last_error', 'could not open the files.')}", file=sys.stderr)
+        return 2
+    if args.screenshot:
+        win.resize(width, height)
+    win.show()
+    _apply_slices(win, slices)
+    if args.screenshot:
+        return _screenshot(app, win, Path(args.screenshot))
+    return app.exec()
+
+
+def _open(win, args) -> bool:
+    if args.demo:
+        from app.model.demo import demo_atlas
+        from app.io import Volume
+
+        seg, grey = demo_atlas()
+        win.set_document(seg, Volume(grey, seg.geometry, None), path=None, unsaved=False)
+    if args.files or args.reference:
+        return win.files.open_paths(args.files, labels=args.labels, reference=args.reference)
+    return True
+
+
+def _apply_slices(win, slices) -> None:
+    from app.render.slicing import Plane
+
+    for name, number, pct in slices:
+        view = win.view(Plane(name))
+        if view.frame is None:
+            continue
+        n = view.frame.n_slices
+        view.set_slice(round((n - 1) * number / 100) if pct else int(number))
+
+
+def _screenshot(app, win, out: Path) -> int:
+    import time
+
+    end = time.perf_counter() + 0.5
+    while time.perf_counter() < end:          # let the layout settle and every view paint
+        app.processEvents()
+        time.sleep(0.01)
+    screen = win.screen()
+    pixmap = screen.grabWindow(win.winId()) if app.platformName() == "xcb" else win.grab()
+    if pixmap.isNull() or not pixmap.save(str(out)):
+        print(f"segedit: could not write the screenshot {out}.", file=sys.stderr)
+        return 2
+    win.files.maybe_save = lambda: True     # nothing to ask: the screenshot run edits nothing
+    win.close()
+    return 0

@@ -1,0 +1,98 @@
+"""The View, Segmentation and Help menus of the main window (File is app.ui.file_actions; Edit and Tools are
+filled by the editing and tools extensions)."""
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+from .display import WINDOW_PRESETS
+
+SHORTCUTS_HELP = """<b>Slice views</b><br>
+Mouse wheel, Up/Down, Left/Right: next/previous slice &nbsp; Page Up/Down: 10 slices<br>
+Ctrl+wheel: zoom &nbsp; middle-drag: pan &nbsp; R: reset the view<br>
+Left click/drag: move the linked cursor (or use the active tool) &nbsp; Ctrl+click: select the segment there<br>
+Right-drag: window (horizontal) and level (vertical) &nbsp; Escape: cancel a stroke<br>
+<b>Segments</b><br>
+Ctrl+F: filter &nbsp; F2: rename &nbsp; Delete: remove selected &nbsp; Ctrl+Up/Down: move<br>
+Ctrl+Shift+A: add &nbsp; Ctrl+Shift+O: show only selected &nbsp; Ctrl+Shift+V: show all<br>
+<b>Files</b><br>
+Ctrl+O: open segmentation &nbsp; Ctrl+S: save &nbsp; Ctrl+Shift+S: save as &nbsp; Ctrl+Q: quit"""
+
+
+def _action(window, menu, text, slot, shortcut=None, checkable=False, checked=False) -> QAction:
+    a = QAction(text, window, checkable=checkable)
+    if checkable:
+        a.setChecked(checked)
+    if shortcut:
+        a.setShortcut(QKeySequence(shortcut))
+    a.triggered.connect(slot)
+    menu.addAction(a)
+    return a
+
+
+def build_view_menu(window) -> None:
+    from .main_window import Layout
+
+    m = window.menu("View")
+    layouts = m.addMenu("Layout")
+    group = QActionGroup(window)
+    window.layout_actions = {}
+    for n, mode in enumerate(Layout):
+        a = _action(window, layouts, mode.value, lambda _=False, md=mode: window.set_layout(md),
+                    f"Ctrl+{n + 1}", checkable=True, checked=mode == window.layout_mode)
+        group.addAction(a)
+        window.layout_actions[mode] = a
+    _action(window, m, "Reset views", window.reset_views, "Ctrl+R")
+    m.addSeparator()
+    d = window.display
+    window.fill_action = _action(window, m, "Fill", lambda on: d.set_style(fill=on), "Ctrl+Shift+F", True,
+                                 d.style.fill)
+    window.outline_action = _action(window, m, "Outline", lambda on: d.set_style(outline=on), "Ctrl+Shift+L",
+                                    True, d.style.outline)
+
+    def sync() -> None:
+        for a, on in ((window.fill_action, d.style.fill), (window.outline_action, d.style.outline)):
+            was = a.blockSignals(True)
+            a.setChecked(on)
+            a.blockSignals(was)
+
+    d.style_changed.connect(sync)
+    _action(window, m, "Fill opacity...", lambda: _ask_opacity(window, "fill"))
+    _action(window, m, "Outline opacity...", lambda: _ask_opacity(window, "outline"))
+    wl = m.addMenu("Window/level")
+    _action(window, wl, "Auto (1st–99th percentile)", lambda: d.set_window_level(*d.auto_window_level))
+    for name, w, lev in WINDOW_PRESETS:
+        _action(window, wl, f"{name}: W {w:g} L {lev:g}", lambda _=False, w=w, lev=lev: d.set_window_level(w, lev))
+    m.addSeparator()
+
+
+def _ask_opacity(window, which: str) -> None:
+    d = window.display
+    start = d.fill_opacity if which == "fill" else d.outline_opacity
+    value, ok = QInputDialog.getDouble(window, f"{which.capitalize()} opacity", "Opacity (0 to 1):", start, 0, 1, 2)
+    if ok:
+        d.set_style(**{f"{which}_opacity": value})
+
+
+def build_segmentation_menu(window) -> None:
+    m = window.menu("Segmentation")
+    p = window.segment_panel
+    for key in ("add", "remove", None, "rename", "colour", "opacity", None, "only", "all", "lock", "unlock",
+                None, "up", "down", "filter"):
+        if key is None:
+            m.addSeparator()
+        else:
+            m.addAction(p.actions_[key])
+    m.addSeparator()
+    m.addAction(p.layer_column_action)
+    _action(window, m, "Collapse labelmap layers", window.layers_panel.collapse)
+
+
+def build_help_menu(window) -> None:
+    m = window.menu("Help")
+    _action(window, m, "Keyboard and mouse", lambda: QMessageBox.information(window, "Keyboard and mouse",
+                                                                            SHORTCUTS_HELP))
+    _action(window, m, "About segedit", lambda: QMessageBox.about(
+        window, "About segedit", "segedit: an editor for 3D medical segmentations with shared labelmap layers "
+        "(3D Slicer .seg.nrrd, ITK-SNAP labelmaps).<br>Slice views use the radiological convention: the patient's "
+        "right is on the left of the axial and coronal views."))

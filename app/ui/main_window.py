@@ -1,0 +1,254 @@
+"""The main window: three slice views, the Segments and Layers docks, menus, status bar; it composes widgets and
+holds the open document. Extension modules (editing, 3D view, tools, recovery) install themselves at the end.
+
+The contract other modules rely on: `segmentation`, `reference`, `segmentation_changed(object)`, `slice_views`,
+`current_segment_id()`, `current_segment_changed(str)`, `select_segment(id)`, `menu(title)`, `add_dock(widget,
+title, area)`, `status_message(text)`, `run_long(fn, label)`.
+"""
+from __future__ import annotations
+
+import enum
+import importlib
+import importlib.util
+import logging
+import sys
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import QDockWidget, QGridLayout, QLabel, QMainWindow, QMenu, QVBoxLayout, QWidget
+
+from app.render.slicing import Plane
+
+from . import long_task
+from .display import Display
+from .display_panel import DisplayPanel
+from .file_actions import FileActions
+from .layers_panel import LayersPanel
+from .main_menus import build_help_menu, build_segmentation_menu, build_view_menu
+from .segment_panel import SegmentPanel
+from .slice_view import SliceView
+
+log = logging.getLogger(__name__)
+
+MENU_TITLES = ("File", "Edit", "View", "Segmentation", "Tools", "Help")
+EXTENSIONS = ("app.ui.editing", "app.ui.view_3d", "app.ui.tools_panel", "app.ui.recovery")
+APP_NAME = "segedit"
+
+
+class Layout(enum.Enum):
+    ONE_PLUS_TWO = "Axial large, coronal and sagittal"
+    ROW = "Three views in a row"
+    AXIAL = "Axial only"
+    CORONAL = "Coronal only"
+    SAGITTAL = "Sagittal only"
+
+
+class MainWindow(QMainWindow):
+    segmentation_changed = Signal(object)
+    current_segment_changed = Signal(str)
+
+    def __init__(self, settings: QSettings | None = None, extensions: bool = True) -> None:
+        super().__init__()
+        self.settings = settings if settings is not None else QSettings(APP_NAME, APP_NAME)
+        self.segmentation = None
+        self.reference = None
+        self.path = None                   # where the segmentation was read from / last saved
+        self._saved_step = None            # top of the undo stack when last saved
+        self._unsaved_new = False          # a document that exists only in memory (import, new)
+        self.layout_mode = Layout.ONE_PLUS_TWO
+        self.display = Display(self)
+        self.slice_views = [SliceView(self.display, p) for p in Plane]
+        self._menus: dict[str, QMenu] = {}
+        for title in MENU_TITLES:
+            self.menu(title)
+        self._build_central()
+        self._build_docks()
+        self._build_status()
+        self.files = FileActions(self)
+        build_view_menu(self)
+        build_segmentation_menu(self)
+        build_help_menu(self)
+        self.setAcceptDrops(True)
+        self.resize(1280, 900)
+        self.files.restore_settings()
+        self._update_title()
+        if extensions:
+            self._install_extensions()
+
+    # ---------------------------------------------------------------- construction
+    def _build_central(self) -> None:
+        self.view_area = QWidget()
+        self.view_grid = QGridLayout(self.view_area)
+        self.view_grid.setContentsMargins(0, 0, 0, 0)
+        self.view_grid.setSpacing(2)
+        self.setCentralWidget(self.view_area)
+        for v in self.slice_views:
+            v.segment_picked.connect(self.select_segment)
+            v.hover_text.connect(self._show_hover)
+        self.set_layout(self.layout_mode)
+
+    def _build_docks(self) -> None:
+        panel = QWidget()
+        lay = QVBoxLayout(panel)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.display_panel = DisplayPanel(self.display)
+        self.segment_panel = SegmentPanel()
+        lay.addWidget(self.display_panel)
+        lay.addWidget(self.segment_panel, 1)
+        self.segments_dock = self.add_dock(panel, "Segments", Qt.RightDockWidgetArea)
+        self.layers_panel = LayersPanel()
+        self.layers_panel.collapsed.connect(self.status_message)
+        self.layers_dock = self.add_dock(self.layers_panel, "Layers", Qt.RightDockWidgetArea)
+        self.segment_panel.current_segment_changed.connect(self.current_segment_changed)
+        d = self.display
+        d.structure_changed.connect(self.segment_panel.on_structure_changed)
+        d.structure_changed.connect(self.layers_panel.refresh)
+        d.segments_changed.connect(self.segment_panel.model.on_segments_changed)
+        d.voxels_changed.connect(self.segment_panel.model.on_voxels_changed)
+
+    def _build_status(self) -> None:
+        self.hover_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.hover_label, 1)
+
+    def _install_extensions(self) -> None:
+        for name in EXTENSIONS:
+            try:
+                if importlib.util.find_spec(name) is None:
+                    continue
+                importlib.import_module(name).install(self)
+            except Exception as exc:       # a broken extension must not take the editor down
+                log.exception("extension %s failed to install", name)
+                print(f"segedit: {name} could not be installed: {exc}", file=sys.stderr)
+                self.status_message(f"{name} could not be installed: {exc}")
+
+    # ---------------------------------------------------------------- the contract
+    def menu(self, title: str) -> QMenu:
+        if title not in self._menus:
+            self._menus[title] = self.menuBar().addMenu(f"&{title}")
+        return self._menus[title]
+
+    def add_dock(self, widget: QWidget, title: str, area=Qt.RightDockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title.replace(' ', '_')}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        if not hasattr(self, "panels_menu"):
+            self.panels_menu = self.menu("View").addMenu("Panels")
+        self.panels_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    def status_message(self, text: str, ms: int = 6000) -> None:
+        self.statusBar().showMessage(text, ms)
+
+    def run_long(self, fn, label: str):
+        return long_task.run_long(self, fn, label)
+
+    def current_segment_id(self) -> str:
+        return self.segment_panel.current_segment_id()
+
+    def select_segment(self, segment_id: str) -> None:
+        self.segment_panel.select_segment(segment_id)
+
+    # ---------------------------------------------------------------- document
+    def set_document(self, segmentation, reference=..., path=None, unsaved: bool = False) -> None:
+        """Show a new segmentation (None closes it); `reference` unchanged unless given."""
+        if self.segmentation is not None:
+            self.segmentation.history.changed.disconnect(self._update_title)
+        if reference is not ...:
+            self.reference = reference
+        self.segmentation = segmentation
+        self.path = path
+        self._unsaved_new = unsaved
+        self._saved_step = None
+        if segmentation is not None:
+            h = segmentation.history
+            self._saved_step = h.undo_stack[-1] if h.undo_stack else None
+            h.changed.connect(self._update_title)
+        self.display.set_document(segmentation, self.reference)
+        self.segment_panel.set_segmentation(segmentation)
+        self.layers_panel.set_segmentation(segmentation)
+        self._update_title()
+        self.segmentation_changed.emit(segmentation)
+
+    def set_reference(self, volume) -> None:
+        self.reference = volume
+        self.display.set_document(self.segmentation, volume)
+        self._update_title()
+
+    def is_modified(self) -> bool:
+        if self.segmentation is None:
+            return False
+        h = self.segmentation.history
+        return self._unsaved_new or (h.undo_stack[-1] if h.undo_stack else None) is not self._saved_step
+
+    def mark_saved(self, path) -> None:
+        h = self.segmentation.history
+        self.path = path
+        self._saved_step = h.undo_stack[-1] if h.undo_stack else None
+        self._unsaved_new = False
+        self._update_title()
+
+    def _update_title(self) -> None:
+        if self.segmentation is not None:
+            name = self.path.name if self.path is not None else "untitled segmentation"
+        elif self.reference is not None and self.reference.path is not None:
+            name = self.reference.path.name
+        else:
+            name = ""
+        self.setWindowTitle(f"{name}[*] — {APP_NAME}" if name else APP_NAME)
+        self.setWindowModified(self.is_modified())
+
+    # ---------------------------------------------------------------- layout
+    def set_layout(self, mode: Layout) -> None:
+        self.layout_mode = mode
+        for v in self.slice_views:
+            self.view_grid.removeWidget(v)
+            v.hide()
+        for n in range(3):
+            self.view_grid.setColumnStretch(n, 0)
+            self.view_grid.setRowStretch(n, 0)
+        ax, co, sa = self.slice_views
+        if mode == Layout.ROW:
+            places = [(ax, 0, 0, 1, 1), (co, 0, 1, 1, 1), (sa, 0, 2, 1, 1)]
+            stretch = {"col": (1, 1, 1), "row": (1,)}
+        elif mode == Layout.ONE_PLUS_TWO:
+            places = [(ax, 0, 0, 2, 1), (co, 0, 1, 1, 1), (sa, 1, 1, 1, 1)]
+            stretch = {"col": (2, 1), "row": (1, 1)}
+        else:
+            view = {Layout.AXIAL: ax, Layout.CORONAL: co, Layout.SAGITTAL: sa}[mode]
+            places = [(view, 0, 0, 1, 1)]
+            stretch = {"col": (1,), "row": (1,)}
+        for w, r, c, rs, cs in places:
+            self.view_grid.addWidget(w, r, c, rs, cs)
+            w.show()
+        for n, s in enumerate(stretch["col"]):
+            self.view_grid.setColumnStretch(n, s)
+        for n, s in enumerate(stretch["row"]):
+            self.view_grid.setRowStretch(n, s)
+
+    def view(self, plane: Plane) -> SliceView:
+        return next(v for v in self.slice_views if v.plane == plane)
+
+    def reset_views(self) -> None:
+        for v in self.slice_views:
+            v.reset_view()
+
+    def _show_hover(self, text: str) -> None:
+        self.hover_label.setText(text)
+
+    # ---------------------------------------------------------------- window events
+    def dragEnterEvent(self, ev) -> None:
+        if ev.mimeData().hasUrls():
+            ev.acceptProposedAction()
+
+    def dropEvent(self, ev) -> None:
+        paths = [u.toLocalFile() for u in ev.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            ev.acceptProposedAction()
+            self.files.open_paths(paths)
+
+    def closeEvent(self, ev) -> None:
+        if not self.files.maybe_save():
+            ev.ignore()
+            return
+        self.files.save_settings()
+        ev.accept()

@@ -1,0 +1,330 @@
+"""One slice view (axial, coronal or sagittal) drawn with pyqtgraph: grey + one RGBA image per labelmap layer.
+
+Pixels come from app.render (lookup tables, no per-segment work); this widget only places images, converts mouse
+positions to lattice indices, forwards them to the active tool and redraws what the model says changed.
+Mouse: left = tool (or move the linked cursor), Ctrl+left = select the segment under the cursor, middle-drag =
+pan, right-drag = window/level, wheel = next/previous slice, Ctrl+wheel = zoom. Keys: arrows and Page Up/Down
+step slices, R resets the view, Escape cancels a tool's stroke.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPen, QTransform
+from PySide6.QtWidgets import QGraphicsEllipseItem, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+
+from app.render.overlay import LabelImages, as_rgba, window_level
+from app.render.slicing import EDGE_LETTERS, Plane
+from app.ui.tools.base import ViewContext
+
+from .display import Display
+from .slice_canvas import SliceCanvas
+
+pg.setConfigOptions(imageAxisOrder="row-major", useOpenGL=False, antialias=False)
+
+PLANE_COLOURS = {Plane.AXIAL: "#c0504d", Plane.CORONAL: "#6fae4f", Plane.SAGITTAL: "#e5c440"}   # Slicer's R, G, Y
+CURSOR_PEN = QColor(255, 220, 0, 140)
+
+
+class SliceView(QWidget):
+    slice_changed = Signal(int)
+    segment_picked = Signal(str)       # Ctrl+click on a segment
+    hover_text = Signal(str)           # what is under the mouse, for the status bar
+
+    def __init__(self, display: Display, plane: Plane, parent=None) -> None:
+        super().__init__(parent)
+        self.display = display
+        self.plane = plane
+        self.frame = None
+        self._index = 0
+        self._tool = None
+        self._brush_mm = None
+        self._labels = LabelImages()
+        self._label_items: list[pg.ImageItem] = []
+        self._build()
+        self.setFocusPolicy(Qt.StrongFocus)
+        display.document_changed.connect(self._on_document)
+        display.labels_recoloured.connect(self._on_recoloured)
+        display.style_changed.connect(self._render_labels)
+        display.voxels_changed.connect(self._on_voxels)
+        display.grey_changed.connect(self._render_grey)
+        display.cursor_changed.connect(self._on_cursor)
+        self._on_document()
+
+    # ---------------------------------------------------------------- construction
+    def _build(self) -> None:
+        self.canvas = SliceCanvas(self, EDGE_LETTERS[self.plane])
+        self.view_box = self.canvas.view_box
+        self.grey_item = pg.ImageItem(axisOrder="row-major")
+        self.grey_item.setAutoDownsample(False)
+        self.view_box.addItem(self.grey_item)
+        pen = pg.mkPen(CURSOR_PEN, width=1)
+        self._cross = [pg.InfiniteLine(angle=90, movable=False, pen=pen),
+                       pg.InfiniteLine(angle=0, movable=False, pen=pen)]
+        for line in self._cross:
+            line.setZValue(50)
+            self.view_box.addItem(line, ignoreBounds=True)
+        self._brush = QGraphicsEllipseItem()
+        bp = QPen(QColor(255, 255, 0, 220))
+        bp.setCosmetic(True)
+        self._brush.setPen(bp)
+        self._brush.setZValue(60)
+        self._brush.hide()
+        self.view_box.addItem(self._brush, ignoreBounds=True)
+        self.slider = QSlider(Qt.Horizontal)
+        self.slider.setFocusPolicy(Qt.NoFocus)
+        self.slider.valueChanged.connect(self.set_slice)
+        self.title = QLabel(self.plane.value.capitalize())
+        self.title.setStyleSheet(f"background:{PLANE_COLOURS[self.plane]}; color:black; padding:0 6px;")
+        self.position_label = QLabel("")
+        self.position_label.setMinimumWidth(90)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.addWidget(self.title)
+        bar.addWidget(self.slider, 1)
+        bar.addWidget(self.position_label)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(1, 1, 1, 1)
+        lay.setSpacing(1)
+        lay.addLayout(bar)
+        lay.addWidget(self.canvas, 1)
+
+    # ---------------------------------------------------------------- the contract
+    @property
+    def plane_axis(self) -> int:
+        return self.frame.plane_axis if self.frame is not None else 2
+
+    @property
+    def slice_index(self) -> int:
+        return self._index
+
+    def set_slice(self, index: int) -> None:
+        if self.frame is None:
+            return
+        index = int(min(max(int(index), 0), self.frame.n_slices - 1))
+        if index == self._index:
+            return
+        self._show_slice(index)
+        self.display.set_cursor_axis(self.frame.plane_axis, index)
+        self.slice_changed.emit(index)
+
+    def set_tool(self, tool) -> None:
+        if self._tool is not None and self.canvas.dragging_tool:
+            self._tool.cancel()
+            self.canvas.dragging_tool = False
+        self._tool = tool
+
+    @property
+    def tool(self):
+        return self._tool
+
+    def set_brush_outline(self, radius_mm) -> None:
+        self._brush_mm = None if radius_mm is None else float(radius_mm)
+        if self._brush_mm is None:
+            self._brush.hide()
+
+    def step(self, n: int) -> None:
+        self.set_slice(self._index + n)
+
+    def reset_view(self) -> None:
+        if self.frame is not None:
+            h, w = self._size_mm()
+            self.view_box.setRange(QRectF(0, 0, w, h), padding=0.01)
+
+    def context(self, modifiers=Qt.NoModifier) -> ViewContext:
+        return ViewContext(self.plane_axis, self._index, bool(modifiers & Qt.ShiftModifier),
+                           bool(modifiers & Qt.ControlModifier))
+
+    def label_image(self, layer: int = 0) -> np.ndarray:
+        """The RGBA (rows, cols, 4) currently shown for a layer (screen orientation), for tests and tools."""
+        return as_rgba(self._labels.images[layer])
+
+    # ---------------------------------------------------------------- coordinates
+    def _size_mm(self) -> tuple[float, float]:
+        rmm, cmm = self.frame.pixel_mm
+        return self.frame.rows * rmm, self.frame.cols * cmm
+
+    def view_to_ijk(self, point: QPointF):
+        """A point in view (millimetre) coordinates -> continuous lattice index, or None without a document."""
+        if self.frame is None:
+            return None
+        rmm, cmm = self.frame.pixel_mm
+        return self.frame.to_ijk(point.x() / cmm, point.y() / rmm, self._index)
+
+    def ijk_to_view(self, ijk) -> QPointF:
+        rmm, cmm = self.frame.pixel_mm
+        x, y = self.frame.to_display(ijk)
+        return QPointF(x * cmm, y * rmm)
+
+    # ---------------------------------------------------------------- rendering
+    def _on_document(self) -> None:
+        self.frame = self.display.frames.get(self.plane)
+        self.canvas.set_empty(self.frame is None)
+        if self.frame is None:
+            self.grey_item.clear()
+            for item in self._label_items:
+                item.clear()
+            self.slider.setRange(0, 0)
+            return
+        for item in [self.grey_item, *self._label_items]:
+            self._place(item)
+        with_blocked(self.slider, lambda: self.slider.setRange(0, self.frame.n_slices - 1))
+        self._index = -1
+        self._show_slice(int(round(self.display.cursor[self.frame.plane_axis])))
+        self.reset_view()
+
+    def _show_slice(self, index: int) -> None:
+        self._index = index
+        with_blocked(self.slider, lambda: self.slider.setValue(index))
+        self._render_grey()
+        self._render_labels()
+        self._update_cursor_lines()
+        self._update_position_label()
+
+    def _render_grey(self) -> None:
+        d = self.display
+        if self.frame is None or d.ref is None:
+            self.grey_item.clear()
+            return
+        grey = window_level(d.ref.slice(self.frame, self._index), d.window, d.level)
+        self.grey_item.setImage(grey, autoLevels=False, levels=None)
+
+    def _sync_label_items(self, n: int) -> None:
+        while len(self._label_items) < n:
+            item = pg.ImageItem(axisOrder="row-major")
+            item.setAutoDownsample(False)
+            item.setZValue(10 + len(self._label_items))
+            self.view_box.addItem(item)
+            self._label_items.append(item)
+        while len(self._label_items) > n:
+            self.view_box.removeItem(self._label_items.pop())
+        if self.frame is not None:
+            for item in self._label_items:
+                self._place(item)
+
+    def _place(self, item) -> None:
+        """Image pixels -> millimetres: every image of this view covers the same physical rectangle."""
+        rmm, cmm = self.frame.pixel_mm
+        item.setTransform(QTransform.fromScale(cmm, rmm))
+
+    def _render_labels(self) -> None:
+        d = self.display
+        seg = d.segmentation
+        if self.frame is None or seg is None or d.luts is None:
+            self._sync_label_items(0)
+            self._labels = LabelImages()
+            return
+        self._sync_label_items(seg.n_layers)
+        images = self._labels.render(seg.layers, d.luts.luts, self.frame, self._index, d.style)
+        for item, img in zip(self._label_items, images):
+            item.setImage(as_rgba(img), autoLevels=False, levels=None)
+
+    def _on_recoloured(self, layers) -> None:
+        d = self.display
+        if layers is None or self.frame is None or d.segmentation is None or \
+                len(self._labels.images) != d.segmentation.n_layers:
+            self._render_labels()
+            return
+        for n in layers:
+            img = self._labels.recolour(n, d.segmentation.layers, d.luts.luts, self.frame, d.style)
+            self._label_items[n].setImage(as_rgba(img), autoLevels=False, levels=None)
+
+    def _on_voxels(self, changes) -> None:
+        d = self.display
+        if self.frame is None or d.segmentation is None:
+            return
+        if len(self._labels.images) != d.segmentation.n_layers:
+            self._render_labels()
+            return
+        for n in self._labels.update_voxels(changes, d.segmentation.layers, d.luts.luts, self.frame, d.style):
+            self._label_items[n].setImage(as_rgba(self._labels.images[n]), autoLevels=False, levels=None)
+
+    # ---------------------------------------------------------------- cursor, brush, hover
+    def _on_cursor(self, ijk) -> None:
+        if self.frame is None:
+            return
+        index = int(round(ijk[self.frame.plane_axis]))
+        if index != self._index:
+            self._show_slice(index)
+            self.slice_changed.emit(index)
+        else:
+            self._update_cursor_lines()
+
+    def _update_cursor_lines(self) -> None:
+        p = self.ijk_to_view(self.display.cursor)
+        self._cross[0].setValue(p.x())
+        self._cross[1].setValue(p.y())
+
+    def _update_position_label(self) -> None:
+        g = self.display.geometry
+        c = np.array(self.display.cursor, dtype=float)
+        c[self.frame.plane_axis] = self._index
+        lps = g.index_to_physical(c)
+        normal = {Plane.AXIAL: (2, "S"), Plane.CORONAL: (1, "P"), Plane.SAGITTAL: (0, "L")}[self.plane]
+        self.position_label.setText(f"{normal[1]}: {lps[normal[0]]:.1f} mm")
+
+    def hover(self, point: QPointF | None) -> None:
+        """The mouse is over `point` (view coordinates), or left the view (None)."""
+        if point is None or self.frame is None:
+            self._brush.hide()
+            return
+        if self._brush_mm is not None:
+            r = self._brush_mm
+            self._brush.setRect(QRectF(point.x() - r, point.y() - r, 2 * r, 2 * r))
+            self._brush.show()
+        self.hover_text.emit(self.describe(self.view_to_ijk(point)))
+
+    def describe(self, ijk) -> str:
+        """Status-bar text for a continuous lattice index: position, index, grey value, every segment there."""
+        d = self.display
+        vox = tuple(int(round(c)) for c in ijk)
+        lps = d.geometry.index_to_physical(vox)
+        text = f"LPS ({lps[0]:.1f}, {lps[1]:.1f}, {lps[2]:.1f}) mm   ijk ({vox[0]}, {vox[1]}, {vox[2]})"
+        if not d.geometry.contains(vox):
+            return text + "   (outside)"
+        grey = d.grey_value(vox)
+        if grey is not None:
+            text += f"   grey {grey:g}"
+        seg = d.segmentation
+        if seg is not None:
+            names = [seg.segment(s).name for s in seg.segments_at_voxel(vox)]
+            text += "   " + (", ".join(names) if names else "(no segment)")
+        return text
+
+    def pick(self, ijk) -> None:
+        """Ctrl+click: select the segment under the cursor (the top-most layer's, if several)."""
+        seg = self.display.segmentation
+        if seg is None or ijk is None:
+            return
+        ids = seg.segments_at_voxel(tuple(int(round(c)) for c in ijk))
+        if ids:
+            self.segment_picked.emit(max(ids, key=lambda s: seg.segment(s).layer))
+
+    # ---------------------------------------------------------------- keys
+    def keyPressEvent(self, ev) -> None:
+        key = ev.key()
+        steps = {Qt.Key_Up: 1, Qt.Key_Right: 1, Qt.Key_Down: -1, Qt.Key_Left: -1,
+                 Qt.Key_PageUp: 10, Qt.Key_PageDown: -10}
+        if key in steps:
+            self.step(steps[key])
+        elif key == Qt.Key_R and not ev.modifiers():
+            self.reset_view()
+        elif key == Qt.Key_Escape and self._tool is not None:
+            self._tool.cancel()
+            self.canvas.dragging_tool = False
+        else:
+            super().keyPressEvent(ev)
+
+    def event(self, ev) -> bool:
+        if ev.type() == QEvent.Leave:
+            self.hover(None)
+        return super().event(ev)
+
+
+def with_blocked(widget, fn) -> None:
+    was = widget.blockSignals(True)
+    try:
+        fn()
+    finally:
+        widget.blockSignals(was)

@@ -1,0 +1,42 @@
+"""Window factories for the GUI tests: every window gets its own throw-away settings file."""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    """make_window(extensions=False) -> a shown MainWindow with private QSettings (closed after the test)."""
+    from PySide6.QtCore import QSettings
+
+    from app.ui.main_window import MainWindow
+
+    made = []
+
+    def make(extensions: bool = False, size=(1100, 800)):
+        settings = QSettings(str(tmp_path / f"settings{len(made)}.ini"), QSettings.IniFormat)
+        win = MainWindow(settings=settings, extensions=extensions)
+        qtbot.addWidget(win)
+        win.resize(*size)
+        win.show()
+        qtbot.waitExposed(win)
+        made.append(win)
+        return win
+
+    yield make
+    for win in made:
+        win.files.maybe_save = lambda: True
+        win.close()
+
+
+@pytest.fixture
+def demo_window(make_window, demo):
+    """A window showing a private copy of the small demo atlas over its grey volume."""
+    from app.io import Volume
+    from app.model.segmentation import Segmentation
+
+    seg0, grey = demo
+    seg = Segmentation.from_layers(seg0.geometry, [a.copy() for a in seg0.layers], [s.copy() for s in seg0.segments])
+    win = make_window()
+    win.set_document(seg, Volume(grey, seg.geometry, None))
+    return win

@@ -1,0 +1,35 @@
+"""The main window's contract (used by the editing, 3D, tools and recovery extensions) on real widgets."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget, QLabel, QMenu
+
+from app.render.slicing import Plane
+
+
+def test_contract_attributes_and_menus(make_window):
+    win = make_window()
+    assert win.segmentation is None and win.reference is None
+    assert [v.plane for v in win.slice_views] == [Plane.AXIAL, Plane.CORONAL, Plane.SAGITTAL]
+    for title in ("File", "Edit", "View", "Segmentation", "Tools", "Help"):
+        m = win.menu(title)
+        assert isinstance(m, QMenu) and win.menu(title) is m
+    dock = win.add_dock(QLabel("x"), "Extra", Qt.LeftDockWidgetArea)
+    assert isinstance(dock, QDockWidget) and win.dockWidgetArea(dock) == Qt.LeftDockWidgetArea
+    assert win.run_long(lambda progress: (progress(0.5), 42)[1], "Working") == 42
+
+
+def test_segmentation_changed_and_current_segment(make_window, demo, qtbot):
+    win = make_window()
+    seg, _ = demo
+    got = []
+    win.segmentation_changed.connect(got.append)
+    current = []
+    win.current_segment_changed.connect(current.append)
+    win.set_document(seg, None)
+    assert got == [seg] and win.segmentation is seg
+    sid = seg.segment_ids[5]
+    win.select_segment(sid)
+    assert win.current_segment_id() == sid and current[-1] == sid
+    assert win.slice_views[0].plane_axis == 2 and 0 <= win.slice_views[0].slice_index < seg.geometry.shape[2]
