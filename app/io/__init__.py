@@ -68,9 +68,9 @@ def import_masks(paths, geometry: Geometry | None = None, progress: Progress = N
     return _import(paths, geometry, progress)
 
 
-def export_labelmap(seg: Segmentation, path, progress: Progress = None) -> list[Path]:
+def export_labelmap(seg: Segmentation, path, progress: Progress = None, compression_level: int = 1) -> list[Path]:
     """Write a labelmap (`.nrrd`, `.nii.gz`) keeping label values, plus an ITK-SNAP `.label` and a Slicer `.ctbl`
     beside it; raises FileFormatError naming the options when segments overlap. Returns the files written."""
     from .export import export_labelmap as _export
 
-    return _export(seg, Path(path), progress)
+    return _export(seg, Path(path), progress, compression_level)

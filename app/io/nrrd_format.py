@@ -282,7 +282,7 @@ def format_vector(v) -> str:
 
 
 def header_text(dtype: np.dtype, sizes, geometry: Geometry, list_first: bool, encoding: str,
-                custom: list[tuple[str, str]]) -> bytes:
+                custom: list[tuple[str, str]], data_file: str | None = None) -> bytes:
     """A teem-style header: Slicer's field order, LPS, list axis first when `list_first`."""
     cols = geometry.direction_matrix * np.array(geometry.spacing)[None, :]
     dirs = " ".join(format_vector(cols[:, a]) for a in range(3))
@@ -295,6 +295,8 @@ def header_text(dtype: np.dtype, sizes, geometry: Geometry, list_first: bool, en
     if dtype.itemsize > 1:
         lines.append("endian: little")
     lines += [f"encoding: {encoding}", "space origin: " + format_vector(geometry.origin)]
+    if data_file is not None:
+        lines.append(f"data file: {data_file}")
     for key, value in custom:
         lines.append(f"{key}:={_escape(value)}")
     return ("\n".join(lines) + "\n\n").encode("utf-8")

@@ -8,7 +8,7 @@ import numpy as np
 from app.model.geometry import Geometry
 from app.model.segmentation import Segmentation
 
-from . import label_tables, nifti, nrrd_format, seg_nrrd
+from . import label_tables, nrrd_format, seg_nrrd
 from .errors import FileFormatError, warn
 from .labelmap import segmentation_from_labelmap
 
@@ -50,6 +50,8 @@ def open_segmentation(path: Path, labels=None, progress=None) -> Segmentation:
         geometry = nrrd_format.geometry(header, axes)
         arr = nrrd_format.read_data(header)
     else:
+        from . import nifti
+
         arr, geometry = nifti.read(path)
     if progress:
         progress(0.7)
@@ -70,6 +72,8 @@ def _table(path: Path, labels):
 def read_volume(path: Path, progress=None) -> tuple[np.ndarray, Geometry]:
     _check_file(path)
     if kind_of(path) == "nifti":
+        from . import nifti
+
         return nifti.read(path, progress)
     header = nrrd_format.read_header(path)
     axes = nrrd_format.spatial_axes(header)

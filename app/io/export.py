@@ -1,0 +1,93 @@
+"""Export a segmentation as one labelmap keeping every label value (`.nrrd`/`.nhdr`/`.nii`/`.nii.gz`), with an
+ITK-SNAP label description file (`.label`) and a Slicer colour table (`.ctbl`) beside it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from app.model.segmentation import Segmentation
+
+from . import nrrd_format as nf
+from .atomic import atomic_write
+from .errors import FileFormatError
+from .label_tables import LabelEntry, ctbl_text, itksnap_text
+from .masks import stem
+from .seg_nrrd_writer import _os_message, check_level, common_dtype, layer_order
+
+LABELMAP_SUFFIXES = (".nrrd", ".nhdr", ".nii", ".nii.gz")
+OPTIONS = ("save as .seg.nrrd, which keeps the layers, or force the segments into one layer first "
+           "(Segmentation menu, or `segedit convert --single-layer`), where later segments win")
+
+
+def export_labelmap(seg: Segmentation, path: Path, progress=None, compression_level: int = 1) -> list[Path]:
+    name = path.name.lower()
+    if name.endswith((".seg.nrrd", ".seg.nhdr")) or not name.endswith(LABELMAP_SUFFIXES):
+        raise FileFormatError(f"{path.name}: a labelmap is exported as .nrrd, .nhdr, .nii or .nii.gz "
+                              f"(use .seg.nrrd to save the segmentation itself)")
+    level = check_level(compression_level)
+    order = layer_order(seg)
+    _check_single_labelmap(seg, order)
+    arr = merged(seg, order)
+    try:
+        _write_image(path, arr, seg, level, progress)
+        entries = [LabelEntry(s.label, s.name, s.color, s.opacity) for s in sorted(seg.segments,
+                                                                                    key=lambda s: s.label)]
+        label_path = path.with_name(stem(path) + ".label")
+        ctbl_path = path.with_name(stem(path) + ".ctbl")
+        with atomic_write(label_path, "w") as fh:
+            fh.write(itksnap_text(entries))
+        with atomic_write(ctbl_path, "w") as fh:
+            fh.write(ctbl_text(entries, stem(path)))
+    except OSError as exc:
+        raise FileFormatError(_os_message(path, exc)) from None
+    return [path, label_path, ctbl_path]
+
+
+def _check_single_labelmap(seg: Segmentation, order: list[int]) -> None:
+    if len(order) < 2:
+        return
+    if seg.overlapping():
+        raise FileFormatError(f"segments overlap (they sit in {len(order)} layers), so one labelmap would lose "
+                              f"voxels; {OPTIONS}")
+    owner: dict[int, str] = {}
+    for s in seg.segments:
+        if s.label in owner:
+            raise FileFormatError(f"segments {owner[s.label]!r} and {s.name!r} both use label value {s.label} in "
+                                  f"different layers; collapse the layers first (`segedit convert --collapse`), "
+                                  f"which gives clashing segments free values, or {OPTIONS}")
+        owner[s.label] = s.name
+
+
+def merged(seg: Segmentation, order: list[int]) -> np.ndarray:
+    if not order:
+        return np.zeros(seg.geometry.shape, dtype=np.uint8)
+    if len(order) == 1:
+        return seg.layers[order[0]]
+    out = np.zeros(seg.geometry.shape, dtype=common_dtype(seg, order))
+    for n in order:
+        arr = seg.layers[n]
+        nz = arr != 0
+        out[nz] = arr[nz]
+    return out
+
+
+def _write_image(path: Path, arr: np.ndarray, seg: Segmentation, level: int, progress) -> None:
+    if path.name.lower().endswith((".nii", ".nii.gz")):
+        from . import nifti
+
+        nifti.write(path, arr, seg.geometry, level or 1)
+        return
+    encoding = "gzip" if level else "raw"
+    chunks = nf.volume_chunks(arr, arr.dtype, progress)
+    if path.name.lower().endswith(".nhdr"):
+        data_name = path.name[:-5] + (".raw.gz" if level else ".raw")
+        with atomic_write(path.with_name(data_name)) as fh:
+            nf.write_payload(fh, chunks, level)
+        head = nf.header_text(arr.dtype, arr.shape, seg.geometry, False, encoding, [], data_file=data_name)
+        with atomic_write(path) as fh:
+            fh.write(head)
+        return
+    with atomic_write(path) as fh:
+        fh.write(nf.header_text(arr.dtype, arr.shape, seg.geometry, False, encoding, []))
+        nf.write_payload(fh, chunks, level)

@@ -1,0 +1,101 @@
+"""Import binary masks (one file per segment, named by file stem) into the fewest layers, overlaps allowed.
+
+Each mask goes into the first layer where none of its voxels is taken (first fit, in the order given; folders are
+read in name order), else into a new layer. All masks must share one lattice (no resampling)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from app.model import labels as lb
+from app.model.geometry import Geometry
+from app.model.segment import Segment, generated_color
+from app.model.segmentation import Segmentation
+
+from .errors import FileFormatError, warn
+from .reading import read_volume
+
+MASK_SUFFIXES = (".nrrd", ".nhdr", ".nii", ".nii.gz")
+
+
+def mask_files(paths) -> list[Path]:
+    """Files given, with folders expanded to their mask files in name order."""
+    out = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.is_file() and f.name.lower().endswith(MASK_SUFFIXES)
+                           and not f.name.startswith("."))
+            if not found:
+                raise FileFormatError(f"the folder {p} holds no mask files (.nrrd, .nhdr, .nii, .nii.gz)")
+            out += found
+        elif p.exists():
+            out.append(p)
+        else:
+            raise FileFormatError(f"{p} does not exist")
+    if not out:
+        raise FileFormatError("no mask files were given")
+    return out
+
+
+def stem(path: Path) -> str:
+    name = path.name
+    for suffix in (".seg.nrrd", ".nii.gz", ".nrrd", ".nhdr", ".nii"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+def import_masks(paths, geometry: Geometry | None = None, progress=None) -> Segmentation:
+    files = mask_files(paths)
+    layers: list[np.ndarray] = []
+    segments: list[Segment] = []
+    used_ids: set[str] = set()
+    for n, path in enumerate(files):
+        arr, g = read_volume(path)
+        geometry = _check_lattice(geometry, g, path)
+        values = np.unique(arr[arr != 0]) if arr.dtype.kind == "f" else None
+        mask = arr != 0
+        del arr
+        if values is not None and values.size > 1:
+            warn(f"{path.name} holds several non-zero values; all of them were taken as the mask")
+        layer, label = _place(layers, mask, geometry.shape)
+        layers[layer] = _fit(layers[layer], label)
+        layers[layer][mask] = label
+        name = stem(path)
+        sid = _unique(name, used_ids)
+        segments.append(Segment(sid, name, generated_color(n), layer, label, color_auto_generated=True))
+        if progress:
+            progress((n + 1) / len(files))
+    return Segmentation.from_layers(geometry, layers, segments)
+
+
+def _check_lattice(geometry: Geometry | None, g: Geometry, path: Path) -> Geometry:
+    if geometry is None:
+        return g
+    if not geometry.same_lattice(g):
+        raise FileFormatError(f"{path.name} is on a different voxel lattice ({'x'.join(map(str, g.shape))} voxels) "
+                              f"than the first mask ({'x'.join(map(str, geometry.shape))}); resample it first")
+    return geometry
+
+
+def _place(layers: list[np.ndarray], mask: np.ndarray, shape) -> tuple[int, int]:
+    """First layer with no voxel under the mask, and the next label there; a new layer if none."""
+    for n, arr in enumerate(layers):
+        if not np.any(arr[mask]):
+            return n, int(arr.max()) + 1
+    layers.append(np.zeros(shape, dtype=np.uint8))
+    return len(layers) - 1, 1
+
+
+def _fit(arr: np.ndarray, label: int) -> np.ndarray:
+    dtype = lb.dtype_for(arr.dtype, label)
+    return arr if dtype == arr.dtype else arr.astype(dtype)
+
+
+def _unique(name: str, used: set) -> str:
+    sid, n = name, 1
+    while sid in used:
+        sid, n = f"{name}_{n}", n + 1
+    used.add(sid)
+    return sid

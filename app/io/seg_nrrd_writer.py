@@ -1,0 +1,172 @@
+"""Write a Slicer `.seg.nrrd` (or `.seg.nhdr` + data file) as current Slicer does (checklist of
+slicer-segmentations.md §1.8), without changing the user's segmentation:
+
+- layers in order of first appearance in display order (Layer keys renumbered accordingly);
+- 3D for one layer, 4D with the list axis first otherwise; LPS; gzip (ISA-L at level 1 by default);
+- all 8 per-segment keys, every key sorted as Slicer's std::map writes them; Tags and contained representation
+  names end in `|`, every conversion parameter in `&`; unknown keys written back unchanged;
+- Extent = the layer's effective (non-zero) extent, an empty extent for an empty segment;
+- an empty segmentation is a 1x1x1 image (Slicer's "no image data" sentinel).
+"""
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import numpy as np
+
+from app.model import labels as lb
+from app.model.geometry import Geometry
+from app.model.segmentation import Segmentation
+
+from . import nrrd_format as nf
+from .atomic import atomic_write
+from .errors import FileFormatError
+from .seg_nrrd import (KEY_CONTAINED, KEY_MASTER, KEY_OFFSET, KEY_PARAMS, PARAM_GEOMETRY, reference_geometry)
+
+GEOMETRY_DESCRIPTION = ("Image geometry description string determining the geometry of the labelmap that is "
+                        "created in course of conversion. Can be copied from a volume, using the button.")
+
+
+def check_level(level) -> int:
+    if isinstance(level, bool) or not isinstance(level, (int, np.integer)) or not 0 <= int(level) <= 9:
+        raise FileFormatError(f"the compression level must be a whole number from 0 (none) to 9, not {level!r}")
+    return int(level)
+
+
+def write(seg: Segmentation, path: Path, level: int = 1, progress=None) -> None:
+    level = check_level(level)
+    order = layer_order(seg)
+    offset = _offset(seg)
+    if order:
+        layers = [seg.layers[n] for n in order]
+        geometry = seg.geometry
+        extents = [_nonzero_extent(arr) for arr in layers]
+    else:
+        layers, geometry, extents = [np.zeros((1, 1, 1), np.uint8)], _sentinel_geometry(seg.geometry), []
+    dtype = common_dtype(seg, order) if order else np.dtype(np.uint8)
+    custom = _segment_keys(seg, order, extents, offset) + _segmentation_keys(seg, offset)
+    custom.sort(key=lambda kv: kv[0])
+    sizes = layers[0].shape if len(layers) == 1 else (len(layers), *layers[0].shape)
+    encoding = "gzip" if level else "raw"
+    chunks = (nf.volume_chunks(layers[0], dtype, progress) if len(layers) == 1
+              else nf.layered_chunks(layers, dtype, progress))
+    try:
+        _write_files(path, dtype, sizes, geometry, len(layers) > 1, encoding, custom, chunks, level)
+    except OSError as exc:
+        raise FileFormatError(_os_message(path, exc)) from None
+
+
+def _write_files(path, dtype, sizes, geometry, list_first, encoding, custom, chunks, level) -> None:
+    if path.name.lower().endswith(".nhdr"):
+        data_name = path.name[:-5] + (".raw.gz" if level else ".raw")
+        with atomic_write(path.with_name(data_name)) as fh:
+            nf.write_payload(fh, chunks, level)
+        head = nf.header_text(dtype, sizes, geometry, list_first, encoding, custom, data_file=data_name)
+        with atomic_write(path) as fh:
+            fh.write(head)
+        return
+    head = nf.header_text(dtype, sizes, geometry, list_first, encoding, custom)
+    with atomic_write(path) as fh:
+        fh.write(head)
+        nf.write_payload(fh, chunks, level)
+
+
+def _os_message(path: Path, exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return f"cannot save {path.name}: the disk is full (the previous file, if any, is unchanged)"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"cannot save {path.name}: no permission to write in {path.parent}"
+    if exc.errno == errno.ENOENT:
+        return f"cannot save {path.name}: the folder {path.parent} does not exist"
+    return f"cannot save {path.name}: {exc.strerror or exc}"
+
+
+def layer_order(seg: Segmentation) -> list[int]:
+    """Model layer indices in order of first appearance in display order (Slicer's layer numbering)."""
+    order: list[int] = []
+    for s in seg.segments:
+        if s.layer not in order:
+            order.append(s.layer)
+    return order
+
+
+def common_dtype(seg: Segmentation, order: list[int]) -> np.dtype:
+    """The type of the layer with the largest item size (first met wins ties), promoted if a label needs it."""
+    dtype = max((seg.layers[n].dtype for n in order), key=lambda d: d.itemsize)
+    for s in seg.segments:
+        dtype = lb.dtype_for(dtype, s.label)
+    return np.dtype(dtype)
+
+
+def _nonzero_extent(arr: np.ndarray):
+    """Inclusive [i0, i1, j0, j1, k0, k1] of the non-zero voxels, or None when the layer is empty."""
+    nz = arr != 0
+    out = []
+    for axis in range(3):
+        other = tuple(a for a in range(3) if a != axis)
+        hit = np.flatnonzero(nz.any(axis=other))
+        if hit.size == 0:
+            return None
+        out += [int(hit[0]), int(hit[-1])]
+    return out
+
+
+def _offset(seg: Segmentation) -> tuple[int, int, int]:
+    try:
+        values = [int(v) for v in seg.extra.get(KEY_OFFSET, "0 0 0").split()]
+    except ValueError:
+        values = []
+    return tuple(values) if len(values) == 3 else (0, 0, 0)
+
+
+def _segment_keys(seg: Segmentation, order: list[int], extents, offset) -> list[tuple[str, str]]:
+    empty = " ".join(str(v - offset[a // 2]) for a, v in enumerate((0, -1, 0, -1, 0, -1)))
+    out = []
+    for n, s in enumerate(seg.segments):
+        file_layer = order.index(s.layer)
+        ext = extents[file_layer]
+        p = f"Segment{n}_"
+        out += [
+            (p + "Color", " ".join(f"{float(c):g}" for c in s.color)),
+            (p + "ColorAutoGenerated", "1" if s.color_auto_generated else "0"),
+            (p + "Extent", empty if ext is None or seg.voxel_count(s.id) == 0 else " ".join(map(str, ext))),
+            (p + "ID", s.id),
+            (p + "LabelValue", str(int(s.label))),
+            (p + "Layer", str(file_layer)),
+            (p + "Name", s.name),
+            (p + "NameAutoGenerated", "1" if s.name_auto_generated else "0"),
+            (p + "Tags", "".join(f"{k}:{v}|" for k, v in sorted(s.tags.items()))),
+        ]
+        out += [(p + k, v) for k, v in s.extra.items()]
+    return out
+
+
+def _segmentation_keys(seg: Segmentation, offset) -> list[tuple[str, str]]:
+    keys = {k: v for k, v in seg.extra.items() if not k.startswith("Segment") or k.startswith("Segmentation_")}
+    keys[KEY_MASTER] = "Binary labelmap"
+    keys[KEY_OFFSET] = " ".join(map(str, offset))
+    contained = keys.get(KEY_CONTAINED, "Binary labelmap|")
+    keys[KEY_CONTAINED] = contained if contained.endswith("|") else contained + "|"
+    params = keys.get(KEY_PARAMS, "")
+    if params and not params.endswith("&"):
+        params += "&"
+    if reference_geometry(params) is None and PARAM_GEOMETRY + "|" not in params:
+        params += f"{PARAM_GEOMETRY}|{geometry_string(seg.geometry, offset)}|{GEOMETRY_DESCRIPTION}&"
+    keys[KEY_PARAMS] = params
+    return list(keys.items())
+
+
+def geometry_string(geometry: Geometry, offset) -> str:
+    """Slicer's serialized reference geometry: the IJK->RAS matrix (row-major) of the internal index frame,
+    then its extent, each item followed by ';'."""
+    m = np.diag([-1.0, -1.0, 1.0, 1.0]) @ geometry.ijk_to_lps
+    m[:3, 3] -= m[:3, :3] @ np.asarray(offset, dtype=float)
+    ext = []
+    for a in range(3):
+        ext += [offset[a], offset[a] + geometry.shape[a] - 1]
+    return "".join(f"{nf.format_number(v)};" for v in m.reshape(-1)) + "".join(f"{int(v)};" for v in ext)
+
+
+def _sentinel_geometry(g: Geometry) -> Geometry:
+    return Geometry((1, 1, 1), g.spacing, g.origin, g.directions)
