@@ -1,0 +1,32 @@
+"""Whole-atlas tools, Qt-free: threshold, islands, margin, smoothing (incl. joint), logical operations and fill
+between slices, each on one or many segments at once, on the shared layers directly.
+
+Each tool is a plain function `tool(seg, segment_ids, <parameters>, policy=None, progress=None) -> OpResult` that runs
+as ONE undo step, changes voxels only through `app.model.edits.apply_mask` (so overwrite modes and locks are
+honoured; selected locked segments are skipped and reported) and works per segment on its bounding box. Each has a
+`plan_<tool>` twin that computes the edits without applying them (previews); `apply_plan` applies such a plan.
+
+    from app.model.ops import margin
+    margin(seg, seg.segment_ids, 2.0)          # grow every segment by 2 mm
+"""
+from .interpolate import fill_between_slices, plan_fill_between_slices
+from .islands import IslandMode, islands, plan_islands
+from .joint import plan_joint_smoothing
+from .logical import LogicalOp, logical, plan_logical
+from .margin import margin, plan_margin
+from .plan import Change, OpResult, Plan, apply_plan
+from .smoothing import SmoothingMethod, plan_smoothing, smooth
+from .threshold import ThresholdMode, plan_threshold, threshold
+
+
+def joint_smoothing(seg, segment_ids, std_mm: float, policy=None, progress=None) -> OpResult:
+    """Smooth many segments together: no gaps, no overlaps between them (see joint.py)."""
+    return smooth(seg, segment_ids, SmoothingMethod.JOINT, std_mm, policy, progress)
+
+
+__all__ = [
+    "Change", "IslandMode", "LogicalOp", "OpResult", "Plan", "SmoothingMethod", "ThresholdMode", "apply_plan",
+    "fill_between_slices", "islands", "joint_smoothing", "logical", "margin", "plan_fill_between_slices",
+    "plan_islands", "plan_joint_smoothing", "plan_logical", "plan_margin", "plan_smoothing", "plan_threshold",
+    "smooth", "threshold",
+]
