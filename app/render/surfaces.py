@@ -1,0 +1,318 @@
+"""Segment surfaces with VTK (the only module of app/render that imports vtk; no Qt).
+
+A mesh is built in two steps so the slow part can run off the GUI thread:
+1. `layer_job` / `segment_job` (caller's thread, fast): copy the voxels needed into a zero-padded block (the
+   whole layer cropped to the meshed segments' bounding boxes plus a one-voxel margin, so surfaces touching the
+   lattice's edge are closed too) and note which label is which segment.
+2. `MeshJob.run()` (any thread; VTK releases the GIL): ONE vtkSurfaceNets3D pass over the block with the labels
+   set explicitly (without them it only meshes faces touching background), split per label in numpy
+   (`_split_by_label`; vtkSurfaceNetsAtlas does the same but slower), then mapped to physical LPS millimetres with the geometry's `ijk_to_lps` (direction
+   matrix included), so surfaces line up with the slice views. Triangles are wound outward.
+
+`SurfaceCache` keeps one surface per segment with a version counter: an edit bumps the segment's version, and a
+result computed for an older version is dropped. Export writes STL or OBJ, one file per segment or merged.
+"""
+from __future__ import annotations
+
+import enum
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from vtkmodules.util import numpy_support
+from vtkmodules.vtkCommonCore import VTK_ID_TYPE, vtkPoints, vtkSMPTools
+from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkImageData, vtkPolyData
+from vtkmodules.vtkFiltersCore import vtkAppendPolyData, vtkPolyDataNormals, vtkSurfaceNets3D
+from vtkmodules.vtkIOGeometry import vtkOBJWriter, vtkSTLWriter
+
+from app.model.segmentation import Segmentation
+
+THREADED_VOXELS = 2_000_000    # blocks larger than this use VTK's thread pool; small ones stay sequential
+
+
+class ExportFormat(enum.Enum):
+    STL = "stl"
+    OBJ = "obj"
+
+
+@dataclass
+class MeshJob:
+    """Voxels copied out of one layer and what to make of them; `run()` is safe on a worker thread."""
+
+    block: np.ndarray                  # padded copy, Fortran order (i fastest, as VTK wants)
+    offset: tuple[int, int, int]       # lattice index of block[0, 0, 0]
+    labels: dict[int, str]             # label value -> segment id
+    ijk_to_lps: np.ndarray
+    smoothing: bool
+    versions: dict[str, int] = field(default_factory=dict)
+
+    def run(self) -> dict[str, vtkPolyData | None]:
+        """Mesh every label of the job; a segment with no voxels in the block maps to None."""
+        vtkSMPTools.SetBackend("STDThread" if self.block.size > THREADED_VOXELS else "Sequential")
+        labels = sorted(self.labels)
+        nets = _surface_nets(self.block, labels, self.smoothing)
+        mesh = nets.GetOutput()
+        out: dict[str, vtkPolyData | None] = dict.fromkeys(self.labels.values())
+        if mesh.GetNumberOfCells() == 0:
+            return out
+        pts = numpy_support.vtk_to_numpy(mesh.GetPoints().GetData())
+        m = self.ijk_to_lps
+        shift = (m[:3, :3] @ np.asarray(self.offset, dtype=float) + m[:3, 3]).astype(np.float32)
+        lps = pts @ m[:3, :3].T.astype(np.float32) + shift            # float32: micrometre precision at 300 mm
+        mirrored = bool(np.linalg.det(self.ijk_to_lps[:3, :3]) < 0)
+        for label, (used, triangles) in _split_by_label(mesh, labels, mirrored).items():
+            out[self.labels[label]] = _polydata(lps[used], triangles)
+        return out
+
+
+def _surface_nets(block: np.ndarray, labels: list[int], smoothing: bool) -> vtkSurfaceNets3D:
+    image = vtkImageData()
+    image.SetDimensions(*block.shape)
+    flat = block.ravel(order="F")
+    scalars = numpy_support.numpy_to_vtk(flat, deep=False)
+    scalars.SetName("labels")
+    image.GetPointData().SetScalars(scalars)
+    nets = vtkSurfaceNets3D()
+    nets.SetInputData(image)
+    nets.SetNumberOfLabels(len(labels))
+    for n, value in enumerate(labels):
+        nets.SetLabel(n, float(value))
+    nets.SetOutputMeshTypeToTriangles()
+    nets.SetSmoothing(bool(smoothing))
+    nets.Update()
+    nets.keep_alive = flat           # VTK only borrows the numpy buffer
+    return nets
+
+
+def _split_by_label(mesh: vtkPolyData, labels: list[int], mirrored: bool) -> dict[int, tuple]:
+    """{label: (point ids used, triangles renumbered to them)}: one closed surface per label. Each cell of
+    SurfaceNets' output separates BoundaryLabels (label0, label1) and points from label0 to label1; it goes to
+    both labels, flipped for label1 so every surface is wound outward. O(cells): a counting sort by label, then
+    a scratch array renumbers each label's points without sorting them."""
+    pairs = numpy_support.vtk_to_numpy(mesh.GetCellData().GetArray("BoundaryLabels"))
+    triangles = numpy_support.vtk_to_numpy(mesh.GetPolys().GetConnectivityArray()).reshape(-1, 3)
+    n_cells = len(pairs)
+    lids = _dense_ids(pairs.T.ravel(), labels)                         # all label0 sides, then all label1 sides
+    order = np.argsort(lids, kind="stable")                            # radix sort on uint16
+    bounds = np.cumsum(np.bincount(lids, minlength=len(labels) + 1))
+    order = order[bounds[0]:]
+    second = order >= n_cells
+    tri = np.take(triangles, order - second * n_cells, axis=0)
+    flip = np.flatnonzero(second != mirrored)
+    swap = tri[flip, 1]
+    tri[flip, 1] = tri[flip, 2]
+    tri[flip, 2] = swap
+    flat = tri.ravel()
+    ramp = np.arange(flat.size, dtype=np.int32)
+    scratch = np.zeros(mesh.GetNumberOfPoints(), dtype=np.int32)
+    out = {}
+    for n, label in enumerate(labels, start=1):
+        lo, hi = 3 * (bounds[n - 1] - bounds[0]), 3 * (bounds[n] - bounds[0])
+        if lo == hi:
+            continue
+        ids, r = flat[lo:hi], ramp[:hi - lo]
+        scratch[ids] = r                                   # last write wins: one representative per point
+        used = ids[scratch[ids] == r]
+        scratch[used] = r[:len(used)]
+        out[label] = (used, scratch[ids].reshape(-1, 3))
+    return out
+
+
+def _dense_ids(values: np.ndarray, labels: list[int]) -> np.ndarray:
+    """1 + the position of each value in the sorted `labels`, 0 for any other value (uint16)."""
+    if values.dtype.itemsize <= 2:                                     # a lookup table over the whole dtype
+        unsigned = np.uint8 if values.dtype.itemsize == 1 else np.uint16
+        lut = np.zeros(1 << (8 * values.dtype.itemsize), dtype=np.uint16)
+        lut[np.asarray(labels).astype(values.dtype).view(unsigned)] = np.arange(1, len(labels) + 1)
+        return lut[values.view(unsigned)]
+    sorted_labels = np.asarray(labels, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(sorted_labels, values), len(labels) - 1)
+    return np.where(sorted_labels[pos] == values, pos + 1, 0).astype(np.uint16)
+
+
+def _polydata(points: np.ndarray, triangles: np.ndarray) -> vtkPolyData:
+    pts = vtkPoints()
+    pts.SetData(numpy_support.numpy_to_vtk(np.ascontiguousarray(points), deep=True))
+    cells = vtkCellArray()
+    offsets = np.arange(0, 3 * len(triangles) + 1, 3, dtype=np.int64)
+    cells.SetData(numpy_support.numpy_to_vtk(offsets, deep=True, array_type=VTK_ID_TYPE),
+                  numpy_support.numpy_to_vtk(triangles.ravel(), deep=True, array_type=VTK_ID_TYPE))
+    mesh = vtkPolyData()
+    mesh.SetPoints(pts)
+    mesh.SetPolys(cells)
+    normals = vtkPolyDataNormals()          # smooth shading; the triangles are already wound outward
+    normals.SetInputData(mesh)
+    normals.SplittingOff()
+    normals.ConsistencyOff()
+    normals.AutoOrientNormalsOff()
+    normals.ComputeCellNormalsOff()
+    normals.Update()
+    return normals.GetOutput()
+
+
+# -------------------------------------------------------------------------------------------- jobs
+def _padded_block(arr: np.ndarray, box) -> tuple[np.ndarray, tuple[int, int, int]]:
+    """`arr[box]` with one voxel of background all around (Fortran order) and the lattice index of its corner."""
+    lo = [max(s.start - 1, 0) for s in box]
+    hi = [min(s.stop + 1, n) for s, n in zip(box, arr.shape)]
+    inner = arr[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
+    pad = [(1 if s.start - 1 < 0 else 0, 1 if s.stop + 1 > n else 0) for s, n in zip(box, arr.shape)]
+    block = np.zeros([a + b + c for a, (b, c) in zip(inner.shape, pad)], dtype=arr.dtype, order="F")
+    block[pad[0][0]:pad[0][0] + inner.shape[0], pad[1][0]:pad[1][0] + inner.shape[1],
+          pad[2][0]:pad[2][0] + inner.shape[2]] = inner
+    return block, tuple(lo[a] - pad[a][0] for a in range(3))
+
+
+def _union(boxes) -> tuple | None:
+    boxes = [b for b in boxes if b is not None]
+    if not boxes:
+        return None
+    return tuple(slice(min(b[a].start for b in boxes), max(b[a].stop for b in boxes)) for a in range(3))
+
+
+def layer_job(seg: Segmentation, layer: int, segment_ids, smoothing: bool, versions=None,
+              crop: bool = True) -> MeshJob | None:
+    """One pass for several segments of one layer, on the union of their boxes (or the whole layer when `crop`
+    is False: no bounding boxes needed, the fastest start after loading); None when all are empty."""
+    ids = [sid for sid in segment_ids if seg.segment(sid).layer == layer]
+    if not ids:
+        return None
+    box = _union(seg.bounding_box(sid) for sid in ids) if crop else tuple(slice(0, n) for n in seg.geometry.shape)
+    if box is None:
+        return None
+    block, offset = _padded_block(seg.layers[layer], box)
+    labels = {seg.segment(sid).label: sid for sid in ids}
+    return MeshJob(block, offset, labels, seg.geometry.ijk_to_lps, smoothing,
+                   {sid: (versions or {}).get(sid, 0) for sid in ids})
+
+
+def segment_job(seg: Segmentation, segment_id: str, smoothing: bool, version: int = 0) -> MeshJob | None:
+    """One segment on its own bounding box (+1 voxel): the incremental update after an edit."""
+    s = seg.segment(segment_id)
+    return layer_job(seg, s.layer, [segment_id], smoothing, {segment_id: version})
+
+
+def plan_jobs(seg: Segmentation, segment_ids, smoothing: bool, versions=None, per_segment_below: int = 8):
+    """Jobs for a set of segments: one pass per layer when many segments of it are asked for, else one cropped
+    job per segment (cheaper when a brush touched one or two). Empty segments come back as None results."""
+    versions = versions or {}
+    by_layer: dict[int, list[str]] = {}
+    for sid in segment_ids:
+        by_layer.setdefault(seg.segment(sid).layer, []).append(sid)
+    jobs, empty = [], []
+    for layer, ids in by_layer.items():
+        if len(ids) >= per_segment_below:
+            whole = 2 * len(ids) >= len(seg.layer_segment_ids(layer))     # most of the layer: skip the boxes
+            job = layer_job(seg, layer, ids, smoothing, versions, crop=not whole)
+            jobs.append(job) if job is not None else empty.extend(ids)
+            continue
+        for sid in ids:
+            job = segment_job(seg, sid, smoothing, versions.get(sid, 0))
+            jobs.append(job) if job is not None else empty.append(sid)
+    return jobs, empty
+
+
+# -------------------------------------------------------------------------------------------- cache
+class SurfaceCache:
+    """One surface per segment, each tagged with the segment's version when it was meshed."""
+
+    def __init__(self) -> None:
+        self._version: dict[str, int] = {}
+        self._surfaces: dict[str, tuple[int, vtkPolyData | None]] = {}
+        self.meshed: list[str] = []          # every segment id whose mesh was stored, in order (tests, stats)
+
+    def version(self, segment_id: str) -> int:
+        return self._version.get(segment_id, 0)
+
+    def versions(self, segment_ids) -> dict[str, int]:
+        return {sid: self.version(sid) for sid in segment_ids}
+
+    def invalidate(self, segment_ids) -> None:
+        for sid in segment_ids:
+            self._version[sid] = self.version(sid) + 1
+
+    def clear(self) -> None:
+        for sid in list(self._surfaces):
+            self._version[sid] = self.version(sid) + 1
+        self._surfaces.clear()
+
+    def forget(self, segment_ids) -> None:
+        for sid in segment_ids:
+            self._surfaces.pop(sid, None)
+
+    def is_current(self, segment_id: str) -> bool:
+        got = self._surfaces.get(segment_id)
+        return got is not None and got[0] == self.version(segment_id)
+
+    def get(self, segment_id: str) -> vtkPolyData | None:
+        got = self._surfaces.get(segment_id)
+        return got[1] if got is not None else None
+
+    def store(self, results: dict, versions: dict) -> list[str]:
+        """Keep the results still current; returns their ids (stale ones are dropped)."""
+        kept = []
+        for sid, mesh in results.items():
+            if versions.get(sid, 0) == self.version(sid):
+                self._surfaces[sid] = (versions.get(sid, 0), mesh)
+                self.meshed.append(sid)
+                kept.append(sid)
+        return kept
+
+
+# -------------------------------------------------------------------------------------------- export
+def merged(meshes) -> vtkPolyData:
+    append = vtkAppendPolyData()
+    for mesh in meshes:
+        append.AddInputData(mesh)
+    append.Update()
+    return append.GetOutput()
+
+
+def write_mesh(mesh: vtkPolyData, path, fmt: ExportFormat) -> Path:
+    """Write one mesh atomically (temporary file in the same folder, then rename); OSError on failure."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".{fmt.value}", dir=path.parent)
+    os.close(fd)
+    try:
+        writer = vtkSTLWriter() if fmt is ExportFormat.STL else vtkOBJWriter()
+        if fmt is ExportFormat.STL:
+            writer.SetFileTypeToBinary()
+            writer.SetHeader("segedit surface, LPS millimetres")
+        writer.SetFileName(tmp)
+        writer.SetInputData(mesh)
+        if not writer.Write() or writer.GetErrorCode():
+            raise OSError(f"could not write {path}")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def safe_file_stem(name: str) -> str:
+    keep = "".join(c if c.isalnum() or c in "-_. " else "_" for c in name).strip(" .")
+    return keep or "segment"
+
+
+def export_surfaces(named_meshes, path, fmt: ExportFormat, one_file_per_segment: bool) -> list[Path]:
+    """Write [(name, mesh)] to `path` (merged) or to `<stem>_<name>.<ext>` beside it (one per segment)."""
+    path = Path(path)
+    if path.suffix.lower() != f".{fmt.value}":
+        path = path.with_name(path.name + f".{fmt.value}")
+    if not path.parent.is_dir():
+        raise OSError(f"the folder {path.parent} does not exist")
+    named_meshes = [(n, m) for n, m in named_meshes if m is not None and m.GetNumberOfCells()]
+    if not named_meshes:
+        raise ValueError("there is no visible surface to export")
+    if not one_file_per_segment:
+        return [write_mesh(merged(m for _, m in named_meshes), path, fmt)]
+    written, used = [], set()
+    for name, mesh in named_meshes:
+        stem = f"{path.stem}_{safe_file_stem(name)}"
+        while stem.lower() in used:
+            stem += "_"
+        used.add(stem.lower())
+        written.append(write_mesh(mesh, path.with_name(f"{stem}.{fmt.value}"), fmt))
+    return written
