@@ -29,19 +29,24 @@ def export_labelmap(seg: Segmentation, path: Path, progress=None, compression_le
     order = layer_order(seg)
     _check_single_labelmap(seg, order)
     arr = merged(seg, order)
+    entries = [LabelEntry(s.label, s.name, s.color, s.opacity) for s in sorted(seg.segments, key=lambda s: s.label)]
+    label_path = path.with_name(stem(path) + ".label")
+    ctbl_path = path.with_name(stem(path) + ".ctbl")
+    written = [path, label_path, ctbl_path]
+    fresh = [p for p in written if not p.exists()]
     try:
         _write_image(path, arr, seg, level, progress)
-        entries = [LabelEntry(s.label, s.name, s.color, s.opacity) for s in sorted(seg.segments,
-                                                                                    key=lambda s: s.label)]
-        label_path = path.with_name(stem(path) + ".label")
-        ctbl_path = path.with_name(stem(path) + ".ctbl")
         with atomic_write(label_path, "w") as fh:
             fh.write(itksnap_text(entries))
         with atomic_write(ctbl_path, "w") as fh:
             fh.write(ctbl_text(entries, stem(path)))
-    except OSError as exc:
-        raise FileFormatError(_os_message(path, exc)) from None
-    return [path, label_path, ctbl_path]
+    except BaseException as exc:
+        for p in fresh:                      # all or nothing: no image without its tables
+            p.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise FileFormatError(_os_message(path, exc)) from None
+        raise
+    return written
 
 
 def _check_single_labelmap(seg: Segmentation, order: list[int]) -> None:

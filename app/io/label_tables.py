@@ -56,7 +56,7 @@ def _parse_lines(text: str):
         s = line.strip()
         if not s or s.startswith("#"):
             continue
-        entry = _itksnap_line(s) if '"' in s else _colortable_line(s)
+        entry = (_itksnap_line(s) if '"' in s else None) or _colortable_line(s)
         if entry is None:
             bad.append(n)
         else:
@@ -164,6 +164,6 @@ def ctbl_text(entries: list[LabelEntry], title: str) -> str:
     lines = [f"# Color table file {title}", f"# {len(entries) + 1} values", "0 background 0 0 0 0"]
     for e in entries:
         r, g, b = (_byte(c) for c in e.color)
-        name = re.sub(r"\s+", "_", e.name.strip()) or f"Segment_{e.value}"
+        name = re.sub(r"[\s\"']+", "_", e.name.strip()) or f"Segment_{e.value}"
         lines.append(f"{e.value} {name} {r} {g} {b} {_byte(e.opacity)}")
     return "\n".join(lines) + "\n"

@@ -46,7 +46,7 @@ def as_label_array(arr: np.ndarray, what: str) -> np.ndarray:
 
 
 def _first_fraction(arr: np.ndarray) -> float:
-    flat = arr.reshape(-1, order="K")
+    flat = arr.ravel(order="K")
     idx = np.flatnonzero(flat != np.trunc(flat))
     return float(flat[idx[0]])
 

@@ -35,7 +35,7 @@ EMPTY_EXTENT = (0, -1, 0, -1, 0, -1)
 
 
 def is_segmentation(header: nf.NrrdFile) -> bool:
-    return "Segment0_ID" in header.custom
+    return "Segment0_ID" in header.custom or any(k.startswith("Segmentation_") for k in header.custom)
 
 
 @dataclass
@@ -60,11 +60,12 @@ def read(header: nf.NrrdFile, progress=None) -> Segmentation:
     shift = offset if KEY_LEGACY_EXTENT in header.custom and KEY_OFFSET not in header.custom else (0, 0, 0)
     raw = _raw_segments(header.custom)
     segments, extents = _segments(raw, len(frames), shift, name)
-    if geometry.shape == (1, 1, 1):
+    if geometry.shape == (1, 1, 1) and not any(f.any() for f in frames):
         geometry, frames = _sentinel(header, geometry, frames)
     _apply_extents(frames, segments, extents, geometry.shape)
     _clear_orphans(frames, segments, name)
-    seg = Segmentation.from_layers(geometry, frames, segments)
+    frames, segments = _drop_unused_layers(frames, segments)
+    seg = Segmentation.from_layers(geometry, frames if segments else [], segments)
     seg.extra.update(_segmentation_keys(header.custom, offset))
     if progress:
         progress(1.0)
@@ -194,7 +195,8 @@ def _extent(text, offset, name: str):
 
 
 def _sentinel(header: nf.NrrdFile, geometry: Geometry, frames):
-    """A 1x1x1 image means "no image data": every layer is empty. Use the reference geometry, when the conversion
+    """A 1x1x1 all-zero image means "no image data": every layer is empty (Slicer also ignores a non-zero
+    single voxel; we keep it, since it is data). Use the reference geometry, when the conversion
     parameters hold one, so that the (empty) segmentation has a usable lattice."""
     ref = reference_geometry(header.custom.get(KEY_PARAMS, ""))
     if ref is not None:
@@ -258,6 +260,17 @@ def _clear_orphans(frames, segments, name: str) -> None:
             shown = ", ".join(map(str, orphans[:5])) + (", ..." if len(orphans) > 5 else "")
             warn(f"{name}: layer {n} holds {total} voxel(s) with value(s) {shown} that no segment claims; "
                  f"they were cleared")
+
+
+def _drop_unused_layers(frames, segments):
+    """A layer no segment names (its segments were skipped) is dropped; later layers move down."""
+    used = sorted({s.layer for s in segments})
+    if len(used) == len(frames):
+        return frames, segments
+    new_index = {old: new for new, old in enumerate(used)}
+    for s in segments:
+        s.layer = new_index[s.layer]
+    return [frames[n] for n in used], segments
 
 
 def _segmentation_keys(custom: dict, offset) -> dict[str, str]:

@@ -1,0 +1,136 @@
+"""Saving never leaves a truncated file where a good one was, nor a stray temp file: failures are injected at
+the rename, in the middle of the data, as a full disk, and as a read-only folder."""
+from __future__ import annotations
+
+import errno
+import os
+
+import pytest
+
+from app import io
+from app.io import atomic, nrrd_format
+from tests.io.conftest import assert_same_segmentation, layered
+
+
+def _good_file(tmp_path):
+    path = tmp_path / "keep.seg.nrrd"
+    io.save_segmentation(layered(seed=1), path)
+    return path, path.read_bytes()
+
+
+def _only(tmp_path, path):
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def test_failed_rename_keeps_the_old_file(tmp_path, monkeypatch):
+    path, before = _good_file(tmp_path)
+
+    def boom(src, dst):
+        raise OSError(errno.EIO, "I/O error")
+
+    monkeypatch.setattr(atomic.os, "replace", boom)
+    with pytest.raises(io.FileFormatError, match="cannot save keep.seg.nrrd"):
+        io.save_segmentation(layered(seed=2), path)
+    assert path.read_bytes() == before
+    _only(tmp_path, path)
+
+
+def test_failure_in_the_middle_of_the_data_keeps_the_old_file(tmp_path, monkeypatch):
+    path, before = _good_file(tmp_path)
+    real = nrrd_format.write_payload
+
+    def half(fh, chunks, level):
+        fh.write(b"partial data")
+        raise RuntimeError("writer crashed")
+
+    monkeypatch.setattr(nrrd_format, "write_payload", half)
+    with pytest.raises(RuntimeError, match="writer crashed"):
+        io.save_segmentation(layered(seed=2), path)
+    assert path.read_bytes() == before
+    _only(tmp_path, path)
+    monkeypatch.setattr(nrrd_format, "write_payload", real)
+    io.save_segmentation(layered(seed=2), path)                      # and a later save works
+    assert_same_segmentation(layered(seed=2), io.open_segmentation(path))
+
+
+class _FullDisk:
+    """A file object whose writes fail with ENOSPC after a few bytes, like a full disk."""
+
+    def __init__(self, real):
+        self.real = real
+        self.written = 0
+
+    def write(self, data):
+        self.written += len(data)
+        if self.written > 100:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return self.real.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.real.close()
+
+
+def test_disk_full_keeps_the_old_file_and_says_so(tmp_path, monkeypatch):
+    path, before = _good_file(tmp_path)
+    real_fdopen = os.fdopen
+    monkeypatch.setattr(atomic.os, "fdopen", lambda fd, mode: _FullDisk(real_fdopen(fd, mode)))
+    with pytest.raises(io.FileFormatError, match="the disk is full"):
+        io.save_segmentation(layered(seed=2), path)
+    assert path.read_bytes() == before
+    _only(tmp_path, path)
+
+
+def test_read_only_folder(tmp_path, monkeypatch):
+    path, before = _good_file(tmp_path)
+    if os.geteuid() == 0:            # root ignores permissions: simulate what the kernel would say
+        def denied(*a, **k):
+            raise PermissionError(errno.EACCES, "Permission denied")
+        monkeypatch.setattr(atomic.tempfile, "mkstemp", denied)
+    else:
+        os.chmod(tmp_path, 0o555)
+    try:
+        with pytest.raises(io.FileFormatError, match="no permission to write"):
+            io.save_segmentation(layered(seed=2), path)
+    finally:
+        os.chmod(tmp_path, 0o755)
+    assert path.read_bytes() == before
+    _only(tmp_path, path)
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(io.FileFormatError, match="does not exist"):
+        io.save_segmentation(layered(), tmp_path / "no" / "x.seg.nrrd")
+
+
+def test_new_file_gets_normal_permissions_and_old_mode_is_kept(tmp_path):
+    path = tmp_path / "p.seg.nrrd"
+    io.save_segmentation(layered(), path)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~_umask()
+    os.chmod(path, 0o640)
+    io.save_segmentation(layered(), path)
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_export_failure_leaves_no_partial_files(tmp_path, monkeypatch):
+    seg = layered()
+    seg.remove_segment("s3")
+
+    def boom(src, dst):
+        raise OSError(errno.EIO, "I/O error")
+
+    monkeypatch.setattr(atomic.os, "replace", boom)
+    with pytest.raises(io.FileFormatError):
+        io.export_labelmap(seg, tmp_path / "l.nii.gz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _umask() -> int:
+    m = os.umask(0)
+    os.umask(m)
+    return m
