@@ -12,7 +12,8 @@ Semantics, for the edited segment S on layer L with label v:
 - ADD: S gains the editable voxels. Other segments lose them when the overwrite mode allows (ALL: every unlocked
   one; VISIBLE: the visible unlocked ones; NONE: none). If S would have to overwrite a protected segment of its own
   layer, S first moves to a new layer (Slicer's separate), and only then.
-- REMOVE: S loses the editable voxels. REMOVE_ALL: every unlocked segment loses them (every layer).
+- REMOVE: S loses the editable voxels (locks of others don't matter: S's own voxels are S's to erase).
+  REMOVE_ALL: every unlocked segment loses them (every layer).
 - SET: S becomes the editable part of the mask inside the box; S's voxels outside the editable area of the box are
   kept, S's voxels outside the box are cleared. Then as ADD.
 """
@@ -75,7 +76,9 @@ def _protected(seg: Segmentation, sid: str, overwrite: Overwrite):
     return out
 
 
-def _editable(seg: Segmentation, sid: str | None, box, mask: np.ndarray, policy: EditPolicy) -> np.ndarray:
+def _editable(seg: Segmentation, sid: str | None, box, mask: np.ndarray, policy: EditPolicy,
+              cookie_cutter: bool = True) -> np.ndarray:
+    """mask AND the policy's area AND (for adds) NOT the voxels of locked segments other than sid."""
     m = mask
     if policy.editable is Editable.BACKGROUND:
         own = seg.segment(sid) if sid else None
@@ -93,7 +96,7 @@ def _editable(seg: Segmentation, sid: str | None, box, mask: np.ndarray, policy:
         lo, hi = policy.intensity_range
         grey = policy.intensity[box]
         m = m & (grey >= lo) & (grey <= hi)
-    locked = [s for s in seg.segments if s.locked and s.id != sid]
+    locked = [s for s in seg.segments if s.locked and s.id != sid] if cookie_cutter else []
     for s in locked:
         m = m & (seg.layers[s.layer][box] != s.label)
     return m
@@ -113,11 +116,11 @@ def apply_mask(seg: Segmentation, segment_id: str | None, mask: np.ndarray, box,
             raise SegmentationError(f"segment {s.name!r} is locked")
     with seg.operation(name or mode.value.replace("_", " ").capitalize()):
         if mode is EditMode.REMOVE_ALL:
-            m = _editable(seg, None, box, mask, policy)
+            m = _editable(seg, None, box, mask, policy, cookie_cutter=False)
             return _erase_others(seg, None, box, m)
         s = seg.segment(segment_id)
         if mode is EditMode.REMOVE:
-            m = _editable(seg, segment_id, box, mask, policy)
+            m = _editable(seg, segment_id, box, mask, policy, cookie_cutter=False)
             region = seg.layers[s.layer][box]
             return seg.write_voxels(s.layer, box, m & (region == s.label), 0)
         written = 0

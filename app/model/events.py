@@ -15,7 +15,10 @@ class Signal:
         self._blocked = 0
 
     def connect(self, slot: Callable) -> None:
-        ref = weakref.WeakMethod(slot) if hasattr(slot, "__self__") else (lambda s=slot: s)
+        try:
+            ref = weakref.WeakMethod(slot)
+        except TypeError:           # a plain function, lambda or builtin: hold it strongly
+            ref = lambda s=slot: s  # noqa: E731
         self._slots.append(ref)
 
     def disconnect(self, slot: Callable) -> None:
