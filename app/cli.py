@@ -4,10 +4,30 @@ from __future__ import annotations
 import sys
 
 SUBCOMMANDS = ("info", "convert", "import-masks")
+OVERVIEW = """segedit [FILE ...]            start the editor with those files (options below)
+segedit info FILE [--labels TABLE] [--json]
+segedit convert IN OUT [--labels TABLE] [--collapse | --single-layer] [--compression-level N]
+segedit import-masks OUT MASK_OR_FOLDER ... [--compression-level N]
+segedit COMMAND --help        details of a command
+"""
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError, version as _version
+
+    try:
+        return _version("segedit")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("--version", "-V"):
+        print(f"segedit {version()}")
+        return 0
+    if argv and argv[0] in ("-h", "--help"):
+        print(OVERVIEW)
     if argv and argv[0] in SUBCOMMANDS:
         from app import commands
 

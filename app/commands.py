@@ -13,8 +13,14 @@ from pathlib import Path
 USER_ERROR = 2
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):           # one line, exit code 2 (argparse prints the whole usage otherwise)
+        print(f"segedit: error: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        sys.exit(USER_ERROR)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="segedit", description="Segmentation files from 3D Slicer and ITK-SNAP: "
+    p = _Parser(prog="segedit", description="Segmentation files from 3D Slicer and ITK-SNAP: "
                                 "inspect, convert, import masks. Without a sub-command, segedit starts the editor.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     info = sub.add_parser("info", help="geometry and per-segment facts of a segmentation or labelmap")
