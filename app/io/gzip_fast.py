@@ -57,7 +57,7 @@ def gunzip_into(read, out: np.ndarray, skip: int = 0) -> None:
         if not data:
             break
         try:
-            piece = decomp.decompress(data, need - filled)
+            piece = decomp.decompress(data, min(need - filled, _CHUNK * 4))   # bounded pieces: low peak memory
         except (_fast_zlib.error, _std_zlib.error) as exc:
             raise TruncatedData(f"the compressed data is corrupt ({exc})") from None
         filled = _copy_piece(view, piece, filled, skip)

@@ -27,7 +27,10 @@ def histogram(arr: np.ndarray) -> dict[int, int]:
         return {}
     if arr.dtype.itemsize <= 2:
         u = arr.view(np.uint8 if arr.dtype.itemsize == 1 else np.uint16)
-        counts = np.bincount(u.ravel(order="K"), minlength=1)   # "K": no copy for F-ordered layers
+        flat = u.ravel(order="K")                  # "K": no copy for F-ordered layers
+        counts = np.zeros(1 << (8 * arr.dtype.itemsize), np.int64)
+        for start in range(0, flat.size, 1 << 20):  # chunks: bincount casts to int64 (8x the layer otherwise)
+            counts += np.bincount(flat[start:start + (1 << 20)], minlength=counts.size)
         nz = np.flatnonzero(counts)
         signed = np.issubdtype(arr.dtype, np.signedinteger)
         half = 1 << (8 * arr.dtype.itemsize - 1)
