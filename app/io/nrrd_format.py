@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import bz2
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,7 +108,7 @@ def _header_lines(fh, custom: dict):
             return
         key, sep, value = line.partition(":=")
         if sep and not line.startswith("#") and (":" not in key):
-            custom[key.strip()] = value
+            custom[unescape(key.strip())] = unescape(value)
             continue
         yield line
 
@@ -298,12 +299,23 @@ def header_text(dtype: np.dtype, sizes, geometry: Geometry, list_first: bool, en
     if data_file is not None:
         lines.append(f"data file: {data_file}")
     for key, value in custom:
-        lines.append(f"{key}:={_escape(value)}")
+        lines.append(f"{escape(key)}:={escape(value)}")
     return ("\n".join(lines) + "\n\n").encode("utf-8")
 
 
-def _escape(value: str) -> str:
-    return str(value).replace("\r", "").replace("\n", "\\n")
+def escape(value: str) -> str:
+    """Teem's key/value escaping: backslash and newline are escaped, other whitespace becomes a space."""
+    out = str(value).replace("\\", "\\\\").replace("\n", "\\n")
+    return _OTHER_SPACE.sub(" ", out)
+
+
+def unescape(value: str) -> str:
+    """Teem's airUnescape: only "\\n" and "\\\\" are escapes."""
+    return _ESCAPES.sub(lambda m: "\n" if m[0] == "\\n" else "\\", value) if "\\" in value else value
+
+
+_ESCAPES = re.compile(r"\\[n\\]")
+_OTHER_SPACE = re.compile(r"[\r\t\v\f]")
 
 
 def write_payload(fh, chunks, level: int) -> None:

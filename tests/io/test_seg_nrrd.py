@@ -291,3 +291,35 @@ def test_any_segmentation_round_trips_exactly(tmp_path, seg):
     path = tmp_path / "p.seg.nrrd"
     io.save_segmentation(seg, path)
     assert_same_segmentation(seg, io.open_segmentation(path))
+
+
+@pytest.mark.parametrize("name", ["Segmentation.seg.nrrd", "SegmentationOverlapping.seg.nrrd"])
+def test_slicer_files_are_written_back_key_for_key(tmp_path, name):
+    from tests.conftest import shared_file
+
+    src = shared_file("slicerio", name)
+    out = tmp_path / name
+    seg = io.open_segmentation(src)
+    io.save_segmentation(seg, out)
+    ours, theirs = custom_keys(out), custom_keys(src)
+    extents = {k for k in theirs if k.endswith("_Extent")}
+    assert {k: v for k, v in ours.items() if k not in extents} == \
+        {k: v for k, v in theirs.items() if k not in extents}      # escaped "\n" in descriptions included
+    for key in extents:
+        # Slicer wrote the layer's stored (uncropped) extent; we write the layer's effective extent, inside it
+        mine, slicer = map(int, ours[key].split()), list(map(int, theirs[key].split()))
+        mine = list(mine)
+        assert all(mine[2 * a] >= slicer[2 * a] and mine[2 * a + 1] <= slicer[2 * a + 1] for a in range(3))
+    assert_same_segmentation(seg, io.open_segmentation(out))
+    fields = [ln for ln in header_of(src).splitlines() if ":=" not in ln and not ln.startswith("#")]
+    # the same standard fields in the same order; numbers in shortest round-trip form (17 digits -> 16 here)
+    assert [ln for ln in header_of(out).splitlines() if ":=" not in ln and not ln.startswith("#")] == [
+        ln.replace("9.9999999999999964", "9.999999999999996") for ln in fields]
+
+
+def test_names_with_backslashes_newlines_and_tabs(tmp_path, two_layers):
+    two_layers.update_segment("s1", name="C:\\data\\n1\nsecond line\tend")
+    path = tmp_path / "e.seg.nrrd"
+    io.save_segmentation(two_layers, path)
+    assert custom_keys(path)["Segment0_Name"] == "C:\\\\data\\\\n1\\nsecond line end"
+    assert io.open_segmentation(path).segment("s1").name == "C:\\data\\n1\nsecond line end"
