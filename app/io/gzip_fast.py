@@ -41,10 +41,11 @@ def gzip_chunks(chunks: Iterable, level: int) -> Iterator[bytes]:
     yield comp.flush()
 
 
-def gunzip_into(read, out: np.ndarray, skip: int = 0) -> None:
+def gunzip_into(read, out: np.ndarray, skip: int = 0, progress=None) -> None:
     """Decompress a gzip stream, read by `read(n) -> bytes`, into the flat uint8 array `out`, after discarding
     the first `skip` decompressed bytes. Concatenated gzip members are accepted (the NRRD spec allows them).
-    Raises TruncatedData when the stream holds fewer bytes than `out` needs, or is corrupt."""
+    Raises TruncatedData when the stream holds fewer bytes than `out` needs, or is corrupt. `progress(fraction)`
+    is called after each decoded piece."""
     view = memoryview(out).cast("B")
     filled, need = 0, skip + len(view)
     decomp = _fast_zlib.decompressobj(GZIP_WBITS)
@@ -61,6 +62,8 @@ def gunzip_into(read, out: np.ndarray, skip: int = 0) -> None:
         except (_fast_zlib.error, _std_zlib.error) as exc:
             raise TruncatedData(f"the compressed data is corrupt ({exc})") from None
         filled = _copy_piece(view, piece, filled, skip)
+        if progress:
+            progress(filled / need)
     if filled < need:
         raise TruncatedData(f"the compressed data ends after {max(0, filled - skip)} of {len(view)} bytes")
 

@@ -138,7 +138,7 @@ def _check_header(nf: NrrdFile) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ data
-def read_data(nf: NrrdFile) -> np.ndarray:
+def read_data(nf: NrrdFile, progress=None) -> np.ndarray:
     """The voxel array, shape = sizes (axis 0 fastest), native byte order, writable."""
     dtype = nf.dtype
     try:
@@ -151,7 +151,7 @@ def read_data(nf: NrrdFile) -> np.ndarray:
         with open(src, "rb") as fh:
             if src == nf.path:
                 fh.seek(nf.data_offset)
-            _fill(nf, fh, flat)
+            _fill(nf, fh, flat, progress)
     except TruncatedData as exc:
         raise FileFormatError(f"{nf.path.name}: {exc}") from None
     except OSError as exc:
@@ -180,7 +180,7 @@ def _data_source(nf: NrrdFile) -> Path:
     return target
 
 
-def _fill(nf: NrrdFile, fh, flat: np.ndarray) -> None:
+def _fill(nf: NrrdFile, fh, flat: np.ndarray, progress=None) -> None:
     h = nf.header
     for _ in range(int(h.get("line skip", h.get("lineskip", 0)))):
         fh.readline()
@@ -198,7 +198,7 @@ def _fill(nf: NrrdFile, fh, flat: np.ndarray) -> None:
     elif encoding in ("gzip", "gz"):
         if skip == -1:
             raise FileFormatError(f"{nf.path.name}: 'byte skip: -1' with gzip encoding is not supported")
-        gunzip_into(fh.read, buf, skip)
+        gunzip_into(fh.read, buf, skip, progress)
     elif encoding in ("bzip2", "bz2"):
         _copy_exact(bz2.decompress(fh.read())[max(skip, 0):], buf)
     elif encoding in ("ascii", "text", "txt"):
@@ -269,6 +269,13 @@ def geometry(nf: NrrdFile, axes: list[int]) -> Geometry:
 
 
 # ------------------------------------------------------------------------------------------------ writing
+def scaled(progress, lo: float, hi: float):
+    """A progress callback mapping 0..1 onto lo..hi of `progress` (None stays None)."""
+    if progress is None:
+        return None
+    return lambda f: progress(lo + (hi - lo) * f)
+
+
 def format_number(x: float) -> str:
     """Shortest round-trip text; integers without '.0' (as teem prints them)."""
     x = float(x)

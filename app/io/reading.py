@@ -48,7 +48,7 @@ def open_segmentation(path: Path, labels=None, progress=None) -> Segmentation:
             raise FileFormatError(f"{path.name} has {len(header.sizes)} axes and no segment names; a plain "
                                   f"labelmap must be a 3D image")
         geometry = nrrd_format.geometry(header, axes)
-        arr = nrrd_format.read_data(header)
+        arr = nrrd_format.read_data(header, nrrd_format.scaled(progress, 0.0, 0.7))
     else:
         from . import nifti
 

@@ -49,9 +49,7 @@ def read(header: nf.NrrdFile, progress=None) -> Segmentation:
     axes = nf.spatial_axes(header)
     lax = nf.list_axis(header)
     geometry = nf.geometry(header, axes)
-    data = nf.read_data(header)
-    if progress:
-        progress(0.6)
+    data = nf.read_data(header, nf.scaled(progress, 0.0, 0.8))
     data = as_label_array(data, name)
     frames = [data] if lax is None else [np.asfortranarray(np.take(data, n, axis=lax)) for n in
                                           range(data.shape[lax])]

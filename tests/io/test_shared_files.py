@@ -85,3 +85,16 @@ def test_ct_volume_reads_in_lps():
     assert np.allclose(vol.geometry.spacing, (3.04687595367432, 3.04687595367432, 10.0))
     seg = io.open_segmentation(shared_file("slicerio", "Segmentation.seg.nrrd"))
     assert vol.geometry.same_lattice(seg.geometry)
+
+
+def test_progress_rises_to_one_for_open_and_save(tmp_path):
+    seen = []
+    seg = io.open_segmentation(shared_file("spl-brain-atlas", "hncma-atlas_2014-11_304labels.nrrd"),
+                               progress=seen.append)
+    assert len(seen) > 3 and seen == sorted(seen) and seen[-1] == 1.0 and 0 <= seen[0]
+    seen.clear()
+    io.save_segmentation(seg, tmp_path / "a.seg.nrrd", progress=seen.append)
+    assert len(seen) > 3 and seen == sorted(seen) and seen[-1] == 1.0
+    seen.clear()
+    io.open_segmentation(tmp_path / "a.seg.nrrd", progress=seen.append)
+    assert len(seen) > 3 and seen == sorted(seen) and seen[-1] == 1.0
