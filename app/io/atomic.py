@@ -3,6 +3,7 @@
 On any exception the temp file is removed and the old file (if any) is left untouched."""
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from contextlib import contextmanager
@@ -53,3 +54,13 @@ def _fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def os_error_message(path: Path, exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return f"cannot save {path.name}: the disk is full (the previous file, if any, is unchanged)"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"cannot save {path.name}: no permission to write in {path.parent}"
+    if exc.errno == errno.ENOENT:
+        return f"cannot save {path.name}: the folder {path.parent} does not exist"
+    return f"cannot save {path.name}: {exc.strerror or exc}"

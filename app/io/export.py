@@ -8,12 +8,12 @@ import numpy as np
 
 from app.model.segmentation import Segmentation
 
-from . import nrrd_format as nf
-from .atomic import atomic_write
+from . import nrrd_write as nw
+from .atomic import atomic_write, os_error_message
 from .errors import FileFormatError
 from .label_tables import LabelEntry, ctbl_text, itksnap_text
 from .masks import stem
-from .seg_nrrd_writer import _os_message, check_level, common_dtype, layer_order
+from .seg_nrrd_writer import check_level, common_dtype, layer_order
 
 LABELMAP_SUFFIXES = (".nrrd", ".nhdr", ".nii", ".nii.gz")
 OPTIONS = ("save as .seg.nrrd, which keeps the layers, or force the segments into one layer first "
@@ -44,7 +44,7 @@ def export_labelmap(seg: Segmentation, path: Path, progress=None, compression_le
         for p in fresh:                      # all or nothing: no image without its tables
             p.unlink(missing_ok=True)
         if isinstance(exc, OSError):
-            raise FileFormatError(_os_message(path, exc)) from None
+            raise FileFormatError(os_error_message(path, exc)) from None
         raise
     return written
 
@@ -84,15 +84,15 @@ def _write_image(path: Path, arr: np.ndarray, seg: Segmentation, level: int, pro
         nifti.write(path, arr, seg.geometry, level or 1)
         return
     encoding = "gzip" if level else "raw"
-    chunks = nf.volume_chunks(arr, arr.dtype, progress)
+    chunks = nw.volume_chunks(arr, arr.dtype, progress)
     if path.name.lower().endswith(".nhdr"):
         data_name = path.name[:-5] + (".raw.gz" if level else ".raw")
         with atomic_write(path.with_name(data_name)) as fh:
-            nf.write_payload(fh, chunks, level)
-        head = nf.header_text(arr.dtype, arr.shape, seg.geometry, False, encoding, [], data_file=data_name)
+            nw.write_payload(fh, chunks, level)
+        head = nw.header_text(arr.dtype, arr.shape, seg.geometry, False, encoding, [], data_file=data_name)
         with atomic_write(path) as fh:
             fh.write(head)
         return
     with atomic_write(path) as fh:
-        fh.write(nf.header_text(arr.dtype, arr.shape, seg.geometry, False, encoding, []))
-        nf.write_payload(fh, chunks, level)
+        fh.write(nw.header_text(arr.dtype, arr.shape, seg.geometry, False, encoding, []))
+        nw.write_payload(fh, chunks, level)

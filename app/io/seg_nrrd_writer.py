@@ -10,7 +10,6 @@ slicer-segmentations.md §1.8), without changing the user's segmentation:
 """
 from __future__ import annotations
 
-import errno
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +18,8 @@ from app.model import labels as lb
 from app.model.geometry import Geometry
 from app.model.segmentation import Segmentation
 
-from . import nrrd_format as nf
-from .atomic import atomic_write
+from . import nrrd_write as nw
+from .atomic import atomic_write, os_error_message
 from .errors import FileFormatError
 from .seg_nrrd import (KEY_CONTAINED, KEY_MASTER, KEY_OFFSET, KEY_PARAMS, PARAM_GEOMETRY, reference_geometry)
 
@@ -49,37 +48,27 @@ def write(seg: Segmentation, path: Path, level: int = 1, progress=None) -> None:
     custom.sort(key=lambda kv: kv[0])
     sizes = layers[0].shape if len(layers) == 1 else (len(layers), *layers[0].shape)
     encoding = "gzip" if level else "raw"
-    chunks = (nf.volume_chunks(layers[0], dtype, progress) if len(layers) == 1
-              else nf.layered_chunks(layers, dtype, progress))
+    chunks = (nw.volume_chunks(layers[0], dtype, progress) if len(layers) == 1
+              else nw.layered_chunks(layers, dtype, progress))
     try:
         _write_files(path, dtype, sizes, geometry, len(layers) > 1, encoding, custom, chunks, level)
     except OSError as exc:
-        raise FileFormatError(_os_message(path, exc)) from None
+        raise FileFormatError(os_error_message(path, exc)) from None
 
 
 def _write_files(path, dtype, sizes, geometry, list_first, encoding, custom, chunks, level) -> None:
     if path.name.lower().endswith(".nhdr"):
         data_name = path.name[:-5] + (".raw.gz" if level else ".raw")
         with atomic_write(path.with_name(data_name)) as fh:
-            nf.write_payload(fh, chunks, level)
-        head = nf.header_text(dtype, sizes, geometry, list_first, encoding, custom, data_file=data_name)
+            nw.write_payload(fh, chunks, level)
+        head = nw.header_text(dtype, sizes, geometry, list_first, encoding, custom, data_file=data_name)
         with atomic_write(path) as fh:
             fh.write(head)
         return
-    head = nf.header_text(dtype, sizes, geometry, list_first, encoding, custom)
+    head = nw.header_text(dtype, sizes, geometry, list_first, encoding, custom)
     with atomic_write(path) as fh:
         fh.write(head)
-        nf.write_payload(fh, chunks, level)
-
-
-def _os_message(path: Path, exc: OSError) -> str:
-    if exc.errno == errno.ENOSPC:
-        return f"cannot save {path.name}: the disk is full (the previous file, if any, is unchanged)"
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"cannot save {path.name}: no permission to write in {path.parent}"
-    if exc.errno == errno.ENOENT:
-        return f"cannot save {path.name}: the folder {path.parent} does not exist"
-    return f"cannot save {path.name}: {exc.strerror or exc}"
+        nw.write_payload(fh, chunks, level)
 
 
 def layer_order(seg: Segmentation) -> list[int]:
@@ -165,7 +154,7 @@ def geometry_string(geometry: Geometry, offset) -> str:
     ext = []
     for a in range(3):
         ext += [offset[a], offset[a] + geometry.shape[a] - 1]
-    return "".join(f"{nf.format_number(v)};" for v in m.reshape(-1)) + "".join(f"{int(v)};" for v in ext)
+    return "".join(f"{nw.format_number(v)};" for v in m.reshape(-1)) + "".join(f"{int(v)};" for v in ext)
 
 
 def _sentinel_geometry(g: Geometry) -> Geometry:

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from app import io
-from app.io import atomic, nrrd_format
+from app.io import atomic, nrrd_write
 from tests.io.conftest import assert_same_segmentation, layered
 
 
@@ -37,18 +37,18 @@ def test_failed_rename_keeps_the_old_file(tmp_path, monkeypatch):
 
 def test_failure_in_the_middle_of_the_data_keeps_the_old_file(tmp_path, monkeypatch):
     path, before = _good_file(tmp_path)
-    real = nrrd_format.write_payload
+    real = nrrd_write.write_payload
 
     def half(fh, chunks, level):
         fh.write(b"partial data")
         raise RuntimeError("writer crashed")
 
-    monkeypatch.setattr(nrrd_format, "write_payload", half)
+    monkeypatch.setattr(nrrd_write, "write_payload", half)
     with pytest.raises(RuntimeError, match="writer crashed"):
         io.save_segmentation(layered(seed=2), path)
     assert path.read_bytes() == before
     _only(tmp_path, path)
-    monkeypatch.setattr(nrrd_format, "write_payload", real)
+    monkeypatch.setattr(nrrd_write, "write_payload", real)
     io.save_segmentation(layered(seed=2), path)                      # and a later save works
     assert_same_segmentation(layered(seed=2), io.open_segmentation(path))
 
