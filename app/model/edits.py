@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .labels import intersect_box, unique_labels
 from .segmentation import Segmentation, SegmentationError
 
 
@@ -65,15 +66,12 @@ def clip_to_lattice(mask: np.ndarray, offset, shape):
     return sub, tuple(slice(l, h) for l, h in zip(lo, hi))
 
 
-def _protected(seg: Segmentation, sid: str, overwrite: Overwrite):
-    """Segment ids (other than sid) that this edit must not change."""
-    out = set()
-    for s in seg.segments:
-        if s.id == sid:
-            continue
-        if s.locked or overwrite is Overwrite.NONE or (overwrite is Overwrite.VISIBLE and not s.visible):
-            out.add(s.id)
-    return out
+def _is_protected(seg: Segmentation, sid: str | None, other: str, overwrite: Overwrite) -> bool:
+    """Must `other` keep its voxels when `sid` is edited? O(1): only segments found under the brush are asked."""
+    if other == sid:
+        return False
+    o = seg.segment(other)
+    return o.locked or overwrite is Overwrite.NONE or (overwrite is Overwrite.VISIBLE and not o.visible)
 
 
 def _editable(seg: Segmentation, sid: str | None, box, mask: np.ndarray, policy: EditPolicy,
@@ -96,9 +94,10 @@ def _editable(seg: Segmentation, sid: str | None, box, mask: np.ndarray, policy:
         lo, hi = policy.intensity_range
         grey = policy.intensity[box]
         m = m & (grey >= lo) & (grey <= hi)
-    locked = [s for s in seg.segments if s.locked and s.id != sid] if cookie_cutter else []
-    for s in locked:
-        m = m & (seg.layers[s.layer][box] != s.label)
+    if cookie_cutter:
+        for other in seg.locked_ids - {sid}:
+            s = seg.segment(other)
+            m = m & (seg.layers[s.layer][box] != s.label)
     return m
 
 
@@ -139,7 +138,6 @@ def _clear_for_set(seg, s, box, mask, policy) -> int:
     region = seg.layers[s.layer][full]
     where = region == s.label
     inside = np.zeros(where.shape, dtype=bool)
-    from .labels import intersect_box
     common = intersect_box(full, box)
     if common is not None:
         keep_area = ~_editable(seg, s.id, common, np.ones([c.stop - c.start for c in common], bool), policy)
@@ -153,20 +151,18 @@ def _add(seg: Segmentation, sid: str, box, m: np.ndarray, policy: EditPolicy) ->
     if not m.any():
         return 0
     s = seg.segment(sid)
-    protected = _protected(seg, sid, policy.overwrite)
     region = seg.layers[s.layer][box]
-    under = region[m]
-    others = under[(under != 0) & (under != s.label)]
-    if others.size and protected:
-        hit = {seg.segment_at(s.layer, v) for v in np.unique(others)}
-        if hit & protected:
+    others = region[m & (region != 0) & (region != s.label)]
+    if others.size:
+        hit = {seg.segment_at(s.layer, v) for v in unique_labels(others)} - {None}
+        if any(_is_protected(seg, sid, o, policy.overwrite) for o in hit):
             seg.separate(sid)
             s = seg.segment(sid)
     written = seg.write_voxels(s.layer, box, m, s.label)
-    return written + _erase_others(seg, sid, box, m, protected, skip_layer=s.layer)
+    return written + _erase_others(seg, sid, box, m, policy.overwrite, skip_layer=s.layer)
 
 
-def _erase_others(seg: Segmentation, sid, box, m, protected=frozenset(), skip_layer=None) -> int:
+def _erase_others(seg: Segmentation, sid, box, m, overwrite: Overwrite = Overwrite.ALL, skip_layer=None) -> int:
     """Zero, under m, the voxels of every segment other than sid that may be overwritten."""
     if not m.any():
         return 0
@@ -175,20 +171,31 @@ def _erase_others(seg: Segmentation, sid, box, m, protected=frozenset(), skip_la
         if n == skip_layer:
             continue
         region = arr[box]
-        under = region[m]
-        vals = np.unique(under[under != 0])
-        if vals.size == 0:
+        vals = unique_labels(region[m & (region != 0)])
+        if not vals:
             continue
         erase = []
         for v in vals:
             other = seg.segment_at(n, int(v))
             if other is None or other == sid:
                 continue
-            o = seg.segment(other)
-            if o.locked or other in protected:
+            if _is_protected(seg, sid, other, overwrite):
                 continue
             erase.append(v)
         if erase:
             where = m & (np.isin(region, erase) if len(erase) > 1 else (region == erase[0]))
             written += seg.write_voxels(n, box, where, 0)
     return written
+
+
+def apply_stroke(seg: Segmentation, segment_id: str | None, points_ijk, brush: np.ndarray, mode: EditMode,
+                 policy: EditPolicy | None = None, name: str | None = None) -> int:
+    """Apply a whole stroke at once: the union of `brush` placed at every (integer) point, one mask, one call.
+    Slicer's delayed paint; the cost is O(stroke box), independent of volume size and segment count."""
+    from .brush import stroke_region
+
+    region = stroke_region(points_ijk, brush, seg.geometry.shape)
+    if region is None:
+        return 0
+    mask, box = region
+    return apply_mask(seg, segment_id, mask, box, mode, policy, name)

@@ -28,9 +28,12 @@ def histogram(arr: np.ndarray) -> dict[int, int]:
     if arr.dtype.itemsize <= 2:
         u = arr.view(np.uint8 if arr.dtype.itemsize == 1 else np.uint16)
         flat = u.ravel(order="K")                  # "K": no copy for F-ordered layers
-        counts = np.zeros(1 << (8 * arr.dtype.itemsize), np.int64)
-        for start in range(0, flat.size, 1 << 20):  # chunks: bincount casts to int64 (8x the layer otherwise)
-            counts += np.bincount(flat[start:start + (1 << 20)], minlength=counts.size)
+        if flat.size <= 1 << 16:      # a brush dab: bins only up to the largest value present
+            counts = np.bincount(flat)
+        else:
+            counts = np.zeros(1 << (8 * arr.dtype.itemsize), np.int64)
+            for start in range(0, flat.size, 1 << 20):  # chunks: bincount casts to int64 (8x the layer otherwise)
+                counts += np.bincount(flat[start:start + (1 << 20)], minlength=counts.size)
         nz = np.flatnonzero(counts)
         signed = np.issubdtype(arr.dtype, np.signedinteger)
         half = 1 << (8 * arr.dtype.itemsize - 1)
@@ -43,6 +46,15 @@ def histogram(arr: np.ndarray) -> dict[int, int]:
         return out
     vals, counts = np.unique(arr, return_counts=True)
     return {int(v): int(c) for v, c in zip(vals, counts) if v != 0}
+
+
+def unique_labels(values: np.ndarray) -> list[int]:
+    """Distinct values of a small integer array (bincount when unsigned: ~5x faster than np.unique)."""
+    if values.size == 0:
+        return []
+    if values.dtype.kind == "u" and values.dtype.itemsize <= 2:
+        return np.flatnonzero(np.bincount(values)).tolist()
+    return np.unique(values).tolist()
 
 
 def tight_box(mask: np.ndarray, offset=(0, 0, 0)):

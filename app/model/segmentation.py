@@ -40,6 +40,7 @@ class Segmentation:
         self._segments: dict[str, Segment] = {}
         self._order: list[str] = []
         self._index: dict[tuple[int, int], str] = {}
+        self.locked_ids: frozenset[str] = frozenset()     # kept current: edits ask it on every dab
         self._counts: list[dict | None] = []
         self._boxes: list[dict | None] = []
         self._loose: list[set] = []
@@ -74,6 +75,7 @@ class Segmentation:
             seg._segments[s.id] = s
             seg._order.append(s.id)
             seg._index[(s.layer, s.label)] = s.id
+        seg.locked_ids = frozenset(s.id for s in seg._segments.values() if s.locked)
         seg._colors_generated = len(seg._order)
         return seg
 
@@ -243,27 +245,33 @@ class Segmentation:
         """Set `layer[box][where] = value` (a scalar, or an array of `where`'s true count). The only voxel writer:
         records undo, updates statistics, queues a change event. Returns the number of voxels that changed."""
         region = self.layers[layer][box]
-        old = region[where]
-        new = np.asarray(value, dtype=region.dtype) if np.ndim(value) else np.array(value).astype(region.dtype)
-        changed = old != new
-        n = int(np.count_nonzero(changed))
-        if n == 0:
-            return 0
-        if n != old.size:
-            sub = np.zeros_like(where)
-            sub[where] = changed
-            where = sub
-            old = old[changed]
-            new = new[changed] if new.ndim else new
-        new_full = np.broadcast_to(new, old.shape)
-        region[where] = new_full
-        self.history.record(VoxelPatch.make(layer, box, where, old, new_full))
-        self._after_write(layer, box, where, old, new_full)
+        if np.ndim(value) == 0:          # the brush path: dense compare on the box, index only what changes
+            new = region.dtype.type(value)
+            where = where & (region != new)
+            old = region[where]
+            if old.size == 0:
+                return 0
+        else:
+            old = region[where]
+            new = np.asarray(value, dtype=region.dtype)
+            changed = old != new
+            if not changed.any():
+                return 0
+            if not changed.all():
+                where = where.copy()
+                where[where] = changed
+                old, new = old[changed], new[changed]
+        n = int(old.size)
+        region[where] = new
+        self.history.record(VoxelPatch.make(layer, box, where, old, new))
+        self._after_write(layer, box, where, old, new)
         return n
 
     def _after_write(self, layer, box, where, old, new) -> None:
-        lost = lb.histogram(old)
-        gained = lb.histogram(new)
+        lost = {int(old[0]): int(old.size)} if old[0] == old[-1] and (old == old[0]).all() and old[0] != 0 else \
+            ({} if old[0] == old[-1] and not old.any() else lb.histogram(old))
+        gained = {int(new): int(old.size)} if np.ndim(new) == 0 and new != 0 else \
+            ({} if np.ndim(new) == 0 else lb.histogram(new))
         counts = self._counts[layer]
         if counts is not None:
             for lab, c in lost.items():
@@ -279,17 +287,9 @@ class Segmentation:
             for lab in lost:
                 if lab in boxes:
                     self._loose[layer].add(lab)
-            if gained:
-                offset = tuple(s.start for s in box)
-                if len(gained) == 1:
-                    changed_box = lb.tight_box(where, offset)
-                    for lab in gained:
-                        boxes[lab] = lb.union_box(boxes.get(lab), changed_box)
-                else:
-                    full = np.zeros(where.shape, dtype=new.dtype)
-                    full[where] = new
-                    for lab in gained:
-                        boxes[lab] = lb.union_box(boxes.get(lab), lb.tight_box(full == lab, offset))
+            for lab in gained:     # the written box is a loose bound: tightened on query (O(box))
+                boxes[lab] = lb.union_box(boxes.get(lab), box)
+                self._loose[layer].add(lab)
         ids = frozenset(filter(None, (self._index.get((layer, lab)) for lab in (*lost, *gained))))
         self._queue("voxels", VoxelChange(layer, box, ids))
 
@@ -347,17 +347,17 @@ class Segmentation:
 
     def _rebuild_index(self) -> None:
         self._index = {(s.layer, s.label): sid for sid, s in self._segments.items()}
+        self.locked_ids = frozenset(sid for sid, s in self._segments.items() if s.locked)
 
     def _apply(self, rec, undo: bool) -> None:
         """Re-apply (redo) or invert (undo) one history record."""
         if isinstance(rec, VoxelPatch):
             where = rec.mask()
-            vals = rec.values("old" if undo else "new")
-            arr = self.layers[rec.layer]
-            region = arr[rec.box]
+            vals = rec.values("old" if undo else "new").astype(self.layers[rec.layer].dtype)
+            region = self.layers[rec.layer][rec.box]
             before = region[where]
-            region[where] = vals.astype(arr.dtype)
-            self._after_write(rec.layer, rec.box, where, before, region[where])
+            region[where] = vals
+            self._after_write(rec.layer, rec.box, where, before, vals)
         elif isinstance(rec, (LayerInsert, LayerRemove)):
             if isinstance(rec, LayerInsert) == undo:
                 self._remove_layer(rec.index)
@@ -523,6 +523,7 @@ class Segmentation:
             for sid in ids:
                 for k, v in display.items():
                     setattr(self._segments[sid], k, v)
+            self.locked_ids = frozenset(sid for sid, s in self._segments.items() if s.locked)
             self._queue("segments", ids)
             if self._depth == 0:
                 self._flush_events()
