@@ -54,6 +54,7 @@ class EditPolicy:
     mask_segment: str | None = None
     intensity: np.ndarray | None = None          # grey values on the segmentation lattice (same shape)
     intensity_range: tuple[float, float] | None = None   # inclusive; None = no intensity masking
+    cut_by_locks: bool = True     # False: segment operations (merge) that must not drop voxels under a lock
 
 
 def clip_to_lattice(mask: np.ndarray, offset, shape):
@@ -94,7 +95,7 @@ def _editable(seg: Segmentation, sid: str | None, box, mask: np.ndarray, policy:
         lo, hi = policy.intensity_range
         grey = policy.intensity[box]
         m = m & (grey >= lo) & (grey <= hi)
-    if cookie_cutter:
+    if cookie_cutter and policy.cut_by_locks:
         for other in seg.locked_ids - {sid}:
             s = seg.segment(other)
             m = m & (seg.layers[s.layer][box] != s.label)

@@ -634,7 +634,8 @@ class Segmentation:
                     masks.append((box, self.mask(sid, box)))
             self.remove_segments(sources)
             for box, m in masks:
-                apply_mask(self, target_id, m, box, EditMode.ADD, EditPolicy(overwrite=Overwrite.NONE))
+                apply_mask(self, target_id, m, box, EditMode.ADD,
+                           EditPolicy(overwrite=Overwrite.NONE, cut_by_locks=False))
 
 
 def _describe(meta: dict) -> str:

@@ -345,3 +345,13 @@ def test_clip_to_lattice():
     assert sub.shape == (3, 5, 2) and box == (slice(0, 3), slice(3, 8), slice(8, 10))
     assert clip_to_lattice(m, (20, 0, 0), (10, 10, 10)) is None
     assert dab_region((0, 0, 0), ball_voxels(2), (10, 10, 10))[0].shape == (3, 3, 3)
+
+
+def test_merge_keeps_voxels_that_overlap_a_locked_segment(seg):
+    """Found by the property test: a merge must not be cut by locks (the locked segment stays unchanged)."""
+    a, b, d = seg.add_segment(), seg.add_segment(), seg.add_segment()
+    paint(seg, a.id, (0, 0, 0), (2, 2, 2))
+    paint(seg, b.id, (0, 0, 0), (3, 3, 3), overwrite=Overwrite.NONE)
+    seg.update_segment(a.id, locked=True)
+    seg.merge_segments(d.id, [b.id])
+    assert seg.voxel_count(d.id) == 27 and seg.voxel_count(a.id) == 8
