@@ -1,0 +1,36 @@
+"""The Tools dock and Tools menu: whole-atlas tools (threshold, islands, margin, smoothing, logical operations,
+fill between slices) on one or many segments, with a preview before Apply. `install(window)` is called by the
+MainWindow at the end of its __init__; the algorithms live in app.model.ops (usable without the GUI)."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+
+from .panel import Scope, ToolsPanel
+
+__all__ = ["Scope", "ToolsPanel", "install"]
+
+
+def install(window) -> ToolsPanel:
+    panel = ToolsPanel(window)
+    window.tools_panel = panel
+    panel.dock = window.add_dock(panel, "Tools", Qt.LeftDockWidgetArea)
+    menu = window.menu("Tools")
+    for n, page in enumerate(panel.pages):
+        action = QAction(f"{page.title}...", window)
+        action.setStatusTip(f"Show the {page.title.lower()} tool in the Tools panel")
+        action.triggered.connect(lambda _=False, n=n: _show(panel, n))
+        menu.addAction(action)
+    menu.addSeparator()
+    for text, slot in (("Preview tool result", panel.preview), ("Apply tool", panel.apply),
+                       ("Clear tool preview", panel.clear_preview)):
+        action = QAction(text, window)
+        action.triggered.connect(lambda _=False, f=slot: f())
+        menu.addAction(action)
+    return panel
+
+
+def _show(panel: ToolsPanel, index: int) -> None:
+    panel.dock.show()
+    panel.dock.raise_()
+    panel.set_page(index)

@@ -1,0 +1,287 @@
+"""The Tools dock: pick a tool, its parameters and the segments it applies to; Preview shows what it would do (an
+overlay on every slice view and voxel counts) and Apply applies exactly that, as one undo step.
+
+The heavy part (planning: distance transforms, filters, connected components) runs off the GUI thread through
+`window.run_long` with progress and Cancel; applying the plan (writes through app.model.edits.apply_mask with the
+Segment editor's overwrite mode, editable area and locks) runs on the GUI thread, where the views listen. A preview
+stays valid until a parameter, the scope or the segmentation changes."""
+from __future__ import annotations
+
+import enum
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
+
+from app.model.edits import EditMode, EditPolicy
+from app.model.ops import apply_plan
+from app.model.segmentation import SegmentationError
+
+from .overlay import GAINED, LOST, PreviewOverlay
+from .pages import FillPage, IslandPicker, IslandsPage, LogicalPage, MarginPage, SmoothingPage
+from .resample import NearestCache
+from .threshold_page import ThresholdPage
+
+
+class Scope(enum.Enum):
+    CURRENT = "Current segment"
+    SELECTED = "Selected segments"
+    VISIBLE = "Visible segments"
+    ALL = "All segments"
+
+
+class ToolsPanel(QWidget):
+    def __init__(self, window) -> None:
+        super().__init__()
+        self.window = window
+        self.overlay = PreviewOverlay(window)
+        self._grey = NearestCache()
+        self._plan = None
+        self._seg = None
+        self._saved_tools = None
+        self.pages = [ThresholdPage(self), IslandsPage(self), MarginPage(self), SmoothingPage(self),
+                      LogicalPage(self), FillPage(self)]
+        self._build()
+        for page in self.pages:
+            page.changed.connect(self.invalidate)
+        window.segmentation_changed.connect(self._on_document)
+        self._on_document(window.segmentation)
+
+    def _build(self) -> None:
+        self.tool_combo = QComboBox()
+        self.stack = QStackedWidget()
+        for page in self.pages:
+            self.tool_combo.addItem(page.title)
+            self.stack.addWidget(page)
+        self.tool_combo.currentIndexChanged.connect(self.set_page)
+        self.scope = QComboBox()
+        for s in Scope:
+            self.scope.addItem(s.value, s)
+        self.scope.setCurrentIndex(1)
+        self.scope.currentIndexChanged.connect(self.invalidate)
+        self.preview_button = QPushButton("Preview")
+        self.preview_button.setToolTip("Show what the tool would do on the slice views (green: added, magenta: "
+                                       "removed) without changing anything")
+        self.preview_button.clicked.connect(self.preview)
+        self.apply_button = QPushButton("Apply")
+        self.apply_button.setToolTip("Apply the tool to the chosen segments (one undo step)")
+        self.apply_button.clicked.connect(self.apply)
+        self.clear_button = QPushButton("Clear preview")
+        self.clear_button.clicked.connect(self.clear_preview)
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        top = QFormLayout()
+        top.addRow("Tool:", self.tool_combo)
+        top.addRow("Apply to:", self.scope)
+        buttons = QHBoxLayout()
+        for b in (self.preview_button, self.apply_button, self.clear_button):
+            buttons.addWidget(b)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(top)
+        lay.addWidget(self.stack)
+        lay.addLayout(buttons)
+        lay.addWidget(self.summary)
+        lay.addStretch(1)
+
+    # ---------------------------------------------------------------- document and model events
+    def _on_document(self, seg) -> None:
+        if self._seg is not None:
+            ev = self._seg.events
+            for sig in (ev.structure_changed, ev.segments_changed, ev.voxels_changed):
+                sig.disconnect(self._on_model)
+        self._seg = seg
+        if seg is not None:
+            ev = seg.events
+            for sig in (ev.structure_changed, ev.segments_changed, ev.voxels_changed):
+                sig.connect(self._on_model)
+        self.page_of(LogicalPage).set_segments(seg)
+        self.page_of(FillPage).set_views(self.window.slice_views)
+        self.set_picker(None)
+        self.invalidate()
+        self.current_page().activated()
+
+    def _on_model(self, *_args) -> None:
+        self.page_of(LogicalPage).set_segments(self._seg)
+        self.invalidate()
+
+    def invalidate(self) -> None:
+        """The cached plan no longer matches the parameters or the segmentation."""
+        if self._plan is not None:
+            self._plan = None
+            self.overlay.clear()
+            self.summary.setText("Preview out of date: press Preview again.")
+
+    # ---------------------------------------------------------------- pages
+    def page_of(self, cls):
+        return next(p for p in self.pages if isinstance(p, cls))
+
+    def current_page(self):
+        return self.pages[self.stack.currentIndex()]
+
+    def set_page(self, index: int) -> None:
+        if index == self.stack.currentIndex() and self.tool_combo.currentIndex() == index:
+            return
+        self.current_page().deactivated()
+        self.clear_preview()
+        self.stack.setCurrentIndex(index)
+        if self.tool_combo.currentIndex() != index:
+            self.tool_combo.setCurrentIndex(index)
+        self.current_page().activated()
+
+    # ---------------------------------------------------------------- what the tools need from the window
+    def grey(self) -> np.ndarray | None:
+        """The reference volume on the segmentation lattice (nearest neighbour), or None."""
+        seg = self.window.segmentation
+        return self._grey.get(self.window.reference, None if seg is None else seg.geometry)
+
+    def voxel_volume(self) -> float:
+        seg = self.window.segmentation
+        return seg.geometry.voxel_volume if seg is not None else 1.0
+
+    def segment_ids(self) -> list[str]:
+        seg = self.window.segmentation
+        if seg is None:
+            raise SegmentationError("open or create a segmentation first")
+        scope = self.scope.currentData()
+        if scope is Scope.ALL:
+            return seg.segment_ids
+        if scope is Scope.VISIBLE:
+            ids = [s.id for s in seg.segments if s.visible]
+        elif scope is Scope.SELECTED and hasattr(self.window, "segment_panel"):
+            ids = [i for i in self.window.segment_panel.selected_ids() if i in seg]
+        else:
+            ids = []
+        if scope is Scope.CURRENT or (scope is Scope.SELECTED and not ids):
+            cur = self.window.current_segment_id()
+            ids = [cur] if cur and cur in seg else []
+        if not ids:
+            raise SegmentationError(f"no segment to work on ({scope.value.lower()}): select one in the table")
+        return ids
+
+    def policy(self) -> EditPolicy:
+        """The Segment editor's overwrite mode, editable area and intensity range (defaults without it)."""
+        editing = getattr(self.window, "editing", None)
+        if editing is None:
+            return EditPolicy()
+        state = editing.state
+        intensity = None
+        if state.intensity_masking:
+            from app.ui.tools.intensity import IntensityCache
+
+            if self.window.reference is None:
+                raise SegmentationError("the editable intensity range needs a reference volume: open one or turn "
+                                        "it off in the Segment editor")
+            self._intensity = getattr(self, "_intensity", None) or IntensityCache()
+            intensity = self._intensity.get(self.window.reference, self.window.segmentation.geometry)
+        return state.policy(intensity)
+
+    # ---------------------------------------------------------------- preview and apply
+    def _compute(self):
+        """(plan, summary, code volume) for the current page and scope, computed off the GUI thread."""
+        seg = self.window.segmentation
+        ids = self.segment_ids()
+        job = self.current_page().job()
+        shape = seg.geometry.shape
+
+        def work(progress):
+            plan = job(seg, ids, lambda f: progress(0.8 * f))
+            summary = plan.summary(seg)
+            progress(0.9)
+            return plan, summary, _codes(plan, shape)
+
+        return self.window.run_long(work, f"{self.current_page().title}: computing...")
+
+    def preview(self) -> bool:
+        try:
+            self._plan = self._compute()
+        except Exception as exc:      # noqa: BLE001 - shown to the user, nothing was changed
+            return self._fail(exc)
+        plan, summary, codes = self._plan
+        self.overlay.show_codes(codes)
+        self.summary.setText(self._describe(plan, summary, preview=True))
+        return True
+
+    def apply(self) -> bool:
+        seg = self.window.segmentation
+        try:
+            planned = self._plan if self._plan is not None else self._compute()
+            policy = self.policy()
+        except Exception as exc:      # noqa: BLE001
+            return self._fail(exc)
+        plan, summary, _ = planned
+        QGuiApplication.setOverrideCursor(Qt.WaitCursor)
+        try:
+            result = apply_plan(seg, plan, policy)
+        except SegmentationError as exc:
+            return self._fail(exc)
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+        self.clear_preview()
+        text = f"{result.name}: {result.written:,} voxels changed in {len(result.changed)} segment(s)"
+        if result.created:
+            text += f", {len(result.created)} new segment(s)"
+        if result.skipped:
+            text += f"; {len(result.skipped)} locked segment(s) left alone"
+        self.summary.setText(text + ".")
+        self.window.status_message(text)
+        return True
+
+    def clear_preview(self) -> None:
+        self._plan = None
+        self.overlay.clear()
+        self.summary.setText("")
+
+    def _fail(self, exc) -> bool:
+        from app.ui.long_task import Cancelled
+
+        text = "Cancelled." if isinstance(exc, Cancelled) else str(exc)
+        if not isinstance(exc, (SegmentationError, Cancelled)):
+            text = f"{self.current_page().title} failed: {exc}"
+        self.summary.setText(f"<span style='color:#c33'>{text}</span>")
+        self.window.status_message(text)
+        return False
+
+    def _describe(self, plan, summary, preview: bool) -> str:
+        seg = self.window.segmentation
+        gained = sum(g for k, (g, _) in summary.items() if not k.endswith("+new"))
+        lost = sum(l for _, (_, l) in summary.items())
+        new = sum(1 for c in plan.changes if c.new_segment is not None)
+        touched = len({k for k, (g, l) in summary.items() if g or l})
+        text = f"{plan.name}: +{gained:,} / −{lost:,} voxels in {touched} segment(s)"
+        if new:
+            text += f", {new} new segment(s)"
+        if plan.skipped:
+            names = ", ".join(seg.segment(s).name for s in plan.skipped[:3]) + ("…" if len(plan.skipped) > 3 else "")
+            text += f"; locked, left alone: {names}"
+        return text + (". Press Apply to apply it." if preview else ".")
+
+    # ---------------------------------------------------------------- picking a voxel in the views
+    def set_picker(self, callback) -> None:
+        """With a callback: the next left click in any slice view reports its voxel; None restores the tools."""
+        views = self.window.slice_views
+        if callback is None:
+            if self._saved_tools is not None:
+                for v, t in zip(views, self._saved_tools):
+                    v.set_tool(t)
+                self._saved_tools = None
+            return
+        if self._saved_tools is None:
+            self._saved_tools = [v.tool for v in views]
+
+        def picked(ijk):
+            self.set_picker(None)
+            callback(ijk)
+
+        for v in views:
+            v.set_tool(IslandPicker(picked))
+
+
+def _codes(plan, shape) -> np.ndarray:
+    """A uint8 lattice volume: GAINED where the plan adds, LOST where it removes (what the overlay shows)."""
+    codes = np.zeros(shape, dtype=np.uint8)
+    for c in plan.changes:
+        region = codes[c.box]
+        region[c.mask] = LOST if c.mode is EditMode.REMOVE else GAINED
+    return codes

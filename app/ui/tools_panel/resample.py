@@ -1,0 +1,45 @@
+"""The reference volume on the segmentation lattice by NEAREST neighbour through physical space (Qt-free), for the
+Threshold tool: every lattice voxel takes the value of the reference voxel whose centre is nearest to its centre,
+so thresholds apply to the original grey values (no blending across a boundary). Outside the reference: NaN, which
+is outside every range. The same lattice returns the array itself."""
+from __future__ import annotations
+
+import numpy as np
+
+from app.model.geometry import Geometry
+
+
+def nearest_on_lattice(array: np.ndarray, source: Geometry, target: Geometry) -> np.ndarray:
+    if source.same_lattice(target):
+        return array
+    m = source.lps_to_ijk @ target.ijk_to_lps          # target ijk -> source ijk (affine)
+    out = np.empty(target.shape, dtype=np.float32)
+    nj, nk = target.shape[1], target.shape[2]
+    j, k = np.meshgrid(np.arange(nj, dtype=np.float64), np.arange(nk, dtype=np.float64), indexing="ij")
+    base = m[:3, 1, None, None] * j + m[:3, 2, None, None] * k + m[:3, 3, None, None]   # (3, nj, nk)
+    src_shape = np.array(source.shape)[:, None, None]
+    for i in range(target.shape[0]):                   # one slab at a time: no 3 x N float64 index array
+        idx = np.rint(base + m[:3, 0, None, None] * i).astype(np.int64)
+        inside = np.all((idx >= 0) & (idx < src_shape), axis=0)
+        slab = np.full((nj, nk), np.nan, dtype=np.float32)
+        slab[inside] = array[idx[0][inside], idx[1][inside], idx[2][inside]]
+        out[i] = slab
+    return out
+
+
+class NearestCache:
+    """Keeps the last resampling while neither the volume nor the target lattice changes."""
+
+    def __init__(self) -> None:
+        self._key = None
+        self._keep = None
+        self._grey: np.ndarray | None = None
+
+    def get(self, volume, target: Geometry | None) -> np.ndarray | None:
+        if volume is None or target is None:
+            return None
+        key = (id(volume), id(volume.array), volume.geometry, target)
+        if key != self._key:
+            self._grey = nearest_on_lattice(volume.array, volume.geometry, target)
+            self._key, self._keep = key, volume
+        return self._grey

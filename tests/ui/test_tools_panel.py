@@ -1,0 +1,231 @@
+"""The Tools dock driven through its real widgets: select segments in the table (Ctrl+click), set parameters,
+Preview (overlay on the slice views, nothing changed), Apply (one undo step, same result as the model function),
+Undo; threshold's live histogram preview; picking an island with a click; locks and errors reported in words."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from app.model import ops
+from app.model.segmentation import Segmentation
+from app.ui.tools_panel.overlay import COLOURS, GAINED, IN_RANGE, LOST
+
+
+@pytest.fixture
+def tools_window(demo_window):
+    from app.ui import editing, tools_panel
+
+    editing.install(demo_window)
+    tools_panel.install(demo_window)
+    # pytest-qt closes the windows before fixture teardown: never ask "save changes?" there
+    demo_window.files.maybe_save = lambda: True
+    return demo_window
+
+
+def _copy(seg):
+    return Segmentation.from_layers(seg.geometry, [a.copy() for a in seg.layers], [s.copy() for s in seg.segments])
+
+
+def _ctrl_click_rows(qtbot, win, ids):
+    sp = win.segment_panel
+    win.select_segment(ids[0])
+    for sid in ids[1:]:
+        idx = sp.proxy.mapFromSource(sp.model.index(sp.model.row_of(sid), 0))
+        sp.table.scrollTo(idx)
+        qtbot.mouseClick(sp.table.viewport(), Qt.LeftButton, Qt.ControlModifier, sp.table.visualRect(idx).center())
+    assert sorted(sp.selected_ids()) == sorted(ids)
+
+
+def _colour_pixels(img, code):
+    return 0 if img is None else int(np.all(img == COLOURS[code], axis=-1).sum())
+
+
+def test_install_adds_the_dock_and_the_tools_menu(tools_window):
+    win = tools_window
+    panel = win.tools_panel
+    texts = [a.text() for a in win.menu("Tools").actions()]
+    assert texts[:6] == ["Threshold...", "Islands...", "Margin...", "Smoothing...", "Logical operations...",
+                         "Fill between slices..."]
+    win.menu("Tools").actions()[2].trigger()
+    assert panel.dock.isVisible() and panel.current_page().title == "Margin"
+    assert panel.tool_combo.currentText() == "Margin"
+
+
+def test_margin_on_selected_segments_preview_apply_undo(tools_window, qtbot):
+    win = tools_window
+    seg = win.segmentation
+    panel = win.tools_panel
+    ids = seg.segment_ids[5:9]
+    _ctrl_click_rows(qtbot, win, ids)
+    panel.set_page(2)
+    page = panel.current_page()
+    page.distance.setValue(4.0)
+    before = [a.copy() for a in seg.layers]
+    qtbot.mouseClick(panel.preview_button, Qt.LeftButton)
+    assert all(np.array_equal(a, b) for a, b in zip(before, seg.layers))      # a preview changes nothing
+    assert "Press Apply" in panel.summary.text() and "Grow by 4 mm (4 segments)" in panel.summary.text()
+    shown = [_colour_pixels(panel.overlay.image(n), GAINED) for n in range(3)]
+    assert sum(shown) > 0
+    expected = _copy(seg)
+    ops.margin(expected, ids, 4.0)
+    qtbot.mouseClick(panel.apply_button, Qt.LeftButton)
+    assert all(np.array_equal(a, b) for a, b in zip(expected.layers, seg.layers))
+    assert seg.history.undo_name.startswith("Grow by 4 mm") and len(seg.history.undo_stack) == 1
+    assert panel.overlay.image(0) is None and "voxels changed" in panel.summary.text()
+    win.editing.undo_action.trigger()                      # Edit > Undo
+    assert all(np.array_equal(a, b) for a, b in zip(before, seg.layers))
+
+
+def test_a_parameter_change_makes_the_preview_stale(tools_window, qtbot):
+    win = tools_window
+    panel = win.tools_panel
+    win.select_segment(win.segmentation.segment_ids[4])
+    panel.set_page(3)
+    page = panel.current_page()
+    page.method.setCurrentIndex(3)          # Gaussian
+    page.size.setValue(3.0)
+    assert panel.preview()
+    assert panel._plan is not None
+    page.size.setValue(4.0)
+    assert panel._plan is None and "out of date" in panel.summary.text()
+
+
+def test_threshold_live_preview_follows_the_range_and_applies_into_the_current_segment(tools_window, qtbot):
+    win = tools_window
+    seg = win.segmentation
+    panel = win.tools_panel
+    sid = seg.segment_ids[3]
+    win.select_segment(sid)
+    panel.set_page(0)
+    page = panel.current_page()
+    grey = panel.grey()
+    assert grey is win.reference.array                       # same lattice: no resampling
+    page.lo.setValue(320.0)
+    page.hi.setValue(360.0)
+    assert page.region.getRegion() == (320.0, 360.0)
+    page.live_preview()
+    n = int(np.count_nonzero((grey >= 320) & (grey <= 360)))
+    assert f"{n:,} voxels in range" in page.count_label.text()
+    view = win.slice_views[0]
+    expected = view.frame.extract((grey >= 320) & (grey <= 360), view.slice_index)
+    assert _colour_pixels(panel.overlay.image(0), IN_RANGE) == int(expected.sum()) > 0
+    page.region.setRegion((330.0, 350.0))                   # dragging the histogram range moves the spin boxes
+    assert (page.lo.value(), page.hi.value()) == (330.0, 350.0)
+    assert panel.apply()
+    assert np.array_equal(seg.mask(sid), (grey >= 330) & (grey <= 350))
+
+
+def test_pick_an_island_with_a_click_in_a_view(tools_window, qtbot):
+    win = tools_window
+    seg = win.segmentation
+    panel = win.tools_panel
+    sid = seg.segment_ids[10]
+    box = seg.bounding_box(sid)
+    island = seg.mask(sid, box).copy()
+    from app.model.edits import EditMode, apply_mask
+
+    far = tuple(slice(0, 2) for _ in range(3))             # a second island of the segment, far away
+    apply_mask(seg, sid, np.ones((2, 2, 2), bool), far, EditMode.ADD)
+    seg.history.clear()
+    win.select_segment(sid)
+    panel.set_page(1)
+    page = panel.current_page()
+    page.mode.setCurrentIndex(3)                            # keep the island under a click
+    view = win.slice_views[0]
+    old_tool = view.tool
+    qtbot.mouseClick(page.pick_button, Qt.LeftButton)
+    assert view.tool is not old_tool and view.tool.name == "pick island"
+    ijk = np.argwhere(seg.mask(sid, box))[0] + [b.start for b in box]
+    view.set_slice(int(ijk[view.plane_axis]))
+    pos = view.canvas.mapFromScene(view.view_box.mapViewToScene(view.ijk_to_view(tuple(ijk))))
+    qtbot.mouseClick(view.canvas.viewport(), Qt.LeftButton, Qt.NoModifier, pos)
+    assert view.tool is old_tool                           # the views' tools are back
+    assert page.ijk == tuple(int(c) for c in ijk)
+    assert panel._plan is not None and "Keep island at" in panel.summary.text()
+    assert panel.apply()
+    assert seg.voxel_count(sid) == int(island.sum())
+    assert not seg.mask(sid, far).any()
+
+
+def test_locked_segments_are_left_alone_and_reported(tools_window, qtbot):
+    win = tools_window
+    seg = win.segmentation
+    panel = win.tools_panel
+    ids = seg.segment_ids[2:6]
+    seg.update_segment(ids[1], locked=True)
+    locked_before = seg.mask(ids[1]).copy()
+    _ctrl_click_rows(qtbot, win, ids)
+    panel.set_page(3)
+    page = panel.current_page()
+    page.method.setCurrentIndex(4)                          # joint smoothing
+    page.size.setValue(3.0)
+    assert panel.preview() and "locked, left alone" in panel.summary.text()
+    assert panel.apply() and "locked segment(s) left alone" in panel.summary.text()
+    assert np.array_equal(seg.mask(ids[1]), locked_before)
+
+
+def test_the_segment_editor_overwrite_mode_is_honoured(tools_window, qtbot):
+    from app.model.edits import Overwrite
+
+    win = tools_window
+    seg = win.segmentation
+    panel = win.tools_panel
+    win.editing.state.overwrite = Overwrite.NONE          # "Allow overlap": grow over neighbours on a new layer
+    sid = seg.segment_ids[20]
+    others = {s: seg.mask(s).copy() for s in seg.segment_ids if s != sid}
+    win.select_segment(sid)
+    panel.set_page(2)
+    panel.current_page().distance.setValue(6.0)
+    assert panel.apply()
+    assert all(np.array_equal(seg.mask(s), m) for s, m in others.items())
+    assert seg.segment(sid).layer == 1
+
+
+def test_errors_are_one_sentence_and_change_nothing(make_window, qtbot):
+    from app.ui import tools_panel
+
+    win = make_window()
+    win.files.maybe_save = lambda: True
+    panel = tools_panel.install(win)
+    assert not panel.preview()
+    assert "open or create a segmentation" in panel.summary.text()
+    from app.model.demo import demo_atlas
+
+    seg, _ = demo_atlas((32, 32, 28), 10, with_grey=False)
+    win.set_document(seg, None)
+    win.select_segment(seg.segment_ids[0])
+    panel.set_page(0)
+    assert not panel.apply()
+    assert "needs a reference volume" in panel.summary.text()
+    panel.set_page(4)
+    panel.current_page().op.setCurrentIndex(2)              # subtract the modifier ...
+    panel.current_page().modifier.setCurrentIndex(0)        # ... from itself
+    assert not panel.apply() and "cannot also be" in panel.summary.text()
+    assert not seg.history.undo_stack
+
+
+def test_fill_between_slices_along_the_axis_of_a_view(tools_window, qtbot):
+    win = tools_window
+    seg = win.segmentation
+    panel = win.tools_panel
+    from app.model.edits import EditMode, apply_mask
+
+    sid = seg.add_segment("drawn", new_layer=True).id
+    axis = win.slice_views[0].plane_axis
+    for t in (10, 20):
+        box = [slice(20, 30), slice(20, 30), slice(20, 30)]
+        box[axis] = slice(t, t + 1)
+        apply_mask(seg, sid, np.ones([b.stop - b.start for b in box], bool), tuple(box), EditMode.ADD)
+    seg.history.clear()
+    qtbot.waitUntil(lambda: win.segment_panel.model.row_of(sid) is not None)   # the table heard of it
+    win.select_segment(sid)
+    panel.set_page(5)
+    page = panel.current_page()
+    page.axis.setCurrentIndex(page.axis.findData(axis))
+    expected = _copy(seg)
+    ops.fill_between_slices(expected, [sid], axis)
+    assert panel.preview(), panel.summary.text()
+    assert panel.apply()
+    assert np.array_equal(seg.mask(sid), expected.mask(sid))
+    assert seg.voxel_count(sid) == 11 * 100
