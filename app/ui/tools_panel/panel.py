@@ -46,6 +46,9 @@ class ToolsPanel(QWidget):
         for page in self.pages:
             page.changed.connect(self.invalidate)
         window.segmentation_changed.connect(self._on_document)
+        display = getattr(window, "display", None)          # also told when only the reference volume changes
+        if display is not None and hasattr(display, "document_changed"):
+            display.document_changed.connect(lambda: self.current_page().activated())
         self._on_document(window.segmentation)
 
     def _build(self) -> None:
@@ -132,9 +135,14 @@ class ToolsPanel(QWidget):
 
     # ---------------------------------------------------------------- what the tools need from the window
     def grey(self) -> np.ndarray | None:
-        """The reference volume on the segmentation lattice (nearest neighbour), or None."""
-        seg = self.window.segmentation
-        return self._grey.get(self.window.reference, None if seg is None else seg.geometry)
+        """The reference volume on the segmentation lattice (nearest neighbour), or None. A resampling (another
+        lattice, first use) runs off the GUI thread; then it is cached."""
+        seg, ref = self.window.segmentation, self.window.reference
+        if seg is None or ref is None:
+            return None
+        if self._grey.cached(ref, seg.geometry) or ref.geometry.same_lattice(seg.geometry):
+            return self._grey.get(ref, seg.geometry)
+        return self.window.run_long(lambda _p: self._grey.get(ref, seg.geometry), "Resampling the reference...")
 
     def voxel_volume(self) -> float:
         seg = self.window.segmentation

@@ -35,6 +35,9 @@ class NearestCache:
         self._keep = None
         self._grey: np.ndarray | None = None
 
+    def cached(self, volume, target: Geometry | None) -> bool:
+        return volume is not None and self._key == (id(volume), id(volume.array), volume.geometry, target)
+
     def get(self, volume, target: Geometry | None) -> np.ndarray | None:
         if volume is None or target is None:
             return None

@@ -131,9 +131,11 @@ class ThresholdPage(Page):
                                 * IN_RANGE)
 
     def activated(self) -> None:
+        """Shown: (re)build the histogram and show the live preview; nothing while the dock is hidden."""
         self.active = True
-        self.refresh_reference()
-        self.live_preview()
+        if self.panel.isVisible():
+            self.refresh_reference()
+            self.live_preview()
 
     def deactivated(self) -> None:
         self.active = False
