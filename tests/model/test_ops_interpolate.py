@@ -92,3 +92,26 @@ def test_several_segments_and_a_locked_one():
     assert np.array_equal(seg.mask(ids[2]), c)
     with pytest.raises(SegmentationError, match="axis"):
         plan_fill_between_slices(seg, ids, 3)
+
+
+def test_an_oblique_tube_keeps_its_calibre_and_stays_connected():
+    """Two discs that do not overlap (a tilted vessel drawn on two slices): each slice between them is the same disc
+    at the linearly interpolated centre (up to voxel rounding), and the result is one connected tube."""
+    sp2 = SPACING[:2]
+    vol = np.zeros(SHAPE, bool)
+    vol[:, :, 1] = _disc(SHAPE[:2], (7, 6), 3.5, sp2)
+    vol[:, :, 11] = _disc(SHAPE[:2], (21, 18), 3.5, sp2)
+    assert not (vol[:, :, 1] & vol[:, :, 11]).any()
+    seg, (sid,) = make_seg({"a": vol}, SPACING)
+    fill_between_slices(seg, [sid], 2)
+    m = seg.mask(sid)
+    for t in range(2, 11):
+        w = (t - 1) / 10
+        centre = (7 + w * 14, 6 + w * 12)
+        want = _disc(SHAPE[:2], centre, 3.5, sp2)
+        got = m[:, :, t]
+        iou = (got & want).sum() / (got | want).sum()
+        assert iou >= 0.75, (t, iou)
+        assert abs(int(got.sum()) - int(want.sum())) <= 0.25 * want.sum()
+    _, n = ndimage.label(m, ndimage.generate_binary_structure(3, 3))
+    assert n == 1
