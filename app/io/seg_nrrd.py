@@ -165,8 +165,10 @@ def _color(keys: dict):
         rgb = tuple(min(1.0, max(0.0, float(c))) for c in text.split()[:3])
     except ValueError:
         return None, True
-    if len(rgb) != 3 or rgb == (0.5, 0.5, 0.5):     # Slicer's "invalid" grey gets an automatic colour
+    if len(rgb) != 3:
         return None, True
+    # Slicer recolours a segment whose colour is exactly its "invalid" grey 0.5 0.5 0.5 (a quirk); a user's grey
+    # is kept here, since nothing in the file format needs that.
     return rgb, auto
 
 
