@@ -1,0 +1,180 @@
+"""The 3D scene (VTK, no Qt): one actor per segment surface, an anatomical orientation cube, camera presets, picking.
+
+World coordinates are LPS millimetres, as the surfaces from `app.render.surfaces` and the slice views. Imported only
+when the 3D view is first shown (VTK is heavy). The canvas that shows it (native or offscreen) lives in
+`vtk_canvas.py`.
+"""
+from __future__ import annotations
+
+import enum
+import math
+
+from vtkmodules.vtkRenderingAnnotation import vtkAnnotatedCubeActor
+from vtkmodules.vtkRenderingCore import vtkActor, vtkCellPicker, vtkPolyDataMapper, vtkRenderer
+import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (the OpenGL backend)
+
+BACKGROUND_TOP = (0.32, 0.34, 0.43)       # Slicer's 3D view gradient
+BACKGROUND_BOTTOM = (0.76, 0.76, 0.87)
+
+
+class ViewDirection(enum.Enum):
+    """Where the camera looks from (LPS): (offset of the camera from the focal point, view-up)."""
+
+    ANTERIOR = ((0, -1, 0), (0, 0, 1))
+    POSTERIOR = ((0, 1, 0), (0, 0, 1))
+    LEFT = ((1, 0, 0), (0, 0, 1))
+    RIGHT = ((-1, 0, 0), (0, 0, 1))
+    SUPERIOR = ((0, 0, 1), (0, -1, 0))
+    INFERIOR = ((0, 0, -1), (0, -1, 0))
+
+
+def orientation_cube() -> vtkAnnotatedCubeActor:
+    """A cube whose faces name the patient directions: LPS world axes, so +x is L, +y P, +z S."""
+    cube = vtkAnnotatedCubeActor()
+    for setter, text in (("SetXPlusFaceText", "L"), ("SetXMinusFaceText", "R"), ("SetYPlusFaceText", "P"),
+                         ("SetYMinusFaceText", "A"), ("SetZPlusFaceText", "S"), ("SetZMinusFaceText", "I")):
+        getattr(cube, setter)(text)
+    cube.SetFaceTextScale(0.6)
+    cube.GetCubeProperty().SetColor(0.85, 0.87, 0.92)
+    cube.GetTextEdgesProperty().SetColor(0.3, 0.3, 0.35)
+    cube.GetTextEdgesProperty().SetLineWidth(1.0)
+    for prop in (cube.GetXPlusFaceProperty(), cube.GetXMinusFaceProperty()):
+        prop.SetColor(0.85, 0.2, 0.2)
+    for prop in (cube.GetYPlusFaceProperty(), cube.GetYMinusFaceProperty()):
+        prop.SetColor(0.2, 0.6, 0.2)
+    for prop in (cube.GetZPlusFaceProperty(), cube.GetZMinusFaceProperty()):
+        prop.SetColor(0.2, 0.35, 0.85)
+    return cube
+
+
+class Scene3D:
+    """Actors keyed by segment id; display changes (colour, opacity, visibility) touch only actor properties."""
+
+    def __init__(self) -> None:
+        self.renderer = vtkRenderer()
+        self.renderer.GradientBackgroundOn()
+        self.renderer.SetBackground(*BACKGROUND_BOTTOM)
+        self.renderer.SetBackground2(*BACKGROUND_TOP)
+        self.marker = vtkRenderer()               # the orientation cube, drawn in a corner on top
+        self.marker.SetViewport(0.0, 0.0, 0.16, 0.16)
+        self.marker.SetLayer(1)
+        self.marker.InteractiveOff()
+        self.marker.AddActor(orientation_cube())
+        self.renderer.AddObserver("StartEvent", self._sync_marker)
+        self.actors: dict[str, vtkActor] = {}
+        self._picker = vtkCellPicker()
+        self._picker.SetTolerance(0.005)
+        self._camera_set = False
+
+    def attach(self, render_window) -> None:
+        render_window.SetNumberOfLayers(2)
+        render_window.AddRenderer(self.renderer)
+        render_window.AddRenderer(self.marker)
+
+    # ---------------------------------------------------------------- actors
+    def set_mesh(self, segment_id: str, mesh) -> None:
+        """Show `mesh` (vtkPolyData in LPS) for a segment; None removes its actor (an empty segment)."""
+        if mesh is None or mesh.GetNumberOfCells() == 0:
+            self.remove(segment_id)
+            return
+        actor = self.actors.get(segment_id)
+        if actor is None:
+            actor = vtkActor()
+            mapper = vtkPolyDataMapper()
+            mapper.ScalarVisibilityOff()
+            actor.SetMapper(mapper)
+            prop = actor.GetProperty()
+            prop.SetSpecular(0.15)
+            prop.SetSpecularPower(20)
+            self.actors[segment_id] = actor
+            self.renderer.AddActor(actor)
+        actor.GetMapper().SetInputData(mesh)
+
+    def set_display(self, segment_id: str, color, opacity: float, visible: bool) -> None:
+        actor = self.actors.get(segment_id)
+        if actor is None:
+            return
+        actor.GetProperty().SetColor(*color)
+        actor.GetProperty().SetOpacity(float(opacity))
+        actor.SetVisibility(bool(visible))
+        actor.SetPickable(bool(visible))
+
+    def remove(self, segment_id: str) -> None:
+        actor = self.actors.pop(segment_id, None)
+        if actor is not None:
+            self.renderer.RemoveActor(actor)
+
+    def clear(self) -> None:
+        for sid in list(self.actors):
+            self.remove(sid)
+        self._camera_set = False
+
+    def visible_ids(self) -> list[str]:
+        return [sid for sid, a in self.actors.items() if a.GetVisibility()]
+
+    def mesh(self, segment_id: str):
+        actor = self.actors.get(segment_id)
+        return actor.GetMapper().GetInput() if actor is not None else None
+
+    # ---------------------------------------------------------------- camera
+    def reset_camera(self, direction: ViewDirection = ViewDirection.ANTERIOR) -> None:
+        """Look at everything from `direction`, patient superior (or anterior) up, like Slicer's view buttons."""
+        offset, up = direction.value
+        cam = self.renderer.GetActiveCamera()
+        cam.SetFocalPoint(0.0, 0.0, 0.0)
+        cam.SetPosition(*offset)
+        cam.SetViewUp(*up)
+        self.renderer.ResetCamera()
+        cam.Zoom(1.2)
+        self.renderer.ResetCameraClippingRange()
+        self._camera_set = True
+
+    def ensure_camera(self) -> None:
+        """Frame the scene the first time it has something in it."""
+        if not self._camera_set and self.actors:
+            self.reset_camera()
+
+    def rotate(self, azimuth: float, elevation: float) -> None:
+        cam = self.renderer.GetActiveCamera()
+        cam.Azimuth(azimuth)
+        cam.Elevation(elevation)
+        cam.OrthogonalizeViewUp()
+        self.renderer.ResetCameraClippingRange()
+
+    def zoom(self, factor: float) -> None:
+        self.renderer.GetActiveCamera().Dolly(factor)
+        self.renderer.ResetCameraClippingRange()
+
+    def pan(self, dx_pixels: float, dy_pixels: float, height_pixels: int) -> None:
+        """Move the scene with the mouse: (dx, dy) in pixels, y up."""
+        cam = self.renderer.GetActiveCamera()
+        fp, pos = list(cam.GetFocalPoint()), list(cam.GetPosition())
+        dist = cam.GetDistance()
+        mm_per_pixel = 2.0 * dist * math.tan(math.radians(cam.GetViewAngle()) / 2) / max(height_pixels, 1)
+        up = cam.GetViewUp()
+        normal = cam.GetViewPlaneNormal()
+        right = (up[1] * normal[2] - up[2] * normal[1], up[2] * normal[0] - up[0] * normal[2],
+                 up[0] * normal[1] - up[1] * normal[0])
+        move = [-(dx_pixels * r + dy_pixels * u) * mm_per_pixel for r, u in zip(right, up)]
+        cam.SetFocalPoint(*[a + m for a, m in zip(fp, move)])
+        cam.SetPosition(*[a + m for a, m in zip(pos, move)])
+        self.renderer.ResetCameraClippingRange()
+
+    def _sync_marker(self, *_args) -> None:
+        """The cube turns with the scene: same view direction and view-up, framed on its own."""
+        cam, mcam = self.renderer.GetActiveCamera(), self.marker.GetActiveCamera()
+        fp, pos = cam.GetFocalPoint(), cam.GetPosition()
+        d = [p - f for p, f in zip(pos, fp)]
+        norm = sum(c * c for c in d) ** 0.5 or 1.0
+        mcam.SetFocalPoint(0.0, 0.0, 0.0)
+        mcam.SetPosition(*[4.0 * c / norm for c in d])
+        mcam.SetViewUp(*cam.GetViewUp())
+        self.marker.ResetCameraClippingRange()
+
+    # ---------------------------------------------------------------- picking
+    def segment_at(self, x: int, y: int) -> str | None:
+        """The segment whose surface is under display pixel (x, y) (VTK convention: origin bottom-left)."""
+        if not self._picker.Pick(x, y, 0, self.renderer):
+            return None
+        actor = self._picker.GetActor()
+        return next((sid for sid, a in self.actors.items() if a is actor), None)

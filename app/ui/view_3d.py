@@ -1,0 +1,379 @@
+"""The 3D view: a surface per visible segment, kept current while editing ("Show 3D", as in 3D Slicer).
+
+`install(window)` adds a "3D" dock (hidden), a "Show 3D" toggle in the View menu (and the main toolbar when
+there is one), "Show current segment in 3D" in the Segmentation menu and "Export surfaces..." in the File menu.
+VTK is imported only when the view is first shown, so a window that never shows 3D never pays for it.
+
+Meshing runs on one worker thread; at most one batch is in flight. After an edit only the touched segments are
+re-meshed (each on its bounding box), at most every UPDATE_MS while a stroke goes on and once at its end;
+hidden segments are meshed when shown; colour, opacity and visibility only change actor properties.
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QProgressBar, QToolButton, QVBoxLayout, QWidget
+
+from app.ui.qt_bridge import ModelBridge
+
+UPDATE_MS = 100
+VIEW_BUTTONS = (("A", "ANTERIOR"), ("P", "POSTERIOR"), ("L", "LEFT"), ("R", "RIGHT"), ("S", "SUPERIOR"),
+                ("I", "INFERIOR"))
+
+
+class View3D(QWidget):
+    """Shows the surfaces of one Segmentation. Public state used by tests: `cache` (meshed segments and their
+    versions), `scene` (actors), `busy`."""
+
+    segment_clicked = Signal(str)
+    idle = Signal()                   # every shown segment has a current surface again
+    _meshed = Signal(object)          # (generation, [(results, versions)], seconds): worker -> GUI thread
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.segmentation = None
+        self.smoothing = True
+        self.hidden_in_3d: set[str] = set()
+        self.scene = None              # Scene3D, created with the canvas on first show
+        self.canvas = None
+        self.cache = None              # SurfaceCache
+        self.busy = False
+        self._active = False
+        self._bridge: ModelBridge | None = None
+        self._generation = 0
+        self._meshed_as: dict[str, tuple[int, int]] = {}     # segment id -> (layer, label) it was meshed with
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segedit-3d")
+        self._timer = QTimer(self, singleShot=True, interval=UPDATE_MS, timeout=self._submit)
+        self._meshed.connect(self._on_meshed)
+        self._build_ui()
+
+    # ---------------------------------------------------------------- widgets
+    def _build_ui(self) -> None:
+        bar = QHBoxLayout()
+        bar.setContentsMargins(2, 2, 2, 2)
+        self.smooth_button = self._tool_button("Smooth", "Smooth the surfaces (off: voxel-exact, faster)", bar)
+        self.smooth_button.setCheckable(True)
+        self.smooth_button.setChecked(True)
+        self.smooth_button.toggled.connect(self.set_smoothing)
+        reset = self._tool_button("Reset", "Reset the camera: anterior view, superior up (R)", bar)
+        reset.clicked.connect(lambda: self.reset_camera())
+        for text, name in VIEW_BUTTONS:
+            b = self._tool_button(text, f"View from {name.lower()}", bar)
+            b.clicked.connect(lambda _=False, n=name: self.reset_camera(n))
+        bar.addStretch(1)
+        self.progress = QProgressBar(maximumWidth=90, maximumHeight=14, textVisible=False, visible=False)
+        self.progress.setRange(0, 0)
+        self.status = QLabel("")
+        bar.addWidget(self.progress)
+        bar.addWidget(self.status)
+        self._body = QVBoxLayout(self)
+        self._body.setContentsMargins(0, 0, 0, 0)
+        self._body.setSpacing(0)
+        self._body.addLayout(bar)
+        self._placeholder = QLabel("The 3D view starts when shown.", alignment=Qt.AlignCenter)
+        self._body.addWidget(self._placeholder, 1)
+
+    def _tool_button(self, text: str, tip: str, bar) -> QToolButton:
+        b = QToolButton(text=text, toolTip=tip, autoRaise=True)
+        bar.addWidget(b)
+        return b
+
+    def _ensure_canvas(self) -> None:
+        """First show: import VTK, build the scene and the canvas for this Qt platform."""
+        if self.canvas is not None:
+            return
+        from app.render.surfaces import SurfaceCache
+        from app.ui.scene_3d import Scene3D
+        from app.ui.vtk_canvas import make_canvas
+
+        self.cache = SurfaceCache()
+        self.scene = Scene3D()
+        self.canvas = make_canvas(self.scene, self)
+        self.canvas.clicked.connect(self._on_click)
+        self.canvas.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.canvas.customContextMenuRequested.connect(self._context_menu)
+        self._body.replaceWidget(self._placeholder, self.canvas)
+        self._placeholder.deleteLater()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._ensure_canvas()
+        self._active = True
+        self._schedule(0)
+
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        self._active = False          # edits keep bumping versions; the view catches up when shown again
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key_R and not event.modifiers():
+            self.reset_camera()
+        else:
+            super().keyPressEvent(event)
+
+    # ---------------------------------------------------------------- document
+    def set_segmentation(self, seg) -> None:
+        """Show another document (or none); everything is re-meshed for it."""
+        if self._bridge is not None:
+            self._bridge.detach()
+            self._bridge.deleteLater()
+            self._bridge = None
+        self.segmentation = seg
+        self._generation += 1
+        self.hidden_in_3d.clear()
+        self._meshed_as.clear()
+        if self.cache is not None:
+            self.cache.clear()
+            self.scene.clear()
+        if seg is not None:
+            self._bridge = ModelBridge(seg, self)
+            self._bridge.structure_changed.connect(self._on_structure)
+            self._bridge.segments_changed.connect(self._on_segments)
+            self._bridge.voxels_changed.connect(self._on_voxels)
+        self._schedule(0)
+        self._render()
+
+    def shown_ids(self) -> list[str]:
+        """Segments that have a surface in 3D: visible, and not hidden in 3D."""
+        seg = self.segmentation
+        if seg is None:
+            return []
+        return [s.id for s in seg.segments if s.visible and s.id not in self.hidden_in_3d]
+
+    def set_shown_in_3d(self, segment_id: str, shown: bool) -> None:
+        (self.hidden_in_3d.discard if shown else self.hidden_in_3d.add)(segment_id)
+        self._on_segments(frozenset([segment_id]))
+
+    def set_smoothing(self, on: bool) -> None:
+        if bool(on) == self.smoothing:
+            return
+        self.smoothing = bool(on)
+        self.smooth_button.setChecked(self.smoothing)
+        if self.cache is not None and self.segmentation is not None:
+            self.cache.invalidate(self.segmentation.segment_ids)
+        self._schedule(0)
+
+    # ---------------------------------------------------------------- model events
+    def _on_voxels(self, changes) -> None:
+        if self.cache is None:
+            return
+        ids = set()
+        for change in changes:
+            ids |= set(change.segment_ids)
+        self.cache.invalidate(ids)
+        self._schedule(UPDATE_MS)
+
+    def _on_segments(self, ids) -> None:
+        if self.scene is None or self.segmentation is None:
+            return
+        seg = self.segmentation
+        for sid in ids:
+            if sid not in seg:
+                continue
+            s = seg.segment(sid)
+            if self._meshed_as.get(sid, (s.layer, s.label)) != (s.layer, s.label):
+                self.cache.invalidate([sid])     # moved to another layer/label: same voxels, new place to read
+            self._apply_display(sid)
+        self._schedule(0)
+        self._render()
+
+    def _on_structure(self) -> None:
+        if self.scene is None or self.segmentation is None:
+            return
+        gone = [sid for sid in self.scene.actors if sid not in self.segmentation]
+        for sid in gone:
+            self.scene.remove(sid)
+        self.cache.forget(gone)
+        self._on_segments(frozenset(self.segmentation.segment_ids))
+
+    def _apply_display(self, sid: str) -> None:
+        s = self.segmentation.segment(sid)
+        self.scene.set_display(sid, s.color, s.opacity, s.visible and sid not in self.hidden_in_3d)
+
+    # ---------------------------------------------------------------- meshing
+    def _schedule(self, delay_ms: int) -> None:
+        if not self._active or self.cache is None:
+            return
+        if not self._timer.isActive():
+            self._timer.start(delay_ms)
+
+    def is_idle(self) -> bool:
+        """Nothing in flight, nothing waiting: every shown segment has a current surface (or the view is off)."""
+        if not self._active or self.cache is None:
+            return True
+        return not self.busy and not self._timer.isActive() and not self._needed()
+
+    def _needed(self) -> list[str]:
+        return [sid for sid in self.shown_ids() if not self.cache.is_current(sid)]
+
+    def _submit(self) -> None:
+        """Snapshot the voxels of the segments that need a surface and mesh them on the worker thread."""
+        if self.busy or not self._active or self.segmentation is None:
+            return
+        needed = self._needed()
+        if not needed:
+            self.idle.emit()
+            return
+        from app.render.surfaces import plan_jobs
+
+        seg = self.segmentation
+        for sid in needed:
+            s = seg.segment(sid)
+            self._meshed_as[sid] = (s.layer, s.label)
+        jobs, empty = plan_jobs(seg, needed, self.smoothing, self.cache.versions(needed))
+        self.cache.store(dict.fromkeys(empty), self.cache.versions(empty))
+        for sid in empty:
+            self.scene.remove(sid)
+        if not jobs:
+            self._render()
+            self._schedule(0) if self._needed() else self.idle.emit()
+            return
+        self.busy = True
+        self._show_progress(f"Meshing {len(needed)} surface{'s' if len(needed) > 1 else ''}...", len(needed))
+        generation = self._generation
+        self._executor.submit(self._run_jobs, generation, jobs)
+
+    def _run_jobs(self, generation: int, jobs) -> None:
+        """Worker thread: run the jobs and hand the results to the GUI thread (never raises)."""
+        t0 = time.perf_counter()
+        try:
+            results = [(job.run(), job.versions) for job in jobs]
+        except Exception as exc:        # shown in the dock's status line; the view stays usable
+            results = exc
+        self._meshed.emit((generation, results, time.perf_counter() - t0))
+
+    def _on_meshed(self, payload) -> None:
+        generation, results, seconds = payload
+        self.busy = False
+        self.progress.setVisible(False)
+        if isinstance(results, Exception):
+            self.status.setText("3D: meshing failed")
+            self.status.setToolTip(str(results))
+            return
+        if generation != self._generation or self.segmentation is None:
+            self._schedule(0)
+            return
+        updated = []
+        for meshes, versions in results:
+            for sid in self.cache.store(meshes, versions):
+                if sid in self.segmentation:
+                    self.scene.set_mesh(sid, meshes[sid])
+                    self._apply_display(sid)
+                    updated.append(sid)
+        self.scene.ensure_camera()
+        self.status.setText(f"{len(self.scene.actors)} surfaces · updated {len(updated)} in {seconds:.2f} s")
+        self._render()
+        if self._needed():
+            self._schedule(UPDATE_MS)
+        else:
+            self.idle.emit()
+
+    def _show_progress(self, text: str, count: int) -> None:
+        if count > 3:              # a small update after a brush stroke needs no progress display
+            self.progress.setVisible(True)
+            self.status.setText(text)
+
+    def _render(self) -> None:
+        if self.canvas is not None and self._active:
+            self.canvas.request_render()
+
+    # ---------------------------------------------------------------- camera, picking, menu
+    def reset_camera(self, direction: str = "ANTERIOR") -> None:
+        if self.scene is None:
+            return
+        from app.ui.scene_3d import ViewDirection
+        self.scene.reset_camera(ViewDirection[direction])
+        self._render()
+
+    def _on_click(self, x: int, y: int) -> None:
+        sid = self.scene.segment_at(x, y)
+        if sid is not None:
+            self.segment_clicked.emit(sid)
+
+    def _context_menu(self, pos) -> None:
+        menu = QMenu(self)
+        ratio = self.canvas.devicePixelRatioF()
+        sid = self.scene.segment_at(int(pos.x() * ratio), int((self.canvas.height() - 1 - pos.y()) * ratio))
+        if sid is not None:
+            name = self.segmentation.segment(sid).name
+            menu.addAction(f"Hide '{name}' in 3D", lambda: self.set_shown_in_3d(sid, False))
+        if self.hidden_in_3d:
+            menu.addAction("Show all segments in 3D", self.show_all_in_3d)
+        menu.addAction("Reset camera", lambda: self.reset_camera())
+        menu.addAction("Export surfaces...", self.export_dialog)
+        menu.exec(self.canvas.mapToGlobal(pos))
+
+    def show_all_in_3d(self) -> None:
+        ids, self.hidden_in_3d = frozenset(self.hidden_in_3d), set()
+        self._on_segments(ids)
+
+    # ---------------------------------------------------------------- export
+    def export_surfaces(self, path, fmt: str = "stl", one_file_per_segment: bool = False) -> list:
+        """Write the shown surfaces in LPS millimetres (see surface_export.export_shown)."""
+        from app.ui.surface_export import export_shown
+        return export_shown(self, path, fmt, one_file_per_segment)
+
+    def export_dialog(self) -> None:
+        from app.ui.surface_export import export_dialog
+        export_dialog(self)
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def install(window) -> View3D:
+    """Add the 3D dock and its actions to the main window (see the UI contract in the README)."""
+    view = View3D()
+    dock = window.add_dock(view, "3D", Qt.RightDockWidgetArea)
+    dock = dock if dock is not None else view.parentWidget()
+    dock.setObjectName("dock_3d")
+    layers = getattr(window, "layers_dock", None)
+    if layers is not None:
+        window.tabifyDockWidget(layers, dock)     # share the right column's lower half with the Layers panel
+    dock.hide()
+    show = dock.toggleViewAction()
+    show.toggled.connect(lambda on: QTimer.singleShot(0, lambda: _on_dock_shown(window, dock)) if on else None)
+    show.setText("Show 3D")
+    show.setToolTip("Show the segments' surfaces in a 3D view, updated while editing")
+    show.setShortcut(QKeySequence("Ctrl+3"))
+    window.menu("View").addAction(show)
+    _add_to_toolbar(window, show)
+    export = QAction("Export surfaces (STL/OBJ)...", window, triggered=view.export_dialog)
+    window.menu("File").addAction(export)
+    in_3d = QAction("Show current segment in 3D", window, checkable=True, checked=True)
+    in_3d.toggled.connect(lambda on: _set_current_shown(window, view, on))
+    window.menu("Segmentation").addAction(in_3d)
+    window.current_segment_changed.connect(
+        lambda sid: in_3d.setChecked(sid not in view.hidden_in_3d) if sid else None)
+    window.segmentation_changed.connect(view.set_segmentation)
+    view.segment_clicked.connect(window.select_segment)
+    view.set_segmentation(window.segmentation)
+    window.view_3d = view
+    window.destroyed.connect(lambda *_: view.shutdown())
+    return view
+
+
+def _on_dock_shown(window, dock) -> None:
+    """Bring the 3D view in front of its tab group; the first time, give it about half the window's height."""
+    dock.raise_()
+    if dock.property("sized"):
+        return
+    dock.setProperty("sized", True)
+    window.resizeDocks([dock], [max(300, window.height() // 2)], Qt.Vertical)
+
+
+def _set_current_shown(window, view: View3D, on: bool) -> None:
+    sid = window.current_segment_id()
+    if sid and (sid in view.hidden_in_3d) == on:
+        view.set_shown_in_3d(sid, on)
+
+
+def _add_to_toolbar(window, action) -> None:
+    from PySide6.QtWidgets import QToolBar
+
+    bars = window.findChildren(QToolBar)
+    if bars:
+        bars[0].addAction(action)

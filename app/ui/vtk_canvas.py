@@ -1,0 +1,160 @@
+"""Widgets that show a Scene3D: VTK's native Qt interactor on real displays, an offscreen renderer elsewhere.
+
+`QVTKRenderWindowInteractor` needs a native window (xcb, Windows, macOS); under Qt's offscreen platform (tests,
+headless machines) `OffscreenCanvas` renders VTK into its own offscreen window (EGL when there is no display) and
+paints the pixels. Both emit `clicked(x, y)` in VTK display coordinates (origin bottom-left) for a click that did
+not drag, and offer `request_render()` and `image()`.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtGui import QGuiApplication, QImage, QPainter
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+from vtkmodules.vtkCommonCore import vtkUnsignedCharArray
+from vtkmodules.vtkRenderingCore import vtkRenderWindow
+
+from .scene_3d import Scene3D
+
+NATIVE_PLATFORMS = {"xcb", "windows", "cocoa"}
+CLICK_SLOP = 4            # pixels a press may move and still count as a click
+DEGREES_PER_PIXEL = 0.4
+
+
+def native_platform() -> bool:
+    return QGuiApplication.platformName() in NATIVE_PLATFORMS
+
+
+def make_canvas(scene: Scene3D, parent=None) -> "NativeCanvas | OffscreenCanvas":
+    """The right canvas for this Qt platform."""
+    return NativeCanvas(scene, parent) if native_platform() else OffscreenCanvas(scene, parent)
+
+
+class OffscreenCanvas(QWidget):
+    """Renders offscreen and paints the image; mouse: left drag rotates, right drag or wheel zooms, middle or
+    Shift+left drag pans."""
+
+    clicked = Signal(int, int)
+
+    def __init__(self, scene: Scene3D, parent=None) -> None:
+        super().__init__(parent)
+        self.scene = scene
+        self.render_window = vtkRenderWindow()
+        self.render_window.SetOffScreenRendering(1)
+        self.render_window.SetMultiSamples(0)
+        scene.attach(self.render_window)
+        self.setMinimumSize(120, 120)
+        self.setFocusPolicy(Qt.StrongFocus)
+        self._press: QPoint | None = None
+        self._last: QPoint | None = None
+        self._dragged = False
+        self._buttons = Qt.NoButton
+
+    def request_render(self) -> None:
+        self.update()
+
+    def image(self) -> QImage:
+        """Render now at the widget's size and return the pixels (top row first)."""
+        ratio = self.devicePixelRatioF()
+        w, h = max(1, int(self.width() * ratio)), max(1, int(self.height() * ratio))
+        self.render_window.SetSize(w, h)
+        self.render_window.Render()
+        data = vtkUnsignedCharArray()
+        self.render_window.GetRGBACharPixelData(0, 0, w - 1, h - 1, 0, data)
+        from vtkmodules.util.numpy_support import vtk_to_numpy
+        rgba = np.ascontiguousarray(vtk_to_numpy(data).reshape(h, w, 4)[::-1])
+        img = QImage(rgba.data, w, h, 4 * w, QImage.Format_RGBA8888).copy()
+        img.setDevicePixelRatio(ratio)
+        return img
+
+    def paintEvent(self, _event) -> None:
+        painter = QPainter(self)
+        painter.drawImage(0, 0, self.image())
+        painter.end()
+
+    # ---------------------------------------------------------------- mouse
+    def mousePressEvent(self, event) -> None:
+        self._press = self._last = event.position().toPoint()
+        self._buttons = event.buttons()
+        self._dragged = False
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._last is None:
+            return
+        pos = event.position().toPoint()
+        dx, dy = pos.x() - self._last.x(), pos.y() - self._last.y()
+        if (pos - self._press).manhattanLength() > CLICK_SLOP:
+            self._dragged = True
+        self._last = pos
+        pan = self._buttons & Qt.MiddleButton or (self._buttons & Qt.LeftButton
+                                                    and event.modifiers() & Qt.ShiftModifier)
+        if pan:
+            self.scene.pan(dx, -dy, self.height())
+        elif self._buttons & Qt.LeftButton:
+            self.scene.rotate(-dx * DEGREES_PER_PIXEL, dy * DEGREES_PER_PIXEL)
+        elif self._buttons & Qt.RightButton:
+            self.scene.zoom(1.01 ** (-dy))
+        else:
+            return
+        self.update()
+
+    def mouseReleaseEvent(self, event) -> None:
+        if self._press is not None and not self._dragged and event.button() == Qt.LeftButton:
+            pos = event.position().toPoint()
+            self.clicked.emit(pos.x(), self.height() - 1 - pos.y())
+        self._press = self._last = None
+
+    def wheelEvent(self, event) -> None:
+        self.scene.zoom(1.1 ** (event.angleDelta().y() / 120.0))
+        self.update()
+
+
+class NativeCanvas(QWidget):
+    """VTK's own Qt interactor (trackball camera) in a plain container, with the same small interface."""
+
+    clicked = Signal(int, int)
+
+    def __init__(self, scene: Scene3D, parent=None) -> None:
+        super().__init__(parent)
+        import vtkmodules.qt
+        vtkmodules.qt.PyQtImpl = "PySide6"
+        from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor
+        from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera
+
+        self.scene = scene
+        self.vtk_widget = QVTKRenderWindowInteractor(self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.vtk_widget)
+        self.render_window = self.vtk_widget.GetRenderWindow()
+        scene.attach(self.render_window)
+        self._style = vtkInteractorStyleTrackballCamera()
+        interactor = self.render_window.GetInteractor()
+        interactor.SetInteractorStyle(self._style)
+        interactor.AddObserver("LeftButtonPressEvent", self._on_press, 1.0)
+        interactor.AddObserver("LeftButtonReleaseEvent", self._on_release, 1.0)
+        self._press_at = None
+        self.vtk_widget.Initialize()
+
+    def request_render(self) -> None:
+        self.render_window.Render()
+
+    def image(self) -> QImage:
+        from vtkmodules.util.numpy_support import vtk_to_numpy
+        self.render_window.Render()
+        w, h = self.render_window.GetSize()
+        data = vtkUnsignedCharArray()
+        self.render_window.GetRGBACharPixelData(0, 0, w - 1, h - 1, 1, data)
+        rgba = np.ascontiguousarray(vtk_to_numpy(data).reshape(h, w, 4)[::-1])
+        return QImage(rgba.data, w, h, 4 * w, QImage.Format_RGBA8888).copy()
+
+    def _on_press(self, interactor, _event) -> None:
+        self._press_at = interactor.GetEventPosition()
+
+    def _on_release(self, interactor, _event) -> None:
+        press, self._press_at = self._press_at, None
+        if press is None:
+            return
+        at = interactor.GetEventPosition()
+        if abs(at[0] - press[0]) + abs(at[1] - press[1]) <= CLICK_SLOP:
+            self.clicked.emit(int(at[0]), int(at[1]))

@@ -1,0 +1,208 @@
+"""The 3D view in the real main window (offscreen Qt, VTK through EGL), on the small demo atlas."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from app.model.brush import ball
+from app.model.edits import EditMode, apply_mask
+
+
+def shown_3d(win):
+    """Turn on "Show 3D" as a user would (View menu) and wait until every surface is built."""
+    from app.ui.view_3d import View3D
+
+    view = win.findChild(View3D)
+    action = next(a for a in win.menu("View").actions() if a.text() == "Show 3D")
+    action.trigger()
+    return view
+
+
+def wait_idle(qtbot, view):
+    """Wait in a real event loop (qtbot.waitUntil's polling keeps the GIL and starves the meshing thread)."""
+    qtbot.wait(5)            # let the model events reach the view (delivered on the next event-loop turn)
+    if not view.is_idle():
+        with qtbot.waitSignal(view.idle, timeout=30000):
+            pass
+    assert view.is_idle()
+
+
+def visible_non_empty(seg, view):
+    return {s.id for s in seg.segments if s.visible and s.id not in view.hidden_in_3d and not seg.is_empty(s.id)}
+
+
+@pytest.fixture
+def win3d(demo_window, qtbot):
+    from app.ui import view_3d
+
+    demo_window.files.maybe_save = lambda: True      # the tests edit: no "save changes?" prompt at close
+    view_3d.install(demo_window)
+    view = shown_3d(demo_window)
+    wait_idle(qtbot, view)
+    return demo_window, view
+
+
+def test_install_adds_actions_and_vtk_loads_only_when_3d_is_shown(tmp_path):
+    code = textwrap.dedent(f"""
+        import json, os, sys
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        os.environ["VTK_DEFAULT_OPENGL_WINDOW"] = "vtkEGLRenderWindow"
+        from PySide6.QtCore import QSettings
+        from PySide6.QtWidgets import QApplication
+        app = QApplication([])
+        from app.ui.main_window import MainWindow
+        win = MainWindow(settings=QSettings({str(tmp_path / 's.ini')!r}, QSettings.IniFormat))
+        win.show()
+        out = {{"before": "vtkmodules" in sys.modules,
+               "view": [a.text() for a in win.menu("View").actions()],
+               "file": [a.text() for a in win.menu("File").actions()],
+               "segmentation": [a.text() for a in win.menu("Segmentation").actions()]}}
+        next(a for a in win.menu("View").actions() if a.text() == "Show 3D").trigger()
+        app.processEvents()
+        out["after"] = "vtkmodules" in sys.modules
+        print(json.dumps(out))
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got["before"] is False and got["after"] is True
+    assert "Show 3D" in got["view"]
+    assert any(t.startswith("Export surfaces") for t in got["file"])
+    assert "Show current segment in 3D" in got["segmentation"]
+
+
+def test_one_surface_per_visible_non_empty_segment_and_pixels_drawn(win3d, qtbot):
+    win, view = win3d
+    seg = win.segmentation
+    assert set(view.scene.actors) == visible_non_empty(seg, view) and len(view.scene.actors) > 50
+    img = view.canvas.image()
+    corner = img.pixelColor(img.width() - 3, 3)
+    centre = [img.pixelColor(img.width() // 2 + dx, img.height() // 2 + dy) for dx in (-20, 0, 20) for dy in (-20, 0, 20)]
+    assert sum(c != corner for c in centre) >= 8          # surfaces cover the middle, background in the corner
+    empty = seg.add_segment("nothing").id
+    wait_idle(qtbot, view)
+    assert empty not in view.scene.actors
+
+
+def _paint(seg, sid, centre, radius_mm=8.0):
+    mask = ball(radius_mm, seg.geometry.spacing)
+    lo = [c - n // 2 for c, n in zip(centre, mask.shape)]
+    box = tuple(slice(a, a + n) for a, n in zip(lo, mask.shape))
+    apply_mask(seg, sid, mask, box, EditMode.ADD)
+
+
+def test_an_edit_remeshes_only_the_segments_it_touched(win3d, qtbot):
+    win, view = win3d
+    seg = win.segmentation
+    sid = seg.segments[10].id
+    centre = [b.start for b in seg.bounding_box(sid)]      # a corner of its box: neighbours get painted over
+    touched = set()
+    seg.events.voxels_changed.connect(lambda ch: touched.update(*(c.segment_ids for c in ch)))
+    before = len(view.cache.meshed)
+    _paint(seg, sid, centre)
+    wait_idle(qtbot, view)
+    remeshed = view.cache.meshed[before:]
+    assert sid in touched and set(remeshed) == touched and len(remeshed) == len(touched)
+    assert len(touched) < 10
+    mesh = view.scene.mesh(sid)
+    lo, hi = seg.geometry.box_bounds_lps(seg.bounding_box(sid))
+    got = np.array(mesh.GetBounds()).reshape(3, 2)
+    step = max(seg.geometry.spacing)
+    assert np.all(got[:, 0] >= lo - step) and np.all(got[:, 1] <= hi + step)
+
+
+def test_hiding_recolouring_and_opacity_never_remesh(win3d, qtbot):
+    win, view = win3d
+    seg = win.segmentation
+    sid = seg.segments[5].id
+    before = list(view.cache.meshed)
+    seg.update_segment(sid, visible=False)
+    qtbot.waitUntil(lambda: not view.scene.actors[sid].GetVisibility())
+    seg.update_segment(sid, visible=True, color=(0.1, 0.9, 0.2), opacity=0.4)
+    qtbot.waitUntil(lambda: view.scene.actors[sid].GetVisibility())
+    prop = view.scene.actors[sid].GetProperty()
+    assert prop.GetColor() == pytest.approx((0.1, 0.9, 0.2)) and prop.GetOpacity() == pytest.approx(0.4)
+    wait_idle(qtbot, view)
+    assert view.cache.meshed == before
+
+
+def test_a_hidden_segment_is_meshed_only_when_shown(win3d, qtbot):
+    win, view = win3d
+    seg = win.segmentation
+    sid = seg.segments[20].id
+    view.set_shown_in_3d(sid, False)
+    centre = [b.start for b in seg.bounding_box(sid)]
+    before = len(view.cache.meshed)
+    _paint(seg, sid, centre, 6.0)
+    wait_idle(qtbot, view)
+    assert sid not in view.cache.meshed[before:]
+    assert not view.scene.actors[sid].GetVisibility()
+    view.set_shown_in_3d(sid, True)
+    wait_idle(qtbot, view)
+    assert view.cache.meshed[before:].count(sid) == 1 and view.scene.actors[sid].GetVisibility()
+
+
+def test_clicking_a_surface_selects_its_segment(win3d, qtbot):
+    from PySide6.QtCore import QPoint, Qt
+
+    win, view = win3d
+    canvas = view.canvas
+    centre = QPoint(canvas.width() // 2, canvas.height() // 2)
+    expected = view.scene.segment_at(centre.x(), canvas.height() - 1 - centre.y())
+    assert expected is not None
+    qtbot.mouseClick(canvas, Qt.LeftButton, pos=centre)
+    assert win.current_segment_id() == expected
+
+
+def test_dragging_rotates_and_reset_restores_the_anterior_view(win3d, qtbot):
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    win, view = win3d
+    cam = view.scene.renderer.GetActiveCamera()
+    start = np.subtract(cam.GetPosition(), cam.GetFocalPoint())
+    assert start[1] < 0 and abs(start[0]) < 1e-6               # anterior: the camera is on the -P side
+    canvas = view.canvas
+    for kind, x in ((QMouseEvent.MouseButtonPress, 100), (QMouseEvent.MouseMove, 160), (QMouseEvent.MouseButtonRelease, 160)):
+        QApplication.sendEvent(canvas, QMouseEvent(kind, QPoint(x, 100), canvas.mapToGlobal(QPoint(x, 100)),
+                                                   Qt.LeftButton, Qt.LeftButton, Qt.NoModifier))
+    moved = np.subtract(cam.GetPosition(), cam.GetFocalPoint())
+    assert abs(moved[0]) > 1.0
+    view.reset_camera("LEFT")
+    left = np.subtract(cam.GetPosition(), cam.GetFocalPoint())
+    assert left[0] > 0 and cam.GetViewUp() == pytest.approx((0, 0, 1))
+
+
+def test_export_writes_one_stl_per_shown_segment(win3d, tmp_path):
+    from vtkmodules.vtkIOGeometry import vtkSTLReader
+
+    win, view = win3d
+    seg = win.segmentation
+    for s in seg.segments[3:]:
+        seg.update_segment(s.id, visible=False)
+    written = view.export_surfaces(tmp_path / "demo.stl", "stl", one_file_per_segment=True)
+    assert len(written) == len(visible_non_empty(seg, view)) == 3
+    reader = vtkSTLReader()
+    reader.SetFileName(str(written[0]))
+    reader.Update()
+    assert reader.GetOutput().GetNumberOfCells() == view.scene.mesh(seg.segments[0].id).GetNumberOfCells()
+
+
+def test_smoothing_off_remeshes_everything_and_a_new_document_replaces_the_surfaces(win3d, qtbot, demo):
+    from app.model.segmentation import Segmentation
+
+    win, view = win3d
+    n = len(view.cache.meshed)
+    view.set_smoothing(False)
+    wait_idle(qtbot, view)
+    assert len(view.cache.meshed) - n == len(visible_non_empty(win.segmentation, view))
+    seg0, _ = demo
+    other = Segmentation.from_layers(seg0.geometry, [seg0.layers[0].copy()], [s.copy() for s in seg0.segments[:5]])
+    win.set_document(other)
+    wait_idle(qtbot, view)
+    assert set(view.scene.actors) == visible_non_empty(other, view)
