@@ -7,6 +7,7 @@ sphere. Refused edits (no segment, hidden or locked segment) change nothing and 
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import numpy as np
@@ -64,11 +65,15 @@ class PaintTool:
         if self._seg is None:
             return False
         point = self._point(ijk, ctx)
-        if np.array_equal(point, self._last):
+        if (point == self._last).all():
             return True
-        pts = brush.interpolate(self._last, point, self._stroke[4])
+        step = self._stroke[4]
+        if np.abs(point - self._last).max() <= step:      # the usual case: one dab, no interpolation needed
+            pts = point[None, :]
+        else:
+            pts = brush.interpolate(self._last, point, step)[1:]
         self._last = point
-        self._stamp(pts[1:])
+        self._stamp(pts)
         return True
 
     def release(self, ijk, ctx: ViewContext) -> bool:
@@ -138,9 +143,9 @@ class PaintTool:
 
     @staticmethod
     def _point(ijk, ctx: ViewContext) -> np.ndarray:
-        p = np.floor(np.asarray(ijk, dtype=float) + 0.5).astype(int)
+        p = [math.floor(float(c) + 0.5) for c in ijk]        # nearest voxel centre (halves round up, as Slicer)
         p[ctx.plane_axis] = int(ctx.slice_index)
-        return p
+        return np.array(p)
 
     def _stamp(self, points: np.ndarray) -> None:
         """One apply_mask over the union of the brush placed at `points`; then live events for the views."""
@@ -148,7 +153,10 @@ class PaintTool:
             return
         sid, mode, policy, shape, _, _ = self._stroke
         seg = self._seg
-        region = brush.stroke_region(points, shape, seg.geometry.shape)
+        if len(points) == 1:
+            region = brush.dab_region(points[0], shape, seg.geometry.shape)
+        else:
+            region = brush.stroke_region(points, shape, seg.geometry.shape)
         if region is None:
             return
         mask, box = region
