@@ -92,21 +92,27 @@ class ToolsPanel(QWidget):
     def _on_document(self, seg) -> None:
         if self._seg is not None:
             ev = self._seg.events
-            for sig in (ev.structure_changed, ev.segments_changed, ev.voxels_changed):
-                sig.disconnect(self._on_model)
+            for sig in (ev.structure_changed, ev.segments_changed):
+                sig.disconnect(self._on_segments)
+            ev.voxels_changed.disconnect(self._on_voxels)
         self._seg = seg
         if seg is not None:
             ev = seg.events
-            for sig in (ev.structure_changed, ev.segments_changed, ev.voxels_changed):
-                sig.connect(self._on_model)
+            for sig in (ev.structure_changed, ev.segments_changed):
+                sig.connect(self._on_segments)
+            ev.voxels_changed.connect(self._on_voxels)
         self.page_of(LogicalPage).set_segments(seg)
         self.page_of(FillPage).set_views(self.window.slice_views)
         self.set_picker(None)
         self.invalidate()
         self.current_page().activated()
 
-    def _on_model(self, *_args) -> None:
+    def _on_segments(self, *_args) -> None:
+        """Segments added, removed, renamed, shown/hidden, locked: the modifier list and any preview are stale."""
         self.page_of(LogicalPage).set_segments(self._seg)
+        self.invalidate()
+
+    def _on_voxels(self, _changes) -> None:
         self.invalidate()
 
     def invalidate(self) -> None:
