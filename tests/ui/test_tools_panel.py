@@ -50,6 +50,28 @@ def test_install_adds_the_dock_and_the_tools_menu(tools_window):
     win.menu("Tools").actions()[2].trigger()
     assert panel.dock.isVisible() and panel.current_page().title == "Margin"
     assert panel.tool_combo.currentText() == "Margin"
+    assert panel.actions["Preview tool result"].shortcut().toString() == "Ctrl+Shift+P"
+    assert panel.actions["Apply tool"].shortcut().toString() == "Ctrl+Shift+Return"
+
+
+def test_preview_and_apply_from_the_keyboard(tools_window, qtbot):
+    win = tools_window
+    seg = win.segmentation
+    panel = win.tools_panel
+    sid = seg.segment_ids[7]
+    win.select_segment(sid)
+    panel.set_page(2)
+    panel.current_page().distance.setValue(5.0)
+    view = win.slice_views[0]
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key_P, Qt.ControlModifier | Qt.ShiftModifier)
+    assert panel._plan is not None and panel.overlay.shown
+    panel.preview_button.setFocus()
+    qtbot.keyClick(panel.preview_button, Qt.Key_Escape)
+    assert panel._plan is None and not panel.overlay.shown
+    n = seg.voxel_count(sid)
+    qtbot.keyClick(view, Qt.Key_Return, Qt.ControlModifier | Qt.ShiftModifier)
+    assert seg.voxel_count(sid) > n and seg.history.undo_name == "Grow by 5 mm"
 
 
 def test_margin_on_selected_segments_preview_apply_undo(tools_window, qtbot):

@@ -1,10 +1,11 @@
 """The Tools dock and Tools menu: whole-atlas tools (threshold, islands, margin, smoothing, logical operations,
-fill between slices) on one or many segments, with a preview before Apply. `install(window)` is called by the
+fill between slices) on one or many segments, with a preview before Apply. Shortcuts: Ctrl+Shift+P preview,
+Ctrl+Shift+Return apply, Esc (in the dock) clears the preview. `install(window)` is called by the
 MainWindow at the end of its __init__; the algorithms live in app.model.ops (usable without the GUI)."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
 
 from .panel import Scope, ToolsPanel
 
@@ -23,12 +24,27 @@ def install(window) -> ToolsPanel:
         action.triggered.connect(lambda _=False, n=n: _show(panel, n))
         menu.addAction(action)
     menu.addSeparator()
-    for text, slot in (("Preview tool result", panel.preview), ("Apply tool", panel.apply),
-                       ("Clear tool preview", panel.clear_preview)):
+    panel.actions = {}
+    for text, slot, keys in (("Preview tool result", panel.preview, "Ctrl+Shift+P"),
+                             ("Apply tool", panel.apply, "Ctrl+Shift+Return"),
+                             ("Clear tool preview", panel.clear_preview, None)):
         action = QAction(text, window)
-        action.triggered.connect(lambda _=False, f=slot: f())
+        if keys:
+            action.setShortcut(QKeySequence(keys))
+        action.triggered.connect(lambda _=False, f=slot: _run(panel, f))
         menu.addAction(action)
+        panel.actions[text] = action
+    escape = QShortcut(QKeySequence(Qt.Key_Escape), panel)
+    escape.setContext(Qt.WidgetWithChildrenShortcut)
+    escape.activated.connect(panel.clear_preview)
     return panel
+
+
+def _run(panel: ToolsPanel, fn) -> None:
+    if not panel.dock.isVisible():
+        panel.dock.show()
+        panel.dock.raise_()
+    fn()
 
 
 def _show(panel: ToolsPanel, index: int) -> None:

@@ -246,6 +246,11 @@ class ToolsPanel(QWidget):
         self._plan = None
         self.overlay.clear()
         self.summary.setText("")
+        if self._saved_tools is not None:            # Esc also stops picking an island
+            for page in self.pages:
+                page.deactivated()
+            self.set_picker(None)
+            self.current_page().activated()
 
     def _fail(self, exc) -> bool:
         from app.ui.long_task import Cancelled
