@@ -251,3 +251,28 @@ def test_fill_between_slices_along_the_axis_of_a_view(tools_window, qtbot):
     assert panel.apply()
     assert np.array_equal(seg.mask(sid), expected.mask(sid))
     assert seg.voxel_count(sid) == 11 * 100
+
+
+def test_threshold_with_a_reference_on_another_lattice_uses_nearest_neighbour(tools_window, qtbot):
+    from app.io import Volume
+    from app.model.geometry import Geometry
+    from app.ui.tools_panel.resample import nearest_on_lattice
+
+    win = tools_window
+    seg = win.segmentation
+    panel = win.tools_panel
+    g = seg.geometry
+    coarse = Geometry(tuple(n // 2 for n in g.shape), tuple(2 * s for s in g.spacing), g.origin)
+    grey = np.random.default_rng(3).integers(0, 100, coarse.shape).astype(np.int16)
+    win.set_reference(Volume(grey, coarse, None))
+    sid = seg.segment_ids[3]
+    win.select_segment(sid)
+    panel.set_page(0)
+    page = panel.current_page()
+    on_lattice = panel.grey()
+    assert on_lattice.shape == g.shape
+    assert np.array_equal(on_lattice, nearest_on_lattice(grey, coarse, g), equal_nan=True)
+    page.lo.setValue(10.0)
+    page.hi.setValue(30.0)
+    assert panel.apply()
+    assert np.array_equal(seg.mask(sid), (on_lattice >= 10) & (on_lattice <= 30))
