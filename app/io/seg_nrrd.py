@@ -20,6 +20,7 @@ from app.model.segmentation import Segmentation
 from . import nrrd_format as nf
 from .errors import FileFormatError, warn
 from .labelmap import as_label_array
+from .limits import TooLarge, check_allocation
 
 SEG_PREFIX = "Segment"
 KEY_OFFSET = "Segmentation_ReferenceImageExtentOffset"
@@ -51,8 +52,8 @@ def read(header: nf.NrrdFile, progress=None) -> Segmentation:
     geometry = nf.geometry(header, axes)
     data = nf.read_data(header, nf.scaled(progress, 0.0, 0.8))
     data = as_label_array(data, name)
-    frames = [data] if lax is None else [np.asfortranarray(np.take(data, n, axis=lax)) for n in
-                                          range(data.shape[lax])]
+    frames = [data] if lax is None else [np.array(np.moveaxis(data, lax, 0)[n], order="F")   # one copy each
+                                          for n in range(data.shape[lax])]
     del data
     offset = _offset(header)
     shift = offset if KEY_LEGACY_EXTENT in header.custom and KEY_OFFSET not in header.custom else (0, 0, 0)
@@ -83,7 +84,7 @@ def _offset(header: nf.NrrdFile) -> tuple[int, int, int]:
 def _ints(text: str, n: int, name: str, key: str) -> list[int]:
     try:
         values = [int(float(v)) for v in text.split()]
-    except ValueError:
+    except (ValueError, OverflowError):      # "nan", "inf"
         values = []
     if len(values) != n:
         raise FileFormatError(f"{name}: {key} must hold {n} integers, not {text!r}")
@@ -113,6 +114,8 @@ def _segments(raw: list[_RawSegment], n_frames: int, offset, name: str):
         layer = _int_key(k, "Layer", rs.index, name)
         label = _int_key(k, "LabelValue", 1, name)
         sid = k["ID"].strip() or f"Segment_{rs.index + 1}"
+        if not -2**31 <= label < 2**32:
+            raise FileFormatError(f"{name}: LabelValue {label} of segment {sid!r} is beyond the 32-bit range")
         if not 0 <= layer < n_frames:
             warn(f"{name}: segment {sid!r} names layer {layer} but the file has {n_frames}; it was skipped")
             continue
@@ -200,6 +203,10 @@ def _sentinel(header: nf.NrrdFile, geometry: Geometry, frames):
     parameters hold one, so that the (empty) segmentation has a usable lattice."""
     ref = reference_geometry(header.custom.get(KEY_PARAMS, ""))
     if ref is not None:
+        try:
+            check_allocation(ref.shape, frames[0].dtype.itemsize * len(frames), header.path.name)
+        except TooLarge as exc:
+            raise FileFormatError(f"{exc} (its reference image geometry)") from None
         geometry = ref
     return geometry, [np.zeros(geometry.shape, dtype=f.dtype, order="F") for f in frames]
 
@@ -217,6 +224,8 @@ def reference_geometry(params: str) -> Geometry | None:
             m = np.array(nums[:16]).reshape(4, 4)
             m[:2, :] *= -1                                  # RAS -> LPS
             ext = nums[16:]
+            if not np.all(np.isfinite(nums)):
+                return None
             shape = tuple(int(ext[2 * a + 1] - ext[2 * a] + 1) for a in range(3))
             if min(shape) <= 0:
                 return None
@@ -239,7 +248,7 @@ def _apply_extents(frames, segments, extents, shape) -> None:
             arr[...] = 0
             continue
         lo = [max(0, min(e[2 * a] for e in boxes)) for a in range(3)]
-        hi = [min(shape[a], max(e[2 * a + 1] for e in boxes) + 1) for a in range(3)]
+        hi = [max(0, min(shape[a], max(e[2 * a + 1] for e in boxes) + 1)) for a in range(3)]
         for a in range(3):
             before = [slice(None)] * 3
             before[a] = slice(0, lo[a])
