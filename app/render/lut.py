@@ -70,9 +70,11 @@ def set_entry(lut: LayerLut, segment: Segment, fill_opacity: float, outline_opac
     i = segment.label + lut.offset
     if not 0 <= i < len(lut.fill) - 1:
         raise IndexError(f"label {segment.label} is outside this table: rebuild it")
-    shown = segment.visible
-    lut.fill[i] = pack_rgba(segment.color, segment.opacity * fill_opacity if shown else 0.0)
-    lut.outline[i] = pack_rgba(segment.color, segment.opacity * outline_opacity if shown else 0.0)
+    if not segment.visible:
+        lut.fill[i] = lut.outline[i] = 0
+        return
+    lut.fill[i] = pack_rgba(segment.color, segment.opacity * fill_opacity)
+    lut.outline[i] = pack_rgba(segment.color, segment.opacity * outline_opacity)
 
 
 class LutSet:

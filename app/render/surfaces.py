@@ -24,7 +24,7 @@ import numpy as np
 from vtkmodules.util import numpy_support
 from vtkmodules.vtkCommonCore import VTK_ID_TYPE, vtkPoints, vtkSMPTools
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkImageData, vtkPolyData
-from vtkmodules.vtkFiltersCore import vtkAppendPolyData, vtkPolyDataNormals, vtkSurfaceNets3D
+from vtkmodules.vtkFiltersCore import vtkAppendPolyData, vtkSurfaceNets3D, vtkTriangleMeshPointNormals
 from vtkmodules.vtkIOGeometry import vtkOBJWriter, vtkSTLWriter
 
 from app.model.segmentation import Segmentation
@@ -93,6 +93,9 @@ def _split_by_label(mesh: vtkPolyData, labels: list[int], mirrored: bool) -> dic
     a scratch array renumbers each label's points without sorting them."""
     pairs = numpy_support.vtk_to_numpy(mesh.GetCellData().GetArray("BoundaryLabels"))
     triangles = numpy_support.vtk_to_numpy(mesh.GetPolys().GetConnectivityArray()).reshape(-1, 3)
+    if len(labels) == 1:      # one label against background: every cell is (label, 0), already wound outward
+        tri = triangles[:, [0, 2, 1]] if mirrored else triangles
+        return {labels[0]: (np.arange(mesh.GetNumberOfPoints()), tri)}
     n_cells = len(pairs)
     lids = _dense_ids(pairs.T.ravel(), labels)                         # all label0 sides, then all label1 sides
     order = np.argsort(lids, kind="stable")                            # radix sort on uint16
@@ -142,12 +145,8 @@ def _polydata(points: np.ndarray, triangles: np.ndarray) -> vtkPolyData:
     mesh = vtkPolyData()
     mesh.SetPoints(pts)
     mesh.SetPolys(cells)
-    normals = vtkPolyDataNormals()          # smooth shading; the triangles are already wound outward
+    normals = vtkTriangleMeshPointNormals()     # smooth shading from the (outward) winding; 4x vtkPolyDataNormals
     normals.SetInputData(mesh)
-    normals.SplittingOff()
-    normals.ConsistencyOff()
-    normals.AutoOrientNormalsOff()
-    normals.ComputeCellNormalsOff()
     normals.Update()
     return normals.GetOutput()
 
@@ -184,6 +183,9 @@ def layer_job(seg: Segmentation, layer: int, segment_ids, smoothing: bool, versi
         return None
     block, offset = _padded_block(seg.layers[layer], box)
     labels = {seg.segment(sid).label: sid for sid in ids}
+    if len(ids) == 1:          # one segment: a 0/1 block, so its neighbours are neither meshed nor smoothed
+        block = np.asfortranarray(block == next(iter(labels))).view(np.uint8)
+        labels = {1: ids[0]}
     return MeshJob(block, offset, labels, seg.geometry.ijk_to_lps, smoothing,
                    {sid: (versions or {}).get(sid, 0) for sid in ids})
 

@@ -118,8 +118,7 @@ class FileActions:
         ref = self.w.reference
         if ref is not None and not _overlaps(ref.geometry, seg.geometry):
             ref = None
-        self.w.set_document(seg, ref, path=path if classify(path) == Kind.SEGMENTATION else None,
-                            unsaved=classify(path) != Kind.SEGMENTATION)
+        self.w.set_document(seg, ref, path=path)
         self.add_recent(path)
         self.w.status_message(f"Opened {path.name}: {len(seg)} segments in {seg.n_layers} layer(s)")
         return True

@@ -64,16 +64,22 @@ def main(argv=None) -> int:
     app.setOrganizationName("segedit")
     from .main_window import Layout, MainWindow
 
-    settings = QSettings("segedit", "segedit-screenshot") if args.screenshot else None
+    import tempfile
+
+    # a screenshot run must not depend on (or change) the user's saved layout: throw-away settings
+    scratch = tempfile.TemporaryDirectory(prefix="segedit-") if args.screenshot else None
+    settings = QSettings(str(Path(scratch.name) / "settings.ini"), QSettings.IniFormat) if scratch else None
     win = MainWindow(settings=settings)
     if args.layout:
         win.set_layout(Layout[LAYOUTS[args.layout]])
     if not _open(win, args):
         print(f"segedit: {getattr(win.files, 'last_error', 'could not open the files.')}", file=sys.stderr)
         return 2
+    win.show()
     if args.screenshot:
         win.resize(width, height)
-    win.show()
+        app.processEvents()
+        win.resize(width, height)
     _apply_slices(win, slices)
     if args.screenshot:
         return _screenshot(app, win, Path(args.screenshot))

@@ -92,11 +92,12 @@ class SegmentPanel(QWidget):
 
     def _buttons(self) -> QHBoxLayout:
         row = QHBoxLayout()
-        for key, text in (("add", "+ Add"), ("remove", "− Remove"), ("up", "▲"), ("down", "▼"),
-                          ("only", "Show only selected"), ("all", "Show all")):
+        for key, text in (("add", "+"), ("remove", "−"), ("up", "▲"), ("down", "▼"),
+                          ("only", "Only selected"), ("all", "All")):
             b = QToolButton()
             b.setDefaultAction(self.actions_[key])
             b.setText(text)
+            b.setToolTip(self.actions_[key].text())
             row.addWidget(b)
         row.addStretch(1)
         return row
@@ -246,6 +247,10 @@ class SegmentPanel(QWidget):
             self.choose_colour()
 
     def _context_menu(self, pos) -> None:
+        self.context_menu().exec(self.table.viewport().mapToGlobal(pos))
+
+    def context_menu(self) -> QMenu:
+        """The right-click menu of the table and its header."""
         menu = QMenu(self)
         for key in ("add", "remove", None, "rename", "colour", "opacity", None, "show", "hide", "only", "all",
                     None, "lock", "unlock", None, "up", "down"):
@@ -255,4 +260,4 @@ class SegmentPanel(QWidget):
                 menu.addAction(self.actions_[key])
         menu.addSeparator()
         menu.addAction(self.layer_column_action)
-        menu.exec(self.table.viewport().mapToGlobal(pos))
+        return menu

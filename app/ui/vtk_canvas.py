@@ -49,12 +49,18 @@ class OffscreenCanvas(QWidget):
         self._last: QPoint | None = None
         self._dragged = False
         self._buttons = Qt.NoButton
+        self._frame: QImage | None = None      # the last rendered frame, repainted as is until something changes
 
     def request_render(self) -> None:
+        self._frame = None
         self.update()
 
     def image(self) -> QImage:
         """Render now at the widget's size and return the pixels (top row first)."""
+        self._frame = self._render()
+        return self._frame
+
+    def _render(self) -> QImage:
         ratio = self.devicePixelRatioF()
         w, h = max(1, int(self.width() * ratio)), max(1, int(self.height() * ratio))
         self.render_window.SetSize(w, h)
@@ -68,8 +74,11 @@ class OffscreenCanvas(QWidget):
         return img
 
     def paintEvent(self, _event) -> None:
+        frame = self._frame
+        if frame is None or frame.deviceIndependentSize().toSize() != self.size():
+            frame = self.image()
         painter = QPainter(self)
-        painter.drawImage(0, 0, self.image())
+        painter.drawImage(0, 0, frame)
         painter.end()
 
     # ---------------------------------------------------------------- mouse
@@ -96,7 +105,7 @@ class OffscreenCanvas(QWidget):
             self.scene.zoom(1.01 ** (-dy))
         else:
             return
-        self.update()
+        self.request_render()
 
     def mouseReleaseEvent(self, event) -> None:
         if self._press is not None and not self._dragged and event.button() == Qt.LeftButton:
@@ -106,7 +115,7 @@ class OffscreenCanvas(QWidget):
 
     def wheelEvent(self, event) -> None:
         self.scene.zoom(1.1 ** (event.angleDelta().y() / 120.0))
-        self.update()
+        self.request_render()
 
 
 class NativeCanvas(QWidget):

@@ -5,7 +5,27 @@ import pytest
 
 
 @pytest.fixture
-def make_window(qtbot, tmp_path):
+def dialogs(monkeypatch):
+    """Modal message boxes never block a test: they are recorded (kind, text) and answered from `answers`
+    (default: Cancel for questions)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    seen = []
+    answers = {}
+
+    def fake(kind):
+        def show(parent, title, text, *args, **kwargs):
+            seen.append((kind, text))
+            return answers.get(kind, QMessageBox.Cancel)
+        return staticmethod(show)
+
+    for kind in ("critical", "warning", "question", "information"):
+        monkeypatch.setattr(QMessageBox, kind, fake(kind))
+    return type("Dialogs", (), {"seen": seen, "answers": answers})
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, dialogs):
     """make_window(extensions=False) -> a shown MainWindow with private QSettings (closed after the test)."""
     from PySide6.QtCore import QSettings
 

@@ -1,0 +1,165 @@
+"""3D view benchmarks on the SPL atlas (304 segments, 256³): surfaces from load, update after a brush stroke,
+rendering speed on this machine's software OpenGL (Mesa llvmpipe through EGL, no GPU).
+
+Peer figures: toolchain.md (vtkSurfaceNets3D on a 256³ 300-label volume) and peers.md (ITK-SNAP re-meshes every
+label after an edit, Slicer every modified segment)."""
+from __future__ import annotations
+
+import os
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+
+from .common import SPL_ATLAS, SPL_TABLE, Row, row_ms, timeit  # noqa: E402
+
+PEER_FULL = "vtkSurfaceNets3D alone (toolchain.md): 0.40 s smoothed, 0.19 s unsmoothed; ITK-SNAP: minutes"
+PEER_UPDATE = "ITK-SNAP: re-meshes every label; Slicer: every modified segment after the stroke"
+RADIUS_MM = 5.0
+
+
+def load_atlas():
+    from app.io import open_segmentation
+
+    return open_segmentation(SPL_ATLAS, labels=SPL_TABLE)
+
+
+def wait_idle(view) -> None:
+    """Wait in a real event loop: polling with QTest.qWait keeps the GIL and starves the meshing thread."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    QTimer.singleShot(0, lambda: None)
+    from PySide6.QtWidgets import QApplication
+    QApplication.processEvents()
+    if view.is_idle():
+        return
+    loop = QEventLoop()
+    view.idle.connect(loop.quit)
+    loop.exec()
+    view.idle.disconnect(loop.quit)
+
+
+def core_rows(seg, repeats: int) -> list[Row]:
+    """Meshing alone (what the worker thread does), no Qt."""
+    from app.render.surfaces import plan_jobs
+
+    rows = []
+    for smoothing, target in ((True, 1500), (False, None)):
+        def full():
+            jobs, _ = plan_jobs(seg, seg.segment_ids, smoothing)
+            return sum(len([m for m in job.run().values() if m is not None]) for job in jobs)
+        n = full()
+        rows.append(row_ms("3d", f"mesh all {n} surfaces, one pass, smoothing {'on' if smoothing else 'off'} "
+                                 "(worker thread's work)", timeit(full, repeats), target, PEER_FULL))
+    return rows
+
+
+def view_rows(seg, repeats: int) -> list[Row]:
+    """The real View3D (offscreen canvas): from a document to all surfaces shown, then a stroke's update."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.view_3d import View3D
+
+    QApplication.instance() or QApplication([])
+    view = View3D()
+    view.resize(700, 560)
+    view.show()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        view.set_segmentation(seg)
+        wait_idle(view)
+        view.canvas.image()                       # the first frame drawn
+        times.append(time.perf_counter() - t0)
+    stats = {"min": min(times), "median": sorted(times)[len(times) // 2], "max": max(times), "n": len(times)}
+    n = len(view.scene.actors)
+    rows = [row_ms("3d", f"document -> all {n} surfaces shown and drawn, smoothing on (View3D, llvmpipe)",
+                   stats, 1500, PEER_FULL, surfaces=n,
+                   triangles=sum(a.GetMapper().GetInput().GetNumberOfCells() for a in view.scene.actors.values()))]
+    rows.append(stroke_row(seg, view, repeats))
+    rows.append(render_row(view))
+    view.shutdown()
+    return rows
+
+
+def stroke_row(seg, view, repeats: int) -> Row:
+    """A 50-dab stroke with the real PaintTool, then the time from its end to the touched surfaces re-meshed and
+    the view redrawn (the UPDATE_MS coalescing delay is skipped: the timer is fired at once)."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.model.editor_state import EditorState
+    from app.ui.tools.base import ViewContext
+    from app.ui.tools.paint import PaintTool
+
+    sid = seg.segment_ids[len(seg.segment_ids) // 2]
+    box = seg.bounding_box(sid)                   # also warms the model's per-label boxes (first time ~0.5 s)
+    centre = [(b.start + b.stop) / 2 for b in box]
+    state = EditorState()
+    state.active_segment = sid
+    state.brush_radius_mm = RADIUS_MM
+    tool = PaintTool(state, lambda: seg)
+    ctx = ViewContext(2, int(centre[2]))
+    pts = [(centre[0] - 25 + t, centre[1] - 12 + t / 2, centre[2]) for t in range(50)]
+    touched = []
+
+    def stroke():
+        tool.press(pts[0], ctx)
+        for p in pts[1:]:
+            tool.drag(p, ctx)
+        tool.release(pts[-1], ctx)
+        QApplication.processEvents()              # no frame pending: llvmpipe would take both cores
+        view._bridge.flush()                      # deliver the model events now
+        before = len(view.cache.meshed)
+        view._timer.stop()
+        t0 = time.perf_counter()
+        view._submit()
+        wait_idle(view)
+        meshed = time.perf_counter() - t0
+        painted[-1] -= t0
+        view.canvas.image()
+        drawn.append(time.perf_counter() - t0)
+        touched.append(len(view.cache.meshed) - before)
+        return meshed
+
+    times, drawn, painted = [], [], []
+    set_mesh = view.scene.set_mesh
+
+    def watching_set_mesh(segment_id, mesh):           # when does the painted segment's own surface change?
+        set_mesh(segment_id, mesh)
+        if segment_id == sid:
+            painted.append(time.perf_counter())
+    view.scene.set_mesh = watching_set_mesh
+    for _ in range(repeats):
+        times.append(stroke())
+        seg.undo()
+        view._bridge.flush()
+        view._timer.stop()
+        view._submit()
+        wait_idle(view)
+    stats = {"min": min(times), "median": sorted(times)[len(times) // 2], "max": max(times), "n": len(times)}
+    return row_ms("3d", "update after a 50-dab stroke: touched surfaces re-meshed, actors updated", stats, 50,
+                  PEER_UPDATE, segments_remeshed=touched[-1], brush_radius_mm=RADIUS_MM,
+                  with_llvmpipe_redraw_ms=round(1e3 * sorted(drawn)[len(drawn) // 2], 1),
+                  painted_segment_first_ms=round(1e3 * sorted(painted[::2])[len(painted[::2]) // 2], 1))
+
+
+def render_row(view, frames: int = 12) -> Row:
+    """Frames per second while rotating the whole atlas (all surfaces, 700x560, offscreen llvmpipe)."""
+    view.scene.reset_camera()
+    view.canvas.image()
+    t0 = time.perf_counter()
+    for _ in range(frames):
+        view.scene.rotate(3.0, 0.0)
+        view.canvas.image()
+    fps = frames / (time.perf_counter() - t0)
+    return Row("3d", "rotation of the full atlas, frames/s (software OpenGL: llvmpipe, 2 cores)", round(fps, 2),
+               "/s", ">= 10 /s on a real GPU", "llvmpipe 2.5 M triangles: ~0.7 fps (toolchain.md)", None,
+               {"note": "no GPU here; a GPU draws this in a few ms"})
+
+
+def run(args) -> list[Row]:
+    if not SPL_ATLAS.exists():
+        return [Row("3d", "SPL atlas absent: 3D benchmarks skipped", 0, "", "", "", None)]
+    repeats = 3 if getattr(args, "quick", False) else 5
+    seg = load_atlas()
+    return core_rows(seg, repeats) + view_rows(seg, repeats)

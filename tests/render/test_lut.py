@@ -1,0 +1,58 @@
+"""Lookup tables: one entry per label, hidden/absent labels transparent, O(1) entry updates."""
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.model.segment import Segment
+from app.render.lut import LutSet, build_lut, pack_rgba, set_entry, unpack_rgba
+
+
+def seg(label, color=(1.0, 0.5, 0.0), visible=True, opacity=1.0, layer=0):
+    return Segment(f"s{label}", f"n{label}", color, layer, label, visible=visible, opacity=opacity)
+
+
+def test_pack_unpack_round_trip():
+    assert unpack_rgba(pack_rgba((1.0, 0.5, 0.0), 0.5)) == (255, 128, 0, 128)
+
+
+def test_colours_hidden_opacity_and_out_of_range_values():
+    lut = build_lut([seg(3), seg(7, (0, 0, 1), visible=False), seg(9, (0, 1, 0), opacity=0.5)], 0.6, 1.0)
+    labels = np.array([[0, 3, 7], [9, 8, 500]], dtype=np.int16)
+    out = lut.colour(labels).view(np.uint8).reshape(2, 3, 4)
+    assert tuple(out[0, 1]) == (255, 128, 0, 153)     # fill opacity 0.6
+    assert out[0, 0, 3] == 0 and out[0, 2, 3] == 0      # background, hidden
+    assert tuple(out[1, 0]) == (0, 255, 0, 76)           # segment opacity 0.5 x fill 0.6
+    assert out[1, 1, 3] == 0 and out[1, 2, 3] == 0      # no segment / beyond the table
+    edge = lut.colour(labels, outline=True).view(np.uint8).reshape(2, 3, 4)
+    assert edge[0, 1, 3] == 255
+
+
+def test_negative_labels_use_an_offset():
+    lut = build_lut([seg(-2), seg(4, (0, 0, 1))], 1.0, 1.0)
+    out = lut.colour(np.array([-2, -1, 0, 4], dtype=np.int16)).view(np.uint8).reshape(4, 4)
+    assert list(out[:, 3]) == [255, 0, 0, 255] and tuple(out[3, :3]) == (0, 0, 255)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 300), st.booleans()), min_size=1, max_size=30, unique_by=lambda t: t[0]),
+       st.lists(st.integers(0, 320), min_size=1, max_size=200))
+def test_lut_matches_a_dictionary_reference(entries, values):
+    segs = [seg(lab, (lab % 7 / 7, lab % 5 / 5, lab % 3 / 3), visible=vis) for lab, vis in entries]
+    lut = build_lut(segs, 1.0, 1.0)
+    ref = {s.label: pack_rgba(s.color, 1.0) for s in segs if s.visible}
+    got = lut.colour(np.array(values, dtype=np.uint16))
+    assert [int(v) for v in got] == [ref.get(v, 0) if ref.get(v, 0) >> 24 else 0 for v in values]
+
+
+def test_lutset_update_touches_only_the_changed_segments(small_segmentation):
+    segm, ids = small_segmentation
+    luts = LutSet(segm, 0.5, 1.0)
+    before = luts.luts[0].fill.copy()
+    segm.update_segment(ids[1], visible=False)
+    assert luts.update([ids[1]]) == {0}
+    changed = np.nonzero(luts.luts[0].fill != before)[0]
+    assert list(changed) == [segm.segment(ids[1]).label]
+    set_entry(luts.luts[0], segm.segment(ids[1]), 0.5, 1.0)   # idempotent
+    assert luts.luts[0].fill[segm.segment(ids[1]).label] >> 24 == 0

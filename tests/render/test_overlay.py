@@ -1,0 +1,47 @@
+"""Colouring label slices: outlines, partial (box) updates equal a full re-render, window/level."""
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.model.segment import Segment
+from app.render.lut import build_lut
+from app.render.overlay import LabelStyle, boundary, colour_labels, recolour_box, window_level
+
+
+def _lut(n=5):
+    return build_lut([Segment(f"s{v}", f"n{v}", (v / n, 1 - v / n, 0.5), 0, v) for v in range(1, n + 1)], 0.5, 1.0)
+
+
+def test_boundary_marks_both_sides_of_each_border():
+    lab = np.array([[0, 0, 0, 0], [0, 1, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0]])
+    b = boundary(lab)
+    assert b[1:3, 1:3].all() and not b[0, 0] and b[0, 1]
+
+
+def test_outline_only_leaves_the_inside_transparent():
+    lab = np.zeros((7, 7), dtype=np.uint8)
+    lab[1:6, 1:6] = 2
+    out = colour_labels(lab, _lut(), LabelStyle(fill=False, outline=True)).view(np.uint8).reshape(7, 7, 4)
+    assert out[3, 3, 3] == 0 and out[1, 3, 3] == 255 and out[0, 0, 3] == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_recolour_box_equals_full_render(data):
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    lab = rng.integers(0, 4, size=(12, 15)).astype(np.uint8)
+    style = LabelStyle(fill=data.draw(st.booleans()), outline=data.draw(st.booleans()))
+    lut = _lut()
+    out = colour_labels(lab, lut, style)
+    r0, r1 = sorted(data.draw(st.lists(st.integers(0, 12), min_size=2, max_size=2, unique=True)))
+    c0, c1 = sorted(data.draw(st.lists(st.integers(0, 15), min_size=2, max_size=2, unique=True)))
+    lab[r0:r1, c0:c1] = rng.integers(0, 6, size=(r1 - r0, c1 - c0))
+    recolour_box(out, lab, lut, style, slice(r0, r1), slice(c0, c1))
+    assert np.array_equal(out, colour_labels(lab, lut, style))
+
+
+def test_window_level_ramp():
+    g = np.array([-100, 0, 50, 100, 200], dtype=np.int16)
+    assert list(window_level(g, 100, 50)) == [0, 0, 127, 255, 255]

@@ -1,0 +1,132 @@
+"""File menu on the real window: save/save as/reopen through app.io, unsaved mark and the close question,
+recent files in QSettings, drag and drop, errors as one sentence, run_long off the GUI thread."""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from app import io
+from app.ui.long_task import Cancelled
+
+from .helpers import settle
+
+
+def test_save_as_marks_clean_and_reopens(demo_window, tmp_path, monkeypatch, dialogs):
+    win = demo_window
+    seg = win.segmentation
+    assert "untitled" in win.windowTitle() and not win.isWindowModified()
+    seg.update_segment(seg.segment_ids[3], name="renamed")
+    assert win.is_modified() and win.isWindowModified()
+    out = tmp_path / "atlas.seg.nrrd"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
+    assert win.files.save()                              # no path yet: asks where (Save As)
+    assert out.exists() and not win.isWindowModified() and "atlas.seg.nrrd" in win.windowTitle()
+    back = io.open_segmentation(out)
+    assert back.segments[3].name == "renamed" and np.array_equal(back.layers[0], seg.layers[0])
+    assert str(out.resolve()) in win.files.recent()
+    seg.undo()
+    assert win.isWindowModified()
+    seg.redo()
+    assert not win.isWindowModified()
+
+
+def test_close_with_unsaved_changes_asks(demo_window, dialogs):
+    win = demo_window
+    win.segmentation.update_segment(win.segmentation.segment_ids[0], name="x")
+    dialogs.answers["question"] = QMessageBox.Cancel
+    assert not win.close() and win.isVisible()
+    assert dialogs.seen[-1][0] == "question"
+    dialogs.answers["question"] = QMessageBox.Discard
+    assert win.close()
+
+
+def test_settings_persist_display_options_and_recent_files(make_window, tmp_path):
+    win = make_window()
+    win.display.set_style(outline=False, fill_opacity=0.8)
+    win.files.add_recent(tmp_path / "a.seg.nrrd")
+    win.close()
+    again = make_window()
+    again.settings = win.settings
+    again.files.restore_settings()
+    assert again.display.style.outline is False and again.display.fill_opacity == pytest.approx(0.8)
+    assert again.files.recent()[0].endswith("a.seg.nrrd")
+
+
+def test_drop_opens_a_labelmap_and_a_reference(make_window, tmp_path, demo):
+    import nrrd
+
+    seg0, grey = demo
+    lab = tmp_path / "labels.nrrd"
+    ref = tmp_path / "grey.nrrd"
+    hdr = {"space": "left-posterior-superior", "space directions": np.diag(seg0.geometry.spacing),
+           "space origin": np.array(seg0.geometry.origin)}
+    nrrd.write(str(lab), seg0.layers[0], hdr)
+    nrrd.write(str(ref), grey, hdr)
+    win = make_window()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(lab)), QUrl.fromLocalFile(str(ref))])
+    ev = QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    win.dropEvent(ev)
+    assert win.segmentation is not None and len(win.segmentation) == len(seg0)
+    assert win.reference is not None and win.reference.array.shape == grey.shape
+    assert win.display.ref is not None and win.display.ref.same_lattice
+
+
+def test_a_bad_file_is_one_sentence_and_nothing_changes(demo_window, tmp_path, dialogs):
+    bad = tmp_path / "broken.seg.nrrd"
+    bad.write_bytes(b"NRRD0004\nthis is not a header\n")
+    seg = demo_window.segmentation
+    assert not demo_window.files.open_segmentation(bad)
+    kind, text = dialogs.seen[-1]
+    assert kind == "critical" and "\n" not in text.strip() and "Traceback" not in text
+    assert demo_window.segmentation is seg
+
+
+def test_run_long_keeps_the_event_loop_alive_and_reraises(make_window, qtbot):
+    win = make_window()
+    ticks = []
+    from PySide6.QtCore import QTimer
+
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(10)
+
+    def slow(progress):
+        assert threading.current_thread() is not threading.main_thread()
+        for n in range(10):
+            progress(n / 10)
+            time.sleep(0.05)
+        return "done"
+
+    assert win.run_long(slow, "Working...") == "done"
+    timer.stop()
+    assert len(ticks) >= 10                                # the GUI thread kept running meanwhile
+
+    def fails(progress):
+        time.sleep(0.1)
+        raise io.FileFormatError("the file is broken.")
+
+    with pytest.raises(io.FileFormatError, match="broken"):
+        win.run_long(fails, "Failing...")
+
+
+def test_cancelled_progress_raises_in_the_worker(make_window):
+    from app.ui.long_task import _Job
+
+    job = _Job(lambda progress: [progress(0.1), time.sleep(0.01)])
+    job.cancelled = True
+    job.run()
+    assert isinstance(job.error, Cancelled)
+
+
+def test_close_document(demo_window):
+    demo_window.files.close_document()
+    assert demo_window.segmentation is None and demo_window.reference is None
+    assert demo_window.slice_views[0].frame is None and demo_window.windowTitle() == "segedit"
+    assert demo_window.slice_views[0].canvas._empty.isVisibleTo(demo_window.slice_views[0].canvas)
