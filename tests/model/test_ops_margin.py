@@ -56,26 +56,24 @@ def test_grow_stops_at_the_lattice_border_and_undo_is_exact():
 
 
 def _reference_multi_grow(masks: dict, ids, d, spacing, locked=()):
-    """Plain-array semantics: each selected segment gains dilate(S) minus every other selected segment's original
-    voxels minus locked voxels; gains are applied in order, each one erasing unlocked other segments."""
-    orig = {k: v.copy() for k, v in masks.items()}
-    cur = {k: v.copy() for k, v in masks.items()}
+    """Plain-array semantics, full-volume distance maps: a voxel within d of some selected segment and in none of
+    them goes to the nearest one (ties: first in the list), unless it is locked; others lose what is taken."""
     selected = [i for i in ids if i not in locked]
-    for sid in selected:
-        others = np.zeros_like(orig[sid])
-        for o in selected:
-            if o != sid:
-                others |= orig[o]
-        gain = ndimage.binary_dilation(orig[sid], structure=ball(d, spacing)) & ~orig[sid] & ~others
-        for lk in locked:
-            gain &= ~orig[lk]
+    dist = np.stack([ndimage.distance_transform_edt(~masks[i], sampling=spacing) for i in selected])
+    nearest = np.argmin(dist, axis=0)
+    union = np.any([masks[i] for i in selected], axis=0)
+    lock = np.any([masks[i] for i in locked], axis=0) if locked else np.zeros_like(union)
+    claimed = (dist.min(axis=0) <= d + 1e-6) & ~union & ~lock
+    cur = {k: v.copy() for k, v in masks.items()}
+    for n, sid in enumerate(selected):
+        gain = claimed & (nearest == n)
         for k in cur:
             if k not in locked:
                 cur[k] = (cur[k] | gain) if k == sid else (cur[k] & ~gain)
     return cur
 
 
-def test_many_segments_on_two_layers_grow_without_eating_each_other_and_respect_a_lock():
+def test_many_segments_on_two_layers_grow_to_the_nearest_without_eating_each_other_and_respect_a_lock():
     a = box_mask(SHAPE, (2, 2, 2), (10, 10, 6))
     b = box_mask(SHAPE, (10, 2, 2), (18, 10, 6))          # touches a
     c = box_mask(SHAPE, (6, 6, 4), (14, 14, 9))           # overlaps a and b: lands on layer 1
@@ -90,6 +88,20 @@ def test_many_segments_on_two_layers_grow_without_eating_each_other_and_respect_
     for sid in ids:
         assert np.array_equal(seg.mask(sid), expected[sid]), seg.segment(sid).name
     assert np.array_equal(seg.mask(ids[3]), lockd)
+    # the order of the selection does not matter
+    seg.undo()
+    margin(seg, [ids[2], ids[0], ids[1]], 2.2)
+    for sid in (ids[0], ids[1]):
+        assert seg.voxel_count(sid) == int(expected[sid].sum())
+
+
+def test_two_segments_meet_halfway_in_the_background_gap_between_them():
+    a, b = box_mask(SHAPE, (2, 2, 2), (6, 10, 8)), box_mask(SHAPE, (16, 2, 2), (20, 10, 8))
+    seg, ids = make_seg({"a": a, "b": b}, SPACING)
+    margin(seg, ids, 20.0)
+    ma, mb = seg.mask(ids[0]), seg.mask(ids[1])
+    assert not (ma & mb).any()
+    assert ma[:11].any() and not ma[11:].any() and mb[11:].any() and not mb[:11].any()   # i = 6..15: split at 10.5
 
 
 def test_a_locked_selected_segment_is_skipped_and_reported():

@@ -4,9 +4,11 @@ voxel centre of the segment; a shrunk segment keeps the voxels further than `dis
 it (outside the lattice counts as outside). Both use scipy's exact distance transform with `sampling=spacing`, on
 each segment's bounding box grown by the distance: never a pass over the whole volume per segment.
 
-Several segments at once: each is computed from the state before the tool runs. A growing segment never takes
-voxels of another segment of the selection (the selection grows into background and unselected segments, as the
-overwrite mode allows); where two grown segments meet in background, the later one in the list gets the voxel.
+Growing several segments at once (an atlas): they grow together, like skimage's expand_labels. A voxel within the
+distance of some selected segments, and not already in any selected segment, goes to the NEAREST of them (ties: the
+first in the list); selected segments never take each other's voxels, and the result does not depend on the order.
+Unselected segments give up grown-into voxels as the overwrite mode allows. The only full-size arrays are the
+running minimum distance and its argmin on the union of the grown boxes.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..edits import EditMode, EditPolicy
+from ..labels import union_box
 from ..segmentation import Segmentation, SegmentationError
 from .plan import (Change, LabelSet, OpResult, Plan, Progress, Window, apply_plan, editable_ids, pad_box, report,
                    scaled, shrink_to_content)
@@ -37,35 +40,61 @@ def plan_margin(seg: Segmentation, segment_ids, distance_mm: float, progress: Pr
     ids, locked = editable_ids(seg, segment_ids)
     word = "Grow" if d >= 0 else "Shrink"
     plan = Plan(f"{word} by {abs(d):g} mm" + (f" ({len(ids)} segments)" if len(ids) > 1 else ""), skipped=locked)
-    if d == 0:
+    members = [(sid, box) for sid in ids if (box := seg.bounding_box(sid)) is not None]
+    if d == 0 or not members:
         return plan
-    spacing = seg.geometry.spacing
-    others = _selection_luts(seg, ids) if d > 0 else None
-    for n, sid in enumerate(ids):
-        box = seg.bounding_box(sid)
-        if box is not None:
-            change = _grow(seg, sid, box, d, spacing, others) if d > 0 else _shrink(seg, sid, box, -d, spacing)
-            if change is not None:
-                plan.changes.append(change)
-        report(progress, (n + 1) / len(ids))
+    if d > 0:
+        plan.changes = _grow(seg, members, d, progress)
+        return plan
+    for n, (sid, box) in enumerate(members):
+        change = _shrink(seg, sid, box, -d, seg.geometry.spacing)
+        if change is not None:
+            plan.changes.append(change)
+        report(progress, (n + 1) / len(members))
     return plan
 
 
-def _grow(seg, sid, box, d, spacing, others) -> Change | None:
+def _grow(seg: Segmentation, members, d: float, progress: Progress) -> list[Change]:
+    spacing = seg.geometry.spacing
     pad = [int(math.floor(d / sp + _EPS)) for sp in spacing]
-    lat = pad_box(box, pad, seg.geometry.shape)
-    m = seg.mask(sid, lat)
-    dist = ndimage.distance_transform_edt(~m, sampling=spacing)
-    added = (dist <= d + _EPS) & ~m
-    s = seg.segment(sid)
-    for layer, lut in others.items():
-        region = seg.layers[layer][lat]
-        taken = lut.lookup(region)
-        if layer == s.layer:
-            taken &= region != s.label
-        added &= ~taken
-    cropped = shrink_to_content(added, lat)
-    return None if cropped is None else Change(sid, cropped[1], cropped[0], EditMode.ADD)
+    boxes = [pad_box(box, pad, seg.geometry.shape) for _, box in members]
+    ubox = boxes[0]
+    for b in boxes[1:]:
+        ubox = union_box(ubox, b)
+    size = tuple(b.stop - b.start for b in ubox)
+    best = np.full(size, np.inf)
+    arg = np.zeros(size, dtype=np.int32)
+    for n, ((sid, _), b) in enumerate(zip(members, boxes)):
+        local = tuple(slice(x.start - u.start, x.stop - u.start) for x, u in zip(b, ubox))
+        dist = ndimage.distance_transform_edt(~seg.mask(sid, b), sampling=spacing)
+        best_view, arg_view = best[local], arg[local]
+        closer = dist < best_view
+        best_view[closer] = dist[closer]
+        arg_view[closer] = n + 1
+        report(progress, 0.9 * (n + 1) / len(members))
+    claimed = (best <= d + _EPS) & ~_selected(seg, [sid for sid, _ in members], ubox)
+    del best
+    arg[~claimed] = 0
+    changes = []
+    for n, obj in enumerate(ndimage.find_objects(arg, max_label=len(members))):
+        if obj is None:
+            continue
+        box = tuple(slice(o.start + u.start, o.stop + u.start) for o, u in zip(obj, ubox))
+        changes.append(Change(members[n][0], box, arg[obj] == n + 1, EditMode.ADD))
+    report(progress, 1.0)
+    return changes
+
+
+def _selected(seg: Segmentation, ids, box) -> np.ndarray:
+    """Voxels of any of the segments `ids` (any layer) inside a box: one lookup per layer, not one per segment."""
+    by_layer: dict[int, list[int]] = {}
+    for sid in ids:
+        s = seg.segment(sid)
+        by_layer.setdefault(s.layer, []).append(s.label)
+    out = np.zeros([b.stop - b.start for b in box], dtype=bool)
+    for layer, labels in by_layer.items():
+        out |= LabelSet(labels, seg.layers[layer].dtype).lookup(seg.layers[layer][box])
+    return out
 
 
 def _shrink(seg, sid, box, d, spacing) -> Change | None:
@@ -74,14 +103,3 @@ def _shrink(seg, sid, box, d, spacing) -> Change | None:
     removed = win.on_lattice(win.mask & (dist <= d + _EPS))
     cropped = shrink_to_content(removed, win.lattice_box)
     return None if cropped is None else Change(sid, cropped[1], cropped[0], EditMode.REMOVE)
-
-
-def _selection_luts(seg: Segmentation, ids) -> dict[int, LabelSet]:
-    """Per layer, the label values of the selected segments (nothing when one segment is selected)."""
-    if len(ids) < 2:
-        return {}
-    by_layer: dict[int, list[int]] = {}
-    for sid in ids:
-        s = seg.segment(sid)
-        by_layer.setdefault(s.layer, []).append(s.label)
-    return {layer: LabelSet(labels, seg.layers[layer].dtype) for layer, labels in by_layer.items()}

@@ -59,8 +59,8 @@ class MarginPage(Page):
         self.distance = self._spin(0.01, 100.0, 2.0, 0.5, " mm")
         self.form.addRow("Operation:", self.direction)
         self.form.addRow("Distance:", self.distance)
-        self.form.addRow(QLabel("Exact Euclidean distance with the voxel spacing.\nSelected segments grow into "
-                                "background, never into each other."))
+        self.form.addRow(QLabel("Exact Euclidean distance with the voxel spacing.\nSelected segments grow together: "
+                                "never into each other;\nwhere they meet, each voxel goes to the nearest."))
 
     def job(self):
         d = self.distance.value() * self.direction.currentData()
