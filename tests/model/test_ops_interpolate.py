@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from app.model.edits import EditPolicy, Overwrite
 from app.model.ops import fill_between_slices, plan_fill_between_slices
 from app.model.segmentation import SegmentationError
 
@@ -79,13 +80,14 @@ def test_identical_slices_give_a_prism_and_shrinking_discs_shrink_monotonically(
     assert all(x >= y for x, y in zip(areas, areas[1:])) and areas[5] > areas[10]
 
 
-def test_several_segments_and_a_locked_one():
+def test_several_segments_on_two_layers_and_a_locked_one():
     a = _sparse(2, [(1, 4.0), (6, 4.0)], center=(7, 7))
-    b = _sparse(2, [(2, 5.0), (12, 5.0)], center=(20, 16))
+    b = _sparse(2, [(1, 5.0), (12, 5.0)], center=(9, 9))           # overlaps a: on layer 1
     c = _sparse(2, [(3, 3.0), (9, 3.0)], center=(7, 20))
     seg, ids = make_seg({"a": a, "b": b, "c": c}, SPACING)
+    assert seg.segment(ids[1]).layer == 1
     seg.update_segment(ids[2], locked=True)
-    result = fill_between_slices(seg, ids, 2)
+    result = fill_between_slices(seg, ids, 2, EditPolicy(overwrite=Overwrite.NONE))    # allow overlap
     assert result.skipped == [ids[2]] and set(result.changed) == {ids[0], ids[1]}
     assert np.array_equal(seg.mask(ids[0]), _reference(a, 2, SPACING))
     assert np.array_equal(seg.mask(ids[1]), _reference(b, 2, SPACING))
