@@ -86,7 +86,7 @@ def _colortable_line(s: str) -> LabelEntry | None:
         value = int(parts[0])
         r, g, b = (int(float(p)) for p in parts[2:5])
         a = float(parts[5]) if len(parts) > 5 else 255.0
-    except ValueError:
+    except (ValueError, OverflowError):          # words, "nan", "inf"
         return None
     return LabelEntry(value, parts[1], _rgb(r, g, b), min(1.0, max(0.0, a / 255.0)))
 
@@ -103,7 +103,7 @@ def _parse_csv(text: str):
             value = int(row[fields["labelvalue"]])
             rgb = [int(float(row[fields[k]])) for k in need[2:]]
             a = float(row[fields["color_a"]]) if "color_a" in fields and row[fields["color_a"]] else 255.0
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             bad.append(n)
             continue
         entries[value] = LabelEntry(value, (row[fields["name"]] or "").strip(), _rgb(*rgb), a / 255.0)

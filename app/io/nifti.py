@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import io
 import struct
+import zlib
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+from isal.isal_zlib import error as _isal_error
 
 from app.model.geometry import Geometry
 
@@ -43,7 +45,7 @@ def read_header(path: Path):
     try:
         with _open(path) as fh:
             head = fh.read(_HEAD_BYTES)
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error, _isal_error) as exc:
         raise FileFormatError(f"{path.name} cannot be read as NIfTI ({exc})") from None
     if len(head) < 348:
         raise FileFormatError(f"{path.name} is too short to be a NIfTI file")
@@ -58,6 +60,8 @@ def read_header(path: Path):
     if hdr["magic"] not in (b"n+1", b"n+2"):
         raise FileFormatError(f"{path.name} is a header/image pair or Analyze file; only single-file NIfTI is read")
     offset = int(hdr["vox_offset"]) or hdr.single_vox_offset + hdr.extensions.get_sizeondisk()
+    if offset < 0:
+        raise FileFormatError(f"{path.name} has a negative data offset ({offset}) in its NIfTI header")
     return hdr, offset
 
 
@@ -66,7 +70,10 @@ def read(path, progress=None) -> tuple[np.ndarray, Geometry]:
     path = Path(path)
     hdr, offset = read_header(path)
     shape = _shape3(hdr, path.name)
-    dtype = hdr.get_data_dtype()
+    try:
+        dtype = hdr.get_data_dtype()
+    except (KeyError, ValueError, TypeError):
+        raise FileFormatError(f"{path.name}: NIfTI data type code {int(hdr['datatype'])} is not supported") from None
     try:
         check_allocation(shape, dtype.itemsize, path.name)
     except TooLarge as exc:
@@ -91,7 +98,12 @@ def read(path, progress=None) -> tuple[np.ndarray, Geometry]:
         arr = arr * np.float64(slope) + np.float64(inter or 0)
     if progress:
         progress(1.0)
-    return arr, geometry(hdr, shape, path.name)
+    try:
+        return arr, geometry(hdr, shape, path.name)
+    except FileFormatError:
+        raise
+    except ValueError as exc:           # NaN or zero spacing, a degenerate orientation
+        raise FileFormatError(f"{path.name}: {exc}") from None
 
 
 def _shape3(hdr, name: str) -> tuple[int, int, int]:

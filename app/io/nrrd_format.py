@@ -88,12 +88,18 @@ def read_header(path) -> NrrdFile:
     except FileFormatError:
         raise
     except (nrrd.NRRDError, ValueError, TypeError, IndexError, KeyError) as exc:
-        raise FileFormatError(f"{path.name} has an invalid NRRD header ({exc})") from None
+        raise FileFormatError(f"{path.name} has an invalid NRRD header ({_printable(exc)})") from None
     except UnicodeDecodeError:
         raise FileFormatError(f"{path.name} has a NRRD header that is not text") from None
     nf = NrrdFile(path, header, offset, custom)
     _check_header(nf)
     return nf
+
+
+def _printable(exc, limit: int = 120) -> str:
+    """A parser's complaint fit for one sentence: it may quote kilobytes of binary junk from the file."""
+    text = "".join(c if c.isprintable() else "?" for c in str(exc))
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _header_lines(fh, custom: dict):
@@ -133,7 +139,7 @@ def _check_header(nf: NrrdFile) -> None:
         raise FileFormatError(f"{nf.path.name}: 'sizes' lists {len(h['sizes'])} numbers but 'dimension' is "
                               f"{h['dimension']}")
     if any(int(s) <= 0 for s in h["sizes"]):
-        raise FileFormatError(f"{nf.path.name}: 'sizes' must be positive, got {list(h['sizes'])}")
+        raise FileFormatError(f"{nf.path.name}: 'sizes' must be positive, got {[int(v) for v in h['sizes']]}")
     nf.dtype  # noqa: B018 - validates the type
 
 
@@ -183,8 +189,11 @@ def _data_source(nf: NrrdFile) -> Path:
 def _fill(nf: NrrdFile, fh, flat: np.ndarray, progress=None) -> None:
     h = nf.header
     for _ in range(int(h.get("line skip", h.get("lineskip", 0)))):
-        fh.readline()
+        if not fh.readline():          # a huge 'line skip' must not spin past the end of the file
+            raise TruncatedData("the data ends inside the lines its header says to skip")
     skip = int(h.get("byte skip", h.get("byteskip", 0)))
+    if skip < -1:
+        raise FileFormatError(f"{nf.path.name}: 'byte skip' must be -1 or a count of bytes, not {skip}")
     encoding = str(h["encoding"]).lower()
     buf = memoryview(flat).cast("B")
     if encoding == "raw":
@@ -200,14 +209,41 @@ def _fill(nf: NrrdFile, fh, flat: np.ndarray, progress=None) -> None:
             raise FileFormatError(f"{nf.path.name}: 'byte skip: -1' with gzip encoding is not supported")
         gunzip_into(fh.read, buf, skip, progress)
     elif encoding in ("bzip2", "bz2"):
-        _copy_exact(bz2.decompress(fh.read())[max(skip, 0):], buf)
-    elif encoding in ("ascii", "text", "txt"):
-        values = np.array(fh.read().split(), dtype=flat.dtype)
-        _copy_exact(values.tobytes(), buf)
-    elif encoding == "hex":
-        _copy_exact(bytes.fromhex(fh.read().decode("ascii")), buf)
+        _bunzip_into(fh.read, buf, max(skip, 0))
+    elif encoding in ("ascii", "text", "txt", "hex"):
+        try:
+            data = (bytes.fromhex(fh.read().decode("ascii")) if encoding == "hex"
+                    else np.array(fh.read().split(), dtype=flat.dtype).tobytes())
+        except (ValueError, OverflowError):
+            raise FileFormatError(f"{nf.path.name}: its {encoding} data holds text that is not a list of "
+                                  f"{nf.header['type']} values") from None
+        _copy_exact(data, buf)
     else:
         raise FileFormatError(f"{nf.path.name}: NRRD encoding {encoding!r} is not supported")
+
+
+def _bunzip_into(read, buf: memoryview, skip: int) -> None:
+    """Decompress (concatenated) bzip2 streams into `buf` in bounded pieces: a small file that expands to
+    gigabytes (a bzip2 bomb) costs no more memory than the image."""
+    filled, need = 0, skip + len(buf)
+    decomp, data = bz2.BZ2Decompressor(), b""
+    while filled < need:
+        if decomp.eof:
+            data, decomp = decomp.unused_data, bz2.BZ2Decompressor()
+        if not data and decomp.needs_input:
+            data = read(1 << 20)
+            if not data:
+                break
+        piece = decomp.decompress(data, min(need - filled, 1 << 22))
+        data = b""
+        start = filled - skip
+        if start >= 0:
+            buf[start:start + len(piece)] = piece
+        elif start + len(piece) > 0:
+            buf[0:start + len(piece)] = piece[-start:]
+        filled += len(piece)
+    if filled < need:
+        raise TruncatedData(f"the data ends after {max(0, filled - skip)} of {len(buf)} bytes")
 
 
 def _copy_exact(data: bytes, buf: memoryview) -> None:
@@ -250,13 +286,16 @@ def geometry(nf: NrrdFile, axes: list[int]) -> Geometry:
     space = str(h.get("space", "")).lower()
     flip = np.array(_SPACE_FLIPS.get(space, (1, 1, 1)), dtype=float)
     dirs = h.get("space directions")
+    origin = np.asarray(h.get("space origin", np.zeros(3)), dtype=float).reshape(-1)
+    if (dirs is not None and (len(dirs) <= max(axes) or any(np.size(dirs[a]) < 3 for a in axes))) or origin.size < 3:
+        raise FileFormatError(f"{nf.path.name}: the space directions or origin do not give 3 numbers for each axis")
     if dirs is not None:
         cols = np.array([np.asarray(dirs[a], dtype=float)[:3] for a in axes]).T
     else:
         spacings = h.get("spacings")
         sp = [float(spacings[a]) if spacings is not None and np.isfinite(spacings[a]) else 1.0 for a in axes]
         cols = np.diag(np.abs(sp))
-    origin = np.asarray(h.get("space origin", np.zeros(3)), dtype=float)[:3]
+    origin = origin[:3]
     m = np.eye(4)
     m[:3, :3] = flip[:, None] * cols
     m[:3, 3] = flip * origin
