@@ -111,6 +111,9 @@ def test_a_parameter_change_makes_the_preview_stale(tools_window, qtbot):
     assert panel._plan is not None
     page.size.setValue(4.0)
     assert panel._plan is None and "out of date" in panel.summary.text()
+    assert panel.preview()
+    win.select_segment(win.segmentation.segment_ids[6])       # another segment: that preview is stale too
+    assert panel._plan is None and "out of date" in panel.summary.text()
 
 
 def test_threshold_live_preview_follows_the_range_and_applies_into_the_current_segment(tools_window, qtbot):

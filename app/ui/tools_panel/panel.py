@@ -14,11 +14,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
-from app.model.edits import EditMode, EditPolicy
+from app.model.edits import EditPolicy
 from app.model.ops import apply_plan
 from app.model.segmentation import SegmentationError
 
-from .overlay import GAINED, LOST, PreviewOverlay
+from .overlay import PreviewOverlay
+from .report import describe_plan, describe_result, plan_codes
 from .pages import FillPage, IslandPicker, IslandsPage, LogicalPage, MarginPage, SmoothingPage
 from .resample import NearestCache
 from .threshold_page import ThresholdPage
@@ -46,6 +47,7 @@ class ToolsPanel(QWidget):
         for page in self.pages:
             page.changed.connect(self.invalidate)
         window.segmentation_changed.connect(self._on_document)
+        window.current_segment_changed.connect(self._on_selection)
         display = getattr(window, "display", None)          # also told when only the reference volume changes
         if display is not None and hasattr(display, "document_changed"):
             display.document_changed.connect(lambda: self.current_page().activated())
@@ -114,6 +116,16 @@ class ToolsPanel(QWidget):
 
     def _on_voxels(self, _changes) -> None:
         self.invalidate()
+
+    def _on_selection(self, _sid) -> None:
+        """Another current segment: a preview made for other segments is stale."""
+        if self._plan is not None:
+            try:
+                same = self._plan[3] == self.segment_ids()
+            except SegmentationError:
+                same = False
+            if not same:
+                self.invalidate()
 
     def invalidate(self) -> None:
         """The cached plan no longer matches the parameters or the segmentation."""
@@ -203,7 +215,7 @@ class ToolsPanel(QWidget):
             plan = job(seg, ids, lambda f: progress(0.8 * f))
             summary = plan.summary(seg)
             progress(0.9)
-            return plan, summary, _codes(plan, shape)
+            return plan, summary, plan_codes(plan, shape), ids
 
         return self.window.run_long(work, f"{self.current_page().title}: computing...")
 
@@ -212,19 +224,21 @@ class ToolsPanel(QWidget):
             self._plan = self._compute()
         except Exception as exc:      # noqa: BLE001 - shown to the user, nothing was changed
             return self._fail(exc)
-        plan, summary, codes = self._plan
+        plan, summary, codes, _ = self._plan
         self.overlay.show_codes(codes)
-        self.summary.setText(self._describe(plan, summary, preview=True))
+        self.summary.setText(describe_plan(self.window.segmentation, plan, summary))
         return True
 
     def apply(self) -> bool:
         seg = self.window.segmentation
         try:
-            planned = self._plan if self._plan is not None else self._compute()
+            planned = self._plan
+            if planned is None or planned[3] != self.segment_ids():     # the selection moved since Preview
+                planned = self._compute()
             policy = self.policy()
         except Exception as exc:      # noqa: BLE001
             return self._fail(exc)
-        plan, summary, _ = planned
+        plan = planned[0]
         QGuiApplication.setOverrideCursor(Qt.WaitCursor)
         try:
             result = apply_plan(seg, plan, policy)
@@ -233,12 +247,8 @@ class ToolsPanel(QWidget):
         finally:
             QGuiApplication.restoreOverrideCursor()
         self.clear_preview()
-        text = f"{result.name}: {result.written:,} voxels changed in {len(result.changed)} segment(s)"
-        if result.created:
-            text += f", {len(result.created)} new segment(s)"
-        if result.skipped:
-            text += f"; {len(result.skipped)} locked segment(s) left alone"
-        self.summary.setText(text + ".")
+        text = describe_result(result)
+        self.summary.setText(text)
         self.window.status_message(text)
         return True
 
@@ -262,20 +272,6 @@ class ToolsPanel(QWidget):
         self.window.status_message(text)
         return False
 
-    def _describe(self, plan, summary, preview: bool) -> str:
-        seg = self.window.segmentation
-        gained = sum(g for k, (g, _) in summary.items() if not k.endswith("+new"))
-        lost = sum(l for _, (_, l) in summary.items())
-        new = sum(1 for c in plan.changes if c.new_segment is not None)
-        touched = len({k for k, (g, l) in summary.items() if g or l})
-        text = f"{plan.name}: +{gained:,} / −{lost:,} voxels in {touched} segment(s)"
-        if new:
-            text += f", {new} new segment(s)"
-        if plan.skipped:
-            names = ", ".join(seg.segment(s).name for s in plan.skipped[:3]) + ("…" if len(plan.skipped) > 3 else "")
-            text += f"; locked, left alone: {names}"
-        return text + (". Press Apply to apply it." if preview else ".")
-
     # ---------------------------------------------------------------- picking a voxel in the views
     def set_picker(self, callback) -> None:
         """With a callback: the next left click in any slice view reports its voxel; None restores the tools."""
@@ -295,12 +291,3 @@ class ToolsPanel(QWidget):
 
         for v in views:
             v.set_tool(IslandPicker(picked))
-
-
-def _codes(plan, shape) -> np.ndarray:
-    """A uint8 lattice volume: GAINED where the plan adds, LOST where it removes (what the overlay shows)."""
-    codes = np.zeros(shape, dtype=np.uint8)
-    for c in plan.changes:
-        region = codes[c.box]
-        region[c.mask] = LOST if c.mode is EditMode.REMOVE else GAINED
-    return codes
