@@ -10,7 +10,7 @@ from app.model.edits import EditPolicy, Overwrite
 from app.model.ops import fill_between_slices, plan_fill_between_slices
 from app.model.segmentation import SegmentationError
 
-from .ops_cases import make_seg, masks_of, same_snapshot, snapshot
+from .ops_cases import make_seg, same_snapshot, snapshot
 
 SPACING = (0.8, 1.1, 2.5)
 SHAPE = (30, 26, 16)

@@ -9,7 +9,6 @@ the two promises, checked on an atlas of touching structures:
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from scipy import ndimage
 
 from app.model.ops import SmoothingMethod, joint_smoothing, smooth

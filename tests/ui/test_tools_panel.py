@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import Qt
 
 from app.model import ops
 from app.model.segmentation import Segmentation
-from app.ui.tools_panel.overlay import COLOURS, GAINED, IN_RANGE, LOST
+from app.ui.tools_panel.overlay import COLOURS, GAINED, IN_RANGE
 
 
 @pytest.fixture
