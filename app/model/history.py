@@ -108,6 +108,67 @@ def _pack_any(p):
     return _rle(p) or _pack(p)
 
 
+MERGE_SPREAD = 4     # patches merge while their union box is at most this many times their summed box volumes
+
+
+def merge_patches(records: list) -> list:
+    """Consecutive VoxelPatches of one layer (the dabs of a stroke, one per mouse event) become one patch over
+    their union box: one set of arrays instead of fifty, ~5x less memory per stroke. Order across other records
+    and layers is kept; patches far apart (union box > MERGE_SPREAD x their volumes) are not merged."""
+    out: list = []
+    run: list = []
+    union, volume = None, 0
+    for rec in records:
+        if isinstance(rec, VoxelPatch) and run and rec.layer == run[0].layer:
+            u = _union(union, rec.box)
+            v = volume + _volume(rec.box)
+            if _volume(u) <= MERGE_SPREAD * v:
+                run.append(rec)
+                union, volume = u, v
+                continue
+        if run:
+            out.append(_merged(run, union))
+            run = []
+        if isinstance(rec, VoxelPatch):
+            run, union, volume = [rec], rec.box, _volume(rec.box)
+        else:
+            out.append(rec)
+    if run:
+        out.append(_merged(run, union))
+    return out
+
+
+def _volume(box) -> int:
+    return int(np.prod([s.stop - s.start for s in box], dtype=np.int64))
+
+
+def _union(a, b):
+    return tuple(slice(min(x.start, y.start), max(x.stop, y.stop)) for x, y in zip(a, b))
+
+
+def _merged(run: list, union) -> "VoxelPatch":
+    """One patch equivalent to applying `run` in order: old value from the first patch touching a voxel, new
+    value from the last."""
+    if len(run) == 1:
+        return run[0]
+    shape = tuple(s.stop - s.start for s in union)
+    where = np.zeros(shape, dtype=bool)
+    old = np.zeros(shape, dtype=run[0].values("old").dtype)
+    new = np.zeros(shape, dtype=run[0].values("new").dtype)
+    for p in run:
+        sub = tuple(slice(b.start - u.start, b.stop - u.start) for b, u in zip(p.box, union))
+        m = p.mask()
+        first = m & ~where[sub]
+        if first.any():
+            o = np.zeros(m.shape, dtype=old.dtype)
+            o[m] = p.values("old")
+            old[sub][first] = o[first]
+        new[sub][m] = p.values("new")
+        where[sub] |= m
+    return VoxelPatch(run[0].layer, union, np.packbits(where, axis=None), _uniform_or_copy(old[where]),
+                      _uniform_or_copy(new[where]))
+
+
 @dataclass
 class LayerInsert:
     index: int
@@ -185,6 +246,7 @@ class History:
             outer.nbytes += step.nbytes
             return None
         if step.records:
+            step.records = merge_patches(step.records)
             for rec in step.records:
                 if isinstance(rec, VoxelPatch):
                     rec.compact()

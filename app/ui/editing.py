@@ -7,7 +7,7 @@ The undo memory (MB, default 500) is the QSettings key `editing/undo_memory_mb`.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QInputDialog
 
@@ -32,9 +32,9 @@ class Editing(QObject):
         super().__init__(window)
         self.window = window
         self.state = EditorState()
-        self.tools = {ToolKind.PAINT: PaintTool(self.state, lambda: window.segmentation, lambda: window.reference),
-                      ToolKind.ERASE: PaintTool(self.state, lambda: window.segmentation, lambda: window.reference,
-                                                erase=True)}
+        self.tools = {kind: PaintTool(self.state, lambda: window.segmentation, lambda: window.reference,
+                                      erase=kind is ToolKind.ERASE, defer=self._next_turn)
+                      for kind in (ToolKind.PAINT, ToolKind.ERASE)}
         self.panel = EditorPanel(self.state)
         self.dock = window.add_dock(self.panel, "Segment editor", Qt.LeftDockWidgetArea)
         self._seg = None
@@ -88,6 +88,10 @@ class Editing(QObject):
             sc.activated.connect(self.escape)
 
     # ---------------------------------------------------------------- tools
+    def _next_turn(self, fn) -> None:
+        """Run fn at the next event-loop turn: the mouse moves received until then become one edit."""
+        QTimer.singleShot(0, self, fn)
+
     def set_tool(self, kind: ToolKind) -> None:
         self.state.tool = kind
 

@@ -167,3 +167,44 @@ def test_apply_mask_with_a_policy_is_one_step_and_undoes_exactly():
     assert seg.n_layers == 2 and len(seg.history.undo_stack) == 1
     seg.undo()
     assert snapshot(seg) == before
+
+
+@settings(max_examples=80, deadline=None)
+@given(writes=st.lists(st.tuples(st.integers(0, 12), st.integers(0, 10), st.integers(1, 6), st.integers(0, 3)),
+                       min_size=1, max_size=12))
+def test_a_steps_voxel_patches_merge_into_one_that_undoes_and_redoes_exactly(writes):
+    """Overlapping writes on one layer (a voxel may change several times) -> one patch; far ones stay apart."""
+    seg = start_document()
+    before = snapshot(seg)
+    with seg.operation("several writes"):
+        for i, j, size, value in writes:
+            box = (slice(i, min(SHAPE[0], i + size)), slice(j, min(SHAPE[1], j + size)), slice(2, 5))
+            shape = tuple(s.stop - s.start for s in box)
+            seg.write_voxels(0, box, np.ones(shape, bool), value)
+    after = snapshot(seg)
+    if seg.history.can_undo:
+        patches = [r for r in seg.history.undo_stack[-1].records if isinstance(r, VoxelPatch)]
+        assert len(patches) <= len(writes)
+        seg.undo()
+    assert snapshot(seg) == before
+    if seg.history.can_redo:
+        seg.redo()
+    assert snapshot(seg) == after
+
+
+def test_far_apart_patches_are_not_merged_into_a_huge_box():
+    seg = Segmentation(Geometry((200, 200, 4)))
+    sid = seg.add_segment("a").id
+    seg.history.clear()
+    lab = seg.segment(sid).label
+    with seg.operation("two corners"):
+        seg.write_voxels(0, (slice(0, 4), slice(0, 4), slice(0, 1)), np.ones((4, 4, 1), bool), lab)
+        seg.write_voxels(0, (slice(196, 200), slice(196, 200), slice(0, 1)), np.ones((4, 4, 1), bool), lab)
+    assert len(seg.history.undo_stack[-1].records) == 2
+    with seg.operation("a row of dabs"):
+        for x in range(0, 100, 2):
+            seg.write_voxels(0, (slice(x, x + 5), slice(50, 55), slice(1, 2)), np.ones((5, 5, 1), bool), lab)
+    (patch,) = seg.history.undo_stack[-1].records
+    assert patch.box == (slice(0, 103), slice(50, 55), slice(1, 2))
+    seg.undo()
+    assert seg.voxel_count(sid) == 32

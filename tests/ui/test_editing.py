@@ -209,6 +209,9 @@ def test_escape_cancels_a_stroke_in_progress(edit_window):
     QTest.mousePress(vp, Qt.LeftButton, Qt.NoModifier, viewport_point(view, (10, 10, 6)))
     QTest.mouseMove(vp, viewport_point(view, (20, 12, 6)))
     assert seg.voxel_count(ids[0]) > 0
+    QApplication.processEvents()
+    live = seg.voxel_count(ids[0])
+    assert live > 29 and seg.mask(ids[0])[20, 12, 6], "painting shows before the button is released"
     QTest.keyClick(view, Qt.Key_Escape)
     assert seg.voxel_count(ids[0]) == 0 and not seg.history.can_undo
     assert ed.state.tool is ToolKind.PAINT          # the first Esc only cancels the stroke

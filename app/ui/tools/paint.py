@@ -28,7 +28,8 @@ class PaintTool:
     (`.array`, `.geometry`) or None, used only when the state's intensity range is on."""
 
     def __init__(self, state: EditorState, segmentation: Callable[[], Segmentation | None],
-                 reference: Callable[[], object] | None = None, erase: bool = False) -> None:
+                 reference: Callable[[], object] | None = None, erase: bool = False,
+                 defer: Callable[[Callable[[], None]], None] | None = None) -> None:
         self.state = state
         self.kind = ToolKind.ERASE if erase else ToolKind.PAINT
         self.name = "Erase" if erase else "Paint"
@@ -38,6 +39,8 @@ class PaintTool:
         self._seg: Segmentation | None = None     # the document of the stroke in progress
         self._stroke = None                       # (segment id, mode, policy, brush mask, max step, axis)
         self._last: np.ndarray | None = None
+        self._defer = defer                       # schedules flush() (the GUI: next event-loop turn)
+        self._pending: list[np.ndarray] = []      # dab centres waiting for flush()
 
     @property
     def active(self) -> bool:
@@ -73,8 +76,20 @@ class PaintTool:
         else:
             pts = brush.interpolate(self._last, point, step)[1:]
         self._last = point
-        self._stamp(pts)
+        if self._defer is None:
+            self._stamp(pts)
+        else:
+            if not self._pending:
+                self._defer(self.flush)
+            self._pending.append(pts)
         return True
+
+    def flush(self) -> None:
+        """Apply the dabs queued since the last flush as one edit. With `defer`, mouse moves that arrive faster
+        than the views redraw are merged, so painting never falls behind the pointer."""
+        pending, self._pending = self._pending, []
+        if pending and self._seg is not None:
+            self._stamp(np.concatenate(pending))
 
     def release(self, ijk, ctx: ViewContext) -> bool:
         if self._seg is None:
@@ -84,12 +99,16 @@ class PaintTool:
         return True
 
     def cancel(self) -> None:
+        self._pending = []
         if self._seg is not None:
             seg, self._seg, self._stroke, self._last = self._seg, None, None, None
             seg.abort_operation()
 
     # ---------------------------------------------------------------- internals
     def _finish(self) -> None:
+        self.flush()
+        if self._seg is None:                     # the last dabs were refused: the stroke is already rolled back
+            return
         seg, self._seg, self._stroke, self._last = self._seg, None, None, None
         seg.end_operation()
 

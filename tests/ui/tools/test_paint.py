@@ -204,3 +204,28 @@ def test_overwrite_modes_on_a_shared_layer(mode, hidden, expect_layers, b_left):
     stroke(PaintTool(state, lambda: seg), [(25, 25, 5), (25, 25, 5)], ViewContext(2, 5))
     assert seg.voxel_count(ids[0]) == 21 and seg.voxel_count(ids[1]) == b_left     # r=2.5 disc: 21 voxels
     assert seg.n_layers == expect_layers
+
+
+def test_deferred_moves_become_one_edit_at_the_next_flush():
+    seg, ids, state = make()
+    queued = []
+    tool = PaintTool(state, lambda: seg, defer=queued.append)
+    writes = []
+    seg.events.voxels_changed.connect(lambda changes: writes.append(changes))
+    ctx = ViewContext(2, 5)
+    tool.press((5, 5, 5), ctx)                 # the first dab is immediate
+    first = seg.voxel_count(ids[0])
+    assert first > 0 and len(writes) == 1
+    for x in range(7, 40, 2):
+        tool.drag((x, 5, 5), ctx)
+    assert seg.voxel_count(ids[0]) == first and len(queued) == 1, "moves wait for one scheduled flush"
+    queued.pop()()
+    assert seg.voxel_count(ids[0]) > first and len(writes) == 2, "all queued moves land as one edit"
+    tool.drag((40, 30, 5), ctx)
+    tool.release((40, 30, 5), ctx)             # release applies what is still queued
+    assert seg.mask(ids[0])[40, 30, 5] and len(seg.history.undo_stack) == 1
+    tool.press((5, 36, 5), ctx)
+    tool.drag((30, 36, 5), ctx)
+    tool.cancel()
+    queued.pop()()                             # a flush after cancel does nothing
+    assert not seg.mask(ids[0])[30, 36, 5] and len(seg.history.undo_stack) == 1
