@@ -143,11 +143,26 @@ def run(args) -> list[Row]:
     return rows
 
 
+def _peak_mb(fn) -> float:
+    """Peak of Python-tracked allocations (numpy arrays included) while fn runs, in MB."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
 def _joint_row(seg, ids, std_mm) -> Row:
+    from app.model.ops import plan_joint_smoothing
+
     before = [a.copy() for a in seg.layers]
     chk = _joint_check(seg, ids, std_mm)
     seg.undo()
     restored = all(np.array_equal(a, b) for a, b in zip(before, seg.layers))
+    chk["plan_peak_mb"] = round(_peak_mb(lambda: plan_joint_smoothing(seg, ids, std_mm)), 1)
     per = chk["seconds"] * 1e3 / len(ids)
     ok = per <= TARGET_MS_PER_SEGMENT and chk["gaps"] == 0 and chk["overlaps"] == 0 and restored
     return Row("tools", f"joint smoothing {std_mm:g} mm: all {len(ids)} segments, per segment (gaps/overlaps checked)",
@@ -155,7 +170,9 @@ def _joint_row(seg, ids, std_mm) -> Row:
                {"total_s": round(chk["seconds"], 2), "gaps": chk["gaps"], "overlaps": chk["overlaps"],
                 "unlabelled_where_union_kept": chk["unlabelled_where_union_kept"],
                 "outer_boundary_voxels_removed": chk["boundary_removed"], "layers_after": chk["layers"],
-                "voxels_written": chk["result"].written, "undo_restored_exactly": restored})
+                "voxels_written": chk["result"].written, "undo_restored_exactly": restored,
+                "plan_peak_mb": chk["plan_peak_mb"],
+                "one_float32_volume_per_segment_would_be_mb": round(len(ids) * seg.geometry.n_voxels * 4 / 2**20)})
 
 
 def _fill_row(seg, n) -> Row:
