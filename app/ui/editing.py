@@ -37,6 +37,7 @@ class Editing(QObject):
                       for kind in (ToolKind.PAINT, ToolKind.ERASE)}
         self.panel = EditorPanel(self.state)
         self.dock = window.add_dock(self.panel, "Segment editor", Qt.LeftDockWidgetArea)
+        window.resizeDocks([self.dock], [340], Qt.Horizontal)      # leave the views most of the width
         self._seg = None
         self._history = None
         self._build_menu()

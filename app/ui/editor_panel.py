@@ -132,6 +132,8 @@ class EditorPanel(QWidget):
         self.area = self._combo(AREA_LABELS, lambda v: setattr(self.state, "editable", v))
         self.area.setToolTip("Where a stroke may change voxels (ITK-SNAP's 'draw over')")
         self.mask_segment = QComboBox()
+        self.mask_segment.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.mask_segment.setMinimumContentsLength(14)      # 300 long names must not widen the dock
         self.mask_segment.setToolTip("The segment to paint over")
         self.mask_segment.currentIndexChanged.connect(
             lambda i: setattr(self.state, "mask_segment", self.mask_segment.itemData(i)))
