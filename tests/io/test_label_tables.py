@@ -4,6 +4,7 @@ from __future__ import annotations
 import warnings
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from app.io import FileFormatError, FileFormatWarning
 from app.io.label_tables import LabelEntry, ctbl_text, find_beside, itksnap_text, read_table
@@ -104,3 +105,25 @@ def test_written_tables_read_back(tmp_path):
     for t in (a, b):
         assert t[1].color == pytest.approx((1.0, 128 / 255, 0.0))
         assert t[300].color == (0.0, 0.0, 1.0)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dictionaries(st.integers(-5, 70000),
+                       st.tuples(st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1,
+                                         max_size=20),
+                                 st.tuples(*[st.integers(0, 255)] * 3), st.integers(0, 100)),
+                       min_size=1, max_size=20))
+def test_written_tables_read_back_for_any_entries(tmp_path, entries):
+    table = [LabelEntry(v, name, tuple(c / 255 for c in rgb), a / 100) for v, (name, rgb, a) in entries.items()
+             if v != 0]
+    if not table:
+        return
+    got = read_table(_write(tmp_path, "any.label", itksnap_text(table)))
+    for e in table:
+        assert got[e.value].name == e.name.replace('"', "'")
+        assert got[e.value].color == pytest.approx(e.color)
+        assert got[e.value].opacity == pytest.approx(e.opacity, abs=0.006)
+    got = read_table(_write(tmp_path, "any.ctbl", ctbl_text(table, "t")))
+    for e in table:
+        assert got[e.value].color == pytest.approx(e.color)
+        assert " " not in got[e.value].name and got[e.value].name
