@@ -83,7 +83,8 @@ class Editing(QObject):
 
     def _build_shortcuts(self) -> None:
         # Esc only over the views and this panel: elsewhere it must keep closing editors and dialogs
-        for widget in (self.window.view_area, self.panel):
+        views = getattr(self.window, "view_area", None) or self.window.centralWidget()
+        for widget in (views, self.panel):
             sc = QShortcut(QKeySequence(Qt.Key_Escape), widget)
             sc.setContext(Qt.WidgetWithChildrenShortcut)
             sc.activated.connect(self.escape)

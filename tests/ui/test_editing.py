@@ -80,6 +80,9 @@ def test_fast_diagonal_stroke_has_no_gaps_undo_and_redo_by_keyboard(edit_window,
     assert win.editing.redo_action.text() == "Redo Paint"
     QTest.keyClick(view, Qt.Key_Y, Qt.ControlModifier)
     assert seg.voxel_count(ids[1]) == before and seg.voxel_count(ids[2]) == a.sum()
+    QTest.keyClick(view, Qt.Key_Z, Qt.ControlModifier)
+    QTest.keyClick(view, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
+    assert seg.voxel_count(ids[2]) == a.sum() and not win.editing.redo_action.isEnabled()
     rgba = view.label_image(0)
     assert (rgba[..., 3] > 0).sum() >= a.sum(), "the view shows the painted voxels"
 
