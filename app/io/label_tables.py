@@ -93,12 +93,23 @@ def _colortable_line(s: str) -> LabelEntry | None:
 
 def _parse_csv(text: str):
     entries, bad = {}, []
-    reader = csv.DictReader(io.StringIO(text))
-    fields = {f.strip().lower(): f for f in (reader.fieldnames or [])}
+    reader = csv.DictReader(io.StringIO(text, newline=""))   # newline="": csv itself handles \r, \r\n, \n
+    try:
+        fields = {f.strip().lower(): f for f in (reader.fieldnames or [])}
+    except csv.Error:
+        return {}, [1]
     need = ("labelvalue", "name", "color_r", "color_g", "color_b")
     if not all(k in fields for k in need):
         return {}, [1]
-    for n, row in enumerate(reader, start=2):
+    rows = enumerate(reader, start=2)
+    while True:
+        try:
+            n, row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error:                      # a stray quote or NUL: the rest of the file is not a table
+            bad.append(reader.line_num)
+            break
         try:
             value = int(row[fields["labelvalue"]])
             rgb = [int(float(row[fields[k]])) for k in need[2:]]

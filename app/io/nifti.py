@@ -59,9 +59,10 @@ def read_header(path: Path):
         raise FileFormatError(f"{path.name} has an invalid NIfTI header ({exc})") from None
     if hdr["magic"] not in (b"n+1", b"n+2"):
         raise FileFormatError(f"{path.name} is a header/image pair or Analyze file; only single-file NIfTI is read")
-    offset = int(hdr["vox_offset"]) or hdr.single_vox_offset + hdr.extensions.get_sizeondisk()
-    if offset < 0:
-        raise FileFormatError(f"{path.name} has a negative data offset ({offset}) in its NIfTI header")
+    raw = float(hdr["vox_offset"])
+    if not np.isfinite(raw) or not 0 <= raw < 2**62:
+        raise FileFormatError(f"{path.name} has an invalid data offset ({raw:g}) in its NIfTI header")
+    offset = int(raw) or int(hdr.single_vox_offset + hdr.extensions.get_sizeondisk())
     return hdr, offset
 
 
@@ -73,7 +74,9 @@ def read(path, progress=None) -> tuple[np.ndarray, Geometry]:
     try:
         dtype = hdr.get_data_dtype()
     except (KeyError, ValueError, TypeError):
-        raise FileFormatError(f"{path.name}: NIfTI data type code {int(hdr['datatype'])} is not supported") from None
+        dtype = None
+    if dtype is None or dtype.kind not in "biuf":        # unknown codes, RGB, complex
+        raise FileFormatError(f"{path.name}: NIfTI data type code {int(hdr['datatype'])} is not supported")
     try:
         check_allocation(shape, dtype.itemsize, path.name)
     except TooLarge as exc:
@@ -93,7 +96,10 @@ def read(path, progress=None) -> tuple[np.ndarray, Geometry]:
     if dtype.byteorder not in ("=", "|", nib.volumeutils.native_code):
         flat = flat.view(dtype).astype(dtype.newbyteorder("="))
     arr = flat.reshape(shape, order="F")
-    slope, inter = hdr.get_slope_inter()
+    try:
+        slope, inter = hdr.get_slope_inter()
+    except nib.spatialimages.HeaderDataError as exc:       # e.g. a NaN intercept with a valid slope
+        raise FileFormatError(f"{path.name}: {exc}") from None
     if slope is not None and (slope != 1 or (inter or 0) != 0):
         arr = arr * np.float64(slope) + np.float64(inter or 0)
     if progress:
@@ -102,7 +108,7 @@ def read(path, progress=None) -> tuple[np.ndarray, Geometry]:
         return arr, geometry(hdr, shape, path.name)
     except FileFormatError:
         raise
-    except ValueError as exc:           # NaN or zero spacing, a degenerate orientation
+    except (ValueError, nib.spatialimages.HeaderDataError) as exc:   # NaN/zero spacing, a bad quaternion
         raise FileFormatError(f"{path.name}: {exc}") from None
 
 

@@ -205,8 +205,10 @@ def _fill(nf: NrrdFile, fh, flat: np.ndarray, progress=None) -> None:
         if got != len(buf):
             raise TruncatedData(f"the data ends after {got} of {len(buf)} bytes")
     elif encoding in ("gzip", "gz"):
-        if skip == -1:
-            raise FileFormatError(f"{nf.path.name}: 'byte skip: -1' with gzip encoding is not supported")
+        if skip == -1:                   # the data are the LAST bytes of the decompressed stream
+            skip = _gzip_size(fh) - len(buf)
+            if skip < 0:
+                raise TruncatedData(f"the decompressed data hold fewer than the {len(buf)} bytes needed")
         gunzip_into(fh.read, buf, skip, progress)
     elif encoding in ("bzip2", "bz2"):
         _bunzip_into(fh.read, buf, max(skip, 0))
@@ -244,6 +246,15 @@ def _bunzip_into(read, buf: memoryview, skip: int) -> None:
         filled += len(piece)
     if filled < need:
         raise TruncatedData(f"the data ends after {max(0, filled - skip)} of {len(buf)} bytes")
+
+
+def _gzip_size(fh) -> int:
+    """Decompressed size from the gzip trailer (ISIZE, modulo 4 GiB), leaving the file position unchanged."""
+    pos = fh.tell()
+    fh.seek(-4, os.SEEK_END)
+    size = int.from_bytes(fh.read(4), "little")
+    fh.seek(pos)
+    return size
 
 
 def _copy_exact(data: bytes, buf: memoryview) -> None:

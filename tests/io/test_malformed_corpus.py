@@ -87,7 +87,7 @@ REGRESSIONS = {
     "line skip of 10^12 lines": "lines its header says to skip",
     "negative byte skip": "byte skip",
     "NIfTI unknown datatype": "data type code 1234",
-    "NIfTI negative vox_offset": "negative data offset",
+    "NIfTI negative vox_offset": r"invalid data offset \(-4096\)",
     "NIfTI NaN pixdim and quaternion": "spacing",
     "niigz with bit flips #2": "cannot be read as NIfTI",
     "sizes 9223372036854775807 2 2": r"got \[-9223372036854775808, 2, 2\]",

@@ -58,6 +58,21 @@ def test_reader_agrees_with_pynrrd(tmp_path, encoding, endian, extra, prefix, de
     assert vol.array.dtype == np.uint16
 
 
+def test_detached_header_reading_the_end_of_a_gzipped_nifti(tmp_path):
+    """pynrrd's BallBinary30x30x30_byteskip_minus_one_nifti.nhdr: `byte skip: -1` with gzip encoding, the data
+    file a .nii.gz (the voxels are the last bytes of the decompressed stream, after the NIfTI header)."""
+    import nibabel as nib
+
+    data = DATA.astype(np.int16)
+    nib.save(nib.Nifti1Image(data, np.eye(4)), str(tmp_path / "ball.nii.gz"))
+    path = tmp_path / "ball.nhdr"
+    path.write_text(BASE.format(type="short", endian="little", encoding="gzip") +
+                    "byte skip: -1\ndata file: ball.nii.gz\n")
+    expected, _ = nrrd.read(str(path))
+    assert np.array_equal(io.read_volume(path).array, expected)
+    assert np.array_equal(expected, data)
+
+
 def test_ras_space_is_converted_to_lps(tmp_path):
     nrrd.write(str(tmp_path / "r.nrrd"), np.zeros((2, 3, 4), np.int16),
                {"space": "right-anterior-superior", "space directions": np.diag([1.5, 2.0, 3.0]),

@@ -140,6 +140,12 @@ def test_offset_and_unknown_keys_are_written_back(tmp_path, two_layers):
     assert keys["Segmentation_ConversionParameters"].startswith("Collapse labelmaps|1|desc&Reference image geometry|")
     assert keys["Segmentation_FutureThing"] == "keep me"
     assert keys["Segment3_Extent"] == "-3 -4 2 1 -5 -6"    # empty extent minus the offset
+    nums = [float(v) for v in keys["Segmentation_ConversionParameters"].split("Reference image geometry|")[1]
+            .split("|")[0].split(";") if v]
+    ras = np.array(nums[:16]).reshape(4, 4)
+    # internal index = file index + offset: internal (3, -2, 5) is file voxel (0, 0, 0)
+    assert np.allclose((np.diag([-1, -1, 1, 1]) @ ras @ [3, -2, 5, 1])[:3], OBLIQUE.origin)
+    assert nums[16:] == [3, 14, -2, 7, 5, 12]
     back = io.open_segmentation(path)
     assert back.extra["Segmentation_FutureThing"] == "keep me"
     assert back.extra["Segmentation_ReferenceImageExtentOffset"] == "3 -2 5"
