@@ -24,7 +24,8 @@ import numpy as np
 from vtkmodules.util import numpy_support
 from vtkmodules.vtkCommonCore import VTK_ID_TYPE, vtkPoints, vtkSMPTools
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkImageData, vtkPolyData
-from vtkmodules.vtkFiltersCore import vtkAppendPolyData, vtkSurfaceNets3D, vtkTriangleMeshPointNormals
+from vtkmodules.vtkFiltersCore import (vtkAppendPolyData, vtkQuadricClustering, vtkSurfaceNets3D,
+                                      vtkTriangleMeshPointNormals)
 from vtkmodules.vtkIOGeometry import vtkOBJWriter, vtkSTLWriter
 
 from app.model.segmentation import Segmentation
@@ -261,6 +262,20 @@ class SurfaceCache:
                 self.meshed.append(sid)
                 kept.append(sid)
         return kept
+
+
+def simplified(mesh: vtkPolyData, cell_mm: float) -> vtkPolyData:
+    """A coarse copy for drawing while the camera moves (software OpenGL): quadric clustering on a `cell_mm` grid,
+    about ten times fewer triangles for 1 mm voxels at 2.5 mm, ~1 ms per surface."""
+    cluster = vtkQuadricClustering()
+    cluster.SetInputData(mesh)
+    cluster.AutoAdjustNumberOfDivisionsOff()
+    cluster.SetDivisionSpacing(cell_mm, cell_mm, cell_mm)
+    cluster.Update()
+    normals = vtkTriangleMeshPointNormals()
+    normals.SetInputData(cluster.GetOutput())
+    normals.Update()
+    return normals.GetOutput()
 
 
 # -------------------------------------------------------------------------------------------- export

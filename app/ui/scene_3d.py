@@ -62,6 +62,9 @@ class Scene3D:
         self.marker.AddActor(orientation_cube())
         self.renderer.AddObserver("StartEvent", self._sync_marker)
         self.actors: dict[str, vtkActor] = {}
+        self._full: dict[str, vtkPolyDataMapper] = {}     # full-resolution mapper of each actor
+        self._lod: dict[str, vtkPolyDataMapper] = {}      # coarse mapper used while the camera moves
+        self.interactive = False
         self._picker = vtkCellPicker()
         self._picker.SetTolerance(0.005)
         self._camera_set = False
@@ -80,15 +83,36 @@ class Scene3D:
         actor = self.actors.get(segment_id)
         if actor is None:
             actor = vtkActor()
-            mapper = vtkPolyDataMapper()
-            mapper.ScalarVisibilityOff()
+            mapper = self._full[segment_id] = _mapper()
             actor.SetMapper(mapper)
             prop = actor.GetProperty()
             prop.SetSpecular(0.15)
             prop.SetSpecularPower(20)
             self.actors[segment_id] = actor
             self.renderer.AddActor(actor)
-        actor.GetMapper().SetInputData(mesh)
+        self._full[segment_id].SetInputData(mesh)
+        if self._lod.pop(segment_id, None) is not None:
+            actor.SetMapper(self._full[segment_id])
+
+    def set_lod(self, segment_id: str, mesh) -> None:
+        """A coarse copy of a segment's surface, drawn instead of it while the camera moves."""
+        if segment_id not in self.actors:
+            return
+        mapper = self._lod[segment_id] = _mapper()
+        mapper.SetInputData(mesh)
+        if self.interactive:
+            self.actors[segment_id].SetMapper(mapper)
+
+    def missing_lod(self, min_triangles: int) -> list[str]:
+        """Segments without a coarse copy, when the whole scene has at least `min_triangles` (else none)."""
+        total = sum(m.GetInput().GetNumberOfCells() for m in self._full.values() if m.GetInput() is not None)
+        return [sid for sid in self.actors if sid not in self._lod] if total >= min_triangles else []
+
+    def set_interactive(self, on: bool) -> None:
+        """While the camera moves, draw the coarse copies (software OpenGL keeps up); the full surfaces after."""
+        self.interactive = bool(on)
+        for sid, actor in self.actors.items():
+            actor.SetMapper(self._lod[sid] if on and sid in self._lod else self._full[sid])
 
     def set_display(self, segment_id: str, color, opacity: float, visible: bool) -> None:
         actor = self.actors.get(segment_id)
@@ -101,6 +125,8 @@ class Scene3D:
 
     def remove(self, segment_id: str) -> None:
         actor = self.actors.pop(segment_id, None)
+        self._full.pop(segment_id, None)
+        self._lod.pop(segment_id, None)
         if actor is not None:
             self.renderer.RemoveActor(actor)
 
@@ -113,8 +139,8 @@ class Scene3D:
         return [sid for sid, a in self.actors.items() if a.GetVisibility()]
 
     def mesh(self, segment_id: str):
-        actor = self.actors.get(segment_id)
-        return actor.GetMapper().GetInput() if actor is not None else None
+        mapper = self._full.get(segment_id)
+        return mapper.GetInput() if mapper is not None else None
 
     # ---------------------------------------------------------------- camera
     def reset_camera(self, direction: ViewDirection = ViewDirection.ANTERIOR) -> None:
@@ -178,3 +204,9 @@ class Scene3D:
             return None
         actor = self._picker.GetActor()
         return next((sid for sid, a in self.actors.items() if a is actor), None)
+
+
+def _mapper() -> vtkPolyDataMapper:
+    mapper = vtkPolyDataMapper()
+    mapper.ScalarVisibilityOff()
+    return mapper

@@ -10,7 +10,6 @@ hidden segments are meshed when shown; colour, opacity and visibility only chang
 """
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -18,19 +17,20 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QProgressBar, QToolButton, QVBoxLayout, QWidget
 
 from app.ui.qt_bridge import ModelBridge
+from app.ui.view_3d_meshing import UPDATE_MS, MeshingMixin
 
-UPDATE_MS = 100
 VIEW_BUTTONS = (("A", "ANTERIOR"), ("P", "POSTERIOR"), ("L", "LEFT"), ("R", "RIGHT"), ("S", "SUPERIOR"),
                 ("I", "INFERIOR"))
 
 
-class View3D(QWidget):
+class View3D(MeshingMixin, QWidget):
     """Shows the surfaces of one Segmentation. Public state used by tests: `cache` (meshed segments and their
     versions), `scene` (actors), `busy`."""
 
     segment_clicked = Signal(str)
     idle = Signal()                   # every shown segment has a current surface again
-    _meshed = Signal(object)          # (generation, [(results, versions)], seconds): worker -> GUI thread
+    _meshed = Signal(object)          # (generation, [(results, versions)], seconds, last): worker -> GUI thread
+    _simplified = Signal(object)      # (generation, {id: mesh}, {id: coarse mesh}): worker -> GUI thread
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -48,6 +48,7 @@ class View3D(QWidget):
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segedit-3d")
         self._timer = QTimer(self, singleShot=True, interval=UPDATE_MS, timeout=self._submit)
         self._meshed.connect(self._on_meshed)
+        self._simplified.connect(self._on_simplified)
         self._build_ui()
 
     # ---------------------------------------------------------------- widgets
@@ -192,97 +193,6 @@ class View3D(QWidget):
     def _apply_display(self, sid: str) -> None:
         s = self.segmentation.segment(sid)
         self.scene.set_display(sid, s.color, s.opacity, s.visible and sid not in self.hidden_in_3d)
-
-    # ---------------------------------------------------------------- meshing
-    def _schedule(self, delay_ms: int) -> None:
-        if not self._active or self.cache is None:
-            return
-        if not self._timer.isActive():
-            self._timer.start(delay_ms)
-
-    def is_idle(self) -> bool:
-        """Nothing in flight, nothing waiting: every shown segment has a current surface (or the view is off)."""
-        if not self._active or self.cache is None:
-            return True
-        return not self.busy and not self._timer.isActive() and not self._needed()
-
-    def _needed(self) -> list[str]:
-        return [sid for sid in self.shown_ids() if not self.cache.is_current(sid)]
-
-    def _submit(self) -> None:
-        """Snapshot the voxels of the segments that need a surface and mesh them on the worker thread."""
-        if self.busy or not self._active or self.segmentation is None:
-            return
-        needed = self._needed()
-        if not needed:
-            self.idle.emit()
-            return
-        from app.render.surfaces import plan_jobs
-
-        seg = self.segmentation
-        for sid in needed:
-            s = seg.segment(sid)
-            self._meshed_as[sid] = (s.layer, s.label)
-        jobs, empty = plan_jobs(seg, needed, self.smoothing, self.cache.versions(needed))
-        self.cache.store(dict.fromkeys(empty), self.cache.versions(empty))
-        for sid in empty:
-            self.scene.remove(sid)
-        if not jobs:
-            self._render()
-            self._schedule(0) if self._needed() else self.idle.emit()
-            return
-        self.busy = True
-        self._show_progress(f"Meshing {len(needed)} surface{'s' if len(needed) > 1 else ''}...", len(needed))
-        generation = self._generation
-        self._executor.submit(self._run_jobs, generation, jobs)
-
-    def _run_jobs(self, generation: int, jobs) -> None:
-        """Worker thread: run the jobs, smallest first, handing each result to the GUI thread as soon as it is
-        ready (the segment under the brush usually shows before its big neighbours); never raises."""
-        t0 = time.perf_counter()
-        jobs = sorted(jobs, key=lambda job: job.block.size)
-        for n, job in enumerate(jobs):
-            last = n == len(jobs) - 1
-            try:
-                results = [(job.run(), job.versions)]
-            except Exception as exc:        # shown in the dock's status line; the view stays usable
-                self._meshed.emit((generation, exc, time.perf_counter() - t0, True))
-                return
-            self._meshed.emit((generation, results, time.perf_counter() - t0, last))
-
-    def _on_meshed(self, payload) -> None:
-        generation, results, seconds, last = payload
-        if last:
-            self.busy = False
-            self.progress.setVisible(False)
-        if isinstance(results, Exception):
-            self.status.setText("3D: meshing failed")
-            self.status.setToolTip(str(results))
-            return
-        if generation != self._generation or self.segmentation is None:
-            self._schedule(0) if last else None
-            return
-        updated = []
-        for meshes, versions in results:
-            for sid in self.cache.store(meshes, versions):
-                if sid in self.segmentation:
-                    self.scene.set_mesh(sid, meshes[sid])
-                    self._apply_display(sid)
-                    updated.append(sid)
-        self.scene.ensure_camera()
-        self.status.setText(f"{len(self.scene.actors)} surfaces · updated in {seconds:.2f} s")
-        self._render()
-        if not last:
-            return
-        if self._needed():
-            self._schedule(UPDATE_MS)
-        else:
-            self.idle.emit()
-
-    def _show_progress(self, text: str, count: int) -> None:
-        if count > 3:              # a small update after a brush stroke needs no progress display
-            self.progress.setVisible(True)
-            self.status.setText(text)
 
     def _render(self) -> None:
         if self.canvas is not None and self._active:

@@ -92,8 +92,9 @@ class OffscreenCanvas(QWidget):
             return
         pos = event.position().toPoint()
         dx, dy = pos.x() - self._last.x(), pos.y() - self._last.y()
-        if (pos - self._press).manhattanLength() > CLICK_SLOP:
+        if not self._dragged and (pos - self._press).manhattanLength() > CLICK_SLOP:
             self._dragged = True
+            self.scene.set_interactive(True)
         self._last = pos
         pan = self._buttons & Qt.MiddleButton or (self._buttons & Qt.LeftButton
                                                     and event.modifiers() & Qt.ShiftModifier)
@@ -111,6 +112,9 @@ class OffscreenCanvas(QWidget):
         if self._press is not None and not self._dragged and event.button() == Qt.LeftButton:
             pos = event.position().toPoint()
             self.clicked.emit(pos.x(), self.height() - 1 - pos.y())
+        if self.scene.interactive:
+            self.scene.set_interactive(False)
+            self.request_render()
         self._press = self._last = None
 
     def wheelEvent(self, event) -> None:
@@ -140,6 +144,8 @@ class NativeCanvas(QWidget):
         self._style = vtkInteractorStyleTrackballCamera()
         interactor = self.render_window.GetInteractor()
         interactor.SetInteractorStyle(self._style)
+        self._style.AddObserver("StartInteractionEvent", lambda *_: scene.set_interactive(True))
+        self._style.AddObserver("EndInteractionEvent", self._on_end_interaction)
         interactor.AddObserver("LeftButtonPressEvent", self._on_press, 1.0)
         interactor.AddObserver("LeftButtonReleaseEvent", self._on_release, 1.0)
         self._press_at = None
@@ -156,6 +162,10 @@ class NativeCanvas(QWidget):
         self.render_window.GetRGBACharPixelData(0, 0, w - 1, h - 1, 1, data)
         rgba = np.ascontiguousarray(vtk_to_numpy(data).reshape(h, w, 4)[::-1])
         return QImage(rgba.data, w, h, 4 * w, QImage.Format_RGBA8888).copy()
+
+    def _on_end_interaction(self, *_args) -> None:
+        self.scene.set_interactive(False)
+        self.render_window.Render()
 
     def _on_press(self, interactor, _event) -> None:
         self._press_at = interactor.GetEventPosition()

@@ -206,3 +206,40 @@ def test_smoothing_off_remeshes_everything_and_a_new_document_replaces_the_surfa
     win.set_document(other)
     wait_idle(qtbot, view)
     assert set(view.scene.actors) == visible_non_empty(other, view)
+
+
+def test_big_scenes_draw_coarse_copies_while_the_camera_moves(demo_window, qtbot, monkeypatch):
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui import view_3d, view_3d_meshing
+
+    monkeypatch.setattr(view_3d_meshing, "LOD_MIN_TRIANGLES", 1)       # the small demo counts as big
+    demo_window.files.maybe_save = lambda: True
+    view_3d.install(demo_window)
+    view = shown_3d(demo_window)
+    wait_idle(qtbot, view)
+    scene, canvas = view.scene, view.canvas
+    sid = next(iter(scene.actors))
+    full = scene.actors[sid].GetMapper()
+    coarse = scene._lod[sid]
+    assert coarse.GetInput().GetNumberOfCells() < full.GetInput().GetNumberOfCells()
+
+    def send(kind, x):
+        QApplication.sendEvent(canvas, QMouseEvent(kind, QPoint(x, 100), canvas.mapToGlobal(QPoint(x, 100)),
+                                                   Qt.LeftButton, Qt.LeftButton, Qt.NoModifier))
+    send(QMouseEvent.MouseButtonPress, 100)
+    send(QMouseEvent.MouseMove, 150)
+    assert scene.actors[sid].GetMapper() is coarse
+    send(QMouseEvent.MouseButtonRelease, 150)
+    assert scene.actors[sid].GetMapper() is full
+    seg = demo_window.segmentation
+    seg.update_segment(sid, color=(1.0, 0.0, 0.0))           # display change: the coarse copy stays
+    qtbot.wait(5)
+    assert scene._lod[sid] is coarse
+    before = scene.mesh(sid)
+    _paint(seg, sid, [b.start for b in seg.bounding_box(sid)], 6.0)
+    wait_idle(qtbot, view)
+    assert scene.mesh(sid) is not before                       # re-meshed, and a new coarse copy made
+    assert sid in scene._lod and scene._lod[sid] is not coarse

@@ -1,0 +1,137 @@
+"""The meshing half of View3D: what to mesh when, on one worker thread, and handing results back.
+
+Priorities: surfaces that are missing or stale (shown segments only) first, in one batch at a time; then, for big
+scenes, coarse copies for moving the camera, a chunk at a time so an edit never waits long. A mixin: View3D owns
+the state (cache, scene, executor, timer, signals) and the widgets.
+"""
+from __future__ import annotations
+
+import time
+
+UPDATE_MS = 100                 # at most one re-mesh batch this often while a stroke goes on
+LOD_MIN_TRIANGLES = 400_000     # scenes bigger than this get coarse copies for moving the camera
+LOD_CHUNK = 40                  # surfaces simplified per worker task
+LOD_CELL_VOXELS = 3.0           # clustering cell, in voxels
+
+
+class MeshingMixin:
+    def _schedule(self, delay_ms: int) -> None:
+        if not self._active or self.cache is None:
+            return
+        if not self._timer.isActive():
+            self._timer.start(delay_ms)
+
+    def is_idle(self) -> bool:
+        """Nothing in flight, nothing waiting: every shown segment has a current surface (or the view is off)."""
+        if not self._active or self.cache is None:
+            return True
+        return not self.busy and not self._timer.isActive() and not self._needed()
+
+    def _needed(self) -> list[str]:
+        return [sid for sid in self.shown_ids() if not self.cache.is_current(sid)]
+
+    def _submit(self) -> None:
+        """Snapshot the voxels of the segments that need a surface and mesh them on the worker thread."""
+        if self.busy or not self._active or self.segmentation is None:
+            return
+        needed = self._needed()
+        if not needed:
+            if not self._submit_lod():
+                self.idle.emit()
+            return
+        from app.render.surfaces import plan_jobs
+
+        seg = self.segmentation
+        for sid in needed:
+            s = seg.segment(sid)
+            self._meshed_as[sid] = (s.layer, s.label)
+        jobs, empty = plan_jobs(seg, needed, self.smoothing, self.cache.versions(needed))
+        self.cache.store(dict.fromkeys(empty), self.cache.versions(empty))
+        for sid in empty:
+            self.scene.remove(sid)
+        if not jobs:
+            self._render()
+            self._schedule(0) if self._needed() else self.idle.emit()
+            return
+        self.busy = True
+        self._show_progress(f"Meshing {len(needed)} surface{'s' if len(needed) > 1 else ''}...", len(needed))
+        generation = self._generation
+        self._executor.submit(self._run_jobs, generation, jobs)
+
+    def _run_jobs(self, generation: int, jobs) -> None:
+        """Worker thread: run the jobs, smallest first, handing each result to the GUI thread as soon as it is
+        ready (the segment under the brush usually shows before its big neighbours); never raises."""
+        t0 = time.perf_counter()
+        jobs = sorted(jobs, key=lambda job: job.block.size)
+        for n, job in enumerate(jobs):
+            last = n == len(jobs) - 1
+            try:
+                results = [(job.run(), job.versions)]
+            except Exception as exc:        # shown in the dock's status line; the view stays usable
+                self._meshed.emit((generation, exc, time.perf_counter() - t0, True))
+                return
+            self._meshed.emit((generation, results, time.perf_counter() - t0, last))
+
+    def _on_meshed(self, payload) -> None:
+        generation, results, seconds, last = payload
+        if last:
+            self.busy = False
+            self.progress.setVisible(False)
+        if isinstance(results, Exception):
+            self.status.setText("3D: meshing failed")
+            self.status.setToolTip(str(results))
+            return
+        if generation != self._generation or self.segmentation is None:
+            self._schedule(0) if last else None
+            return
+        updated = []
+        for meshes, versions in results:
+            for sid in self.cache.store(meshes, versions):
+                if sid in self.segmentation:
+                    self.scene.set_mesh(sid, meshes[sid])
+                    self._apply_display(sid)
+                    updated.append(sid)
+        self.scene.ensure_camera()
+        self.status.setText(f"{len(self.scene.actors)} surfaces · updated in {seconds:.2f} s")
+        self._render()
+        if not last:
+            return
+        if self._needed():
+            self._schedule(UPDATE_MS)
+        else:
+            self._submit()          # coarse copies for moving the camera, or idle
+
+    def _submit_lod(self) -> bool:
+        """Lowest priority, a chunk at a time (an edit waits for one chunk at most): coarse copies of the surfaces
+        of a big scene, drawn while the camera moves."""
+        todo = self.scene.missing_lod(LOD_MIN_TRIANGLES)[:LOD_CHUNK]
+        if not todo:
+            return False
+        self.busy = True
+        meshes = {sid: self.scene.mesh(sid) for sid in todo}
+        cell_mm = LOD_CELL_VOXELS * max(self.segmentation.geometry.spacing)
+        self._executor.submit(self._run_lod, self._generation, meshes, cell_mm)
+        return True
+
+    def _run_lod(self, generation: int, meshes: dict, cell_mm: float) -> None:
+        from app.render.surfaces import simplified
+        try:
+            coarse = {sid: simplified(mesh, cell_mm) for sid, mesh in meshes.items()}
+        except Exception:               # no coarse copies: the full surfaces are drawn while moving
+            coarse = {}
+        self._simplified.emit((generation, meshes, coarse))
+
+    def _on_simplified(self, payload) -> None:
+        generation, meshes, coarse = payload
+        self.busy = False
+        if generation == self._generation and self.scene is not None:
+            for sid, mesh in meshes.items():
+                if self.scene.mesh(sid) is mesh:       # not re-meshed meanwhile
+                    self.scene.set_lod(sid, coarse.get(sid, mesh))
+        self._submit() if self._active else None
+
+    def _show_progress(self, text: str, count: int) -> None:
+        if count > 3:              # a small update after a brush stroke needs no progress display
+            self.progress.setVisible(True)
+            self.status.setText(text)
+
