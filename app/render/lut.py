@@ -1,6 +1,7 @@
-"""Per-layer RGBA lookup tables packed as uint32 (Slicer's one-pipeline-per-layer design, §6).
+"""Per-layer colour lookup tables packed as uint32 (Slicer's one-pipeline-per-layer design, §6).
 
-A table maps a label value of one layer to the colour of the segment that owns it; hidden segments, label 0 and
+Entries are premultiplied ARGB32 (`0xAARRGGBB`, colour channels already multiplied by alpha): the format Qt blends
+fastest, so a coloured slice goes to the screen without any conversion. A table maps a label value of one layer to the colour of the segment that owns it; hidden segments, label 0 and
 labels owned by no segment are fully transparent. A slice is coloured with one `np.take(table, labels,
 mode="clip")`: the table ends with a transparent entry, so values above the largest label (orphan voxels) clip to
 it, and negative values clip to entry 0 unless a segment owns a negative label (then `offset` shifts indices).
@@ -14,19 +15,35 @@ import numpy as np
 
 from app.model.segment import Segment
 
-RGBA_DTYPE = np.dtype("<u4")     # bytes in memory: R, G, B, A (a uint8 view of shape (..., 4) is RGBA)
+RGBA_DTYPE = np.dtype("=u4")     # one premultiplied ARGB32 pixel (Qt's QImage.Format_ARGB32_Premultiplied)
 
 
-def pack_rgba(rgb, alpha: float) -> int:
-    """RGB in 0..1 and alpha in 0..1 -> one little-endian RGBA uint32."""
-    r, g, b = (int(round(min(1.0, max(0.0, c)) * 255)) for c in rgb)
+def pack_argb(rgb, alpha: float) -> int:
+    """RGB in 0..1 and alpha in 0..1 -> one premultiplied ARGB32 value."""
     a = int(round(min(1.0, max(0.0, alpha)) * 255))
-    return r | (g << 8) | (b << 16) | (a << 24)
+    r, g, b = (int(round(min(1.0, max(0.0, c)) * a)) for c in rgb)
+    return (a << 24) | (r << 16) | (g << 8) | b
 
 
 def unpack_rgba(value: int) -> tuple[int, int, int, int]:
+    """Premultiplied ARGB32 -> straight (r, g, b, a) in 0..255 (for tests and colour pickers)."""
     v = int(value)
-    return v & 255, (v >> 8) & 255, (v >> 16) & 255, (v >> 24) & 255
+    a = (v >> 24) & 255
+    if a == 0:
+        return 0, 0, 0, 0
+    return tuple(min(255, round(((v >> s) & 255) * 255 / a)) for s in (16, 8, 0)) + (a,)
+
+
+def to_rgba(image: np.ndarray) -> np.ndarray:
+    """Premultiplied ARGB32 image (..., uint32) -> straight RGBA uint8 (..., 4)."""
+    v = image.astype(np.uint32)
+    a = (v >> 24).astype(np.float32)
+    out = np.zeros(image.shape + (4,), dtype=np.uint8)
+    safe = np.where(a > 0, a, 1.0)
+    for n, s in enumerate((16, 8, 0)):
+        out[..., n] = np.clip(np.rint(((v >> s) & 255) * 255.0 / safe), 0, 255)
+    out[..., 3] = a
+    return out
 
 
 @dataclass
@@ -38,7 +55,7 @@ class LayerLut:
     offset: int = 0
 
     def colour(self, labels: np.ndarray, outline: bool = False) -> np.ndarray:
-        """Label array (any shape, any integer dtype, views welcome) -> uint32 RGBA array of the same shape."""
+        """Label array (any shape, any integer dtype) -> premultiplied ARGB32 array of the same shape."""
         table = self.outline if outline else self.fill
         idx = labels if self.offset == 0 else labels.astype(np.int64) + self.offset
         return np.take(table, idx, mode="clip")
@@ -73,8 +90,8 @@ def set_entry(lut: LayerLut, segment: Segment, fill_opacity: float, outline_opac
     if not segment.visible:
         lut.fill[i] = lut.outline[i] = 0
         return
-    lut.fill[i] = pack_rgba(segment.color, segment.opacity * fill_opacity)
-    lut.outline[i] = pack_rgba(segment.color, segment.opacity * outline_opacity)
+    lut.fill[i] = pack_argb(segment.color, segment.opacity * fill_opacity)
+    lut.outline[i] = pack_argb(segment.color, segment.opacity * outline_opacity)
 
 
 class LutSet:

@@ -1,8 +1,10 @@
-"""Label slices -> RGBA images (uint32 per pixel), whole or one changed box at a time.
+"""Label and grey slices -> 32-bit images, whole or one changed box at a time.
 
-Fill colours come from the layer's fill table, the outline (label-boundary pixels of the slice: a pixel whose
-4-neighbour has another label) from its outline table. One `np.take` per layer per slice; the result is a
-(rows, cols) uint32 array whose uint8 view (rows, cols, 4) is RGBA, composited by the caller over the grey.
+Each layer's slice is gathered once into a contiguous array (a lattice stored in Fortran order makes some planes
+strided: every later pass is then cache-friendly), coloured with one `np.take` through the layer's table (premultiplied
+ARGB32), and its outline (label-boundary pixels: a 4-neighbour with another label) taken from the outline table.
+The grey goes through a window/level table straight to opaque RGB32. The caller stacks grey and layers (Qt blends
+premultiplied ARGB32 without conversion).
 """
 from __future__ import annotations
 
@@ -32,7 +34,8 @@ def boundary(labels: np.ndarray) -> np.ndarray:
 
 
 def colour_labels(labels: np.ndarray, lut: LayerLut, style: LabelStyle) -> np.ndarray:
-    """A (rows, cols) label slice (any view) -> contiguous uint32 RGBA of the same shape."""
+    """A (rows, cols) label slice -> contiguous premultiplied ARGB32 of the same shape."""
+    labels = np.ascontiguousarray(labels)
     if style.fill:
         out = lut.colour(labels)
     else:
@@ -44,22 +47,19 @@ def colour_labels(labels: np.ndarray, lut: LayerLut, style: LabelStyle) -> np.nd
 
 
 def recolour_box(out: np.ndarray, labels: np.ndarray, lut: LayerLut, style: LabelStyle,
-                 rows: slice, cols: slice) -> None:
-    """Recompute `out` where labels changed inside (rows, cols) and on its one-pixel rim (outlines move there)."""
+                 rows: slice, cols: slice) -> tuple[slice, slice] | None:
+    """Recompute `out` where labels changed inside (rows, cols) and on its one-pixel rim (outlines move there).
+    Returns the (rows, cols) region of `out` that was rewritten."""
     n_r, n_c = labels.shape
     r0, r1 = max(0, rows.start - 1), min(n_r, rows.stop + 1)         # written back
     c0, c1 = max(0, cols.start - 1), min(n_c, cols.stop + 1)
     e0, e1 = max(0, r0 - 1), min(n_r, r1 + 1)                         # read (neighbours of the rim)
     f0, f1 = max(0, c0 - 1), min(n_c, c1 + 1)
     if r0 >= r1 or c0 >= c1:
-        return
+        return None
     part = colour_labels(labels[e0:e1, f0:f1], lut, style)
     out[r0:r1, c0:c1] = part[r0 - e0:r1 - e0, c0 - f0:c1 - f0]
-
-
-def as_rgba(img: np.ndarray) -> np.ndarray:
-    """uint32 (rows, cols) -> uint8 (rows, cols, 4) view."""
-    return img.view(np.uint8).reshape(img.shape + (4,))
+    return slice(r0, r1), slice(c0, c1)
 
 
 def window_level(grey: np.ndarray, window: float, level: float) -> np.ndarray:
@@ -73,9 +73,32 @@ def window_level(grey: np.ndarray, window: float, level: float) -> np.ndarray:
     return g.astype(np.uint8)
 
 
+_GREY_RGB32 = (np.uint32(0xFF000000) | (np.arange(256, dtype=np.uint32) * np.uint32(0x010101))).astype(RGBA_DTYPE)
+
+
+class GreyLut:
+    """Window/level as a table from every value of a (u)int8/16 dtype to opaque RGB32 (0xFFgggggg); other dtypes
+    are ramped arithmetically. `apply(slice)` -> contiguous uint32 image."""
+
+    def __init__(self, dtype, window: float, level: float) -> None:
+        self.dtype = np.dtype(dtype)
+        self.window, self.level = float(window), float(level)
+        self.table = None
+        if self.dtype.kind in "iu" and self.dtype.itemsize <= 2:
+            unsigned = np.dtype(f"u{self.dtype.itemsize}")
+            values = np.arange(2 ** (8 * self.dtype.itemsize), dtype=np.uint64).astype(unsigned).view(self.dtype)
+            self.table = _GREY_RGB32[window_level(values, window, level)]
+            self._unsigned = unsigned
+
+    def apply(self, grey: np.ndarray) -> np.ndarray:
+        if self.table is not None:
+            return np.take(self.table, grey.view(self._unsigned))
+        return np.take(_GREY_RGB32, window_level(grey, self.window, self.level))
+
+
 def auto_window(array: np.ndarray, sample: int = 200_000) -> tuple[float, float]:
     """A robust default (window, level): the 1st..99th percentile of a strided sample of the volume."""
-    flat = array.reshape(-1)
+    flat = array.ravel(order="K")      # a view for C- or Fortran-ordered volumes
     step = max(1, flat.size // sample)
     lo, hi = np.percentile(flat[::step], [1.0, 99.0]) if flat.size else (0.0, 1.0)
     if hi <= lo:
@@ -84,32 +107,36 @@ def auto_window(array: np.ndarray, sample: int = 200_000) -> tuple[float, float]
 
 
 class LabelImages:
-    """The coloured label images of one view (one uint32 image per layer), kept for partial updates."""
+    """The coloured label images of one view (one uint32 image per layer) and the contiguous label slices they
+    came from, kept so a table change recolours without re-slicing and a paint stroke redoes only its box."""
 
     def __init__(self) -> None:
         self.images: list[np.ndarray] = []
+        self.slices: list[np.ndarray] = []
         self.index: int | None = None
 
     def render(self, layers: list[np.ndarray], luts: list[LayerLut], frame, index: int,
                style: LabelStyle) -> list[np.ndarray]:
         self.index = int(index)
-        self.images = [colour_labels(frame.extract(arr, index), lut, style) for arr, lut in zip(layers, luts)]
+        self.slices = [np.ascontiguousarray(frame.extract(arr, index)) for arr in layers]
+        self.images = [colour_labels(s, lut, style) for s, lut in zip(self.slices, luts)]
         return self.images
 
-    def recolour(self, layer: int, layers, luts, frame, style: LabelStyle) -> np.ndarray:
-        """A layer's table changed: recolour its whole slice (one np.take)."""
-        self.images[layer] = colour_labels(frame.extract(layers[layer], self.index), luts[layer], style)
+    def recolour(self, layer: int, luts, style: LabelStyle) -> np.ndarray:
+        """A layer's table changed: recolour its slice (one np.take; same buffer, rewritten in place)."""
+        self.images[layer][...] = colour_labels(self.slices[layer], luts[layer], style)
         return self.images[layer]
 
-    def update_voxels(self, changes, layers, luts, frame, style: LabelStyle) -> set[int]:
-        """Voxels changed in boxes: recolour only the part of the shown slice each box covers.
-        Returns the layers whose image changed."""
-        touched = set()
+    def update_voxels(self, changes, layers, luts, frame, style: LabelStyle) -> dict[int, list]:
+        """Voxels changed in boxes: refresh the part of the shown slice each box covers.
+        Returns {layer: [(rows, cols) regions rewritten]}."""
+        touched: dict[int, list] = {}
         for ch in changes:
             if self.index is None or ch.layer >= len(self.images) or not frame.crosses(ch.box, self.index):
                 continue
             rows, cols = frame.display_range(ch.box)
-            labels = frame.extract(layers[ch.layer], self.index)
-            recolour_box(self.images[ch.layer], labels, luts[ch.layer], style, rows, cols)
-            touched.add(ch.layer)
+            self.slices[ch.layer][rows, cols] = frame.extract(layers[ch.layer], self.index)[rows, cols]
+            region = recolour_box(self.images[ch.layer], self.slices[ch.layer], luts[ch.layer], style, rows, cols)
+            if region is not None:
+                touched.setdefault(ch.layer, []).append(region)
         return touched

@@ -6,7 +6,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app.render.lut import LutSet
-from app.render.overlay import LabelStyle, auto_window
+from app.render.overlay import GreyLut, LabelStyle, auto_window
 from app.render.reference import ReferenceSlicer
 from app.render.slicing import frames_for
 
@@ -42,6 +42,7 @@ class Display(QObject):
         self.window, self.level = 400.0, 40.0
         self.auto_window_level = (400.0, 40.0)
         self.cursor = np.zeros(3)
+        self._grey_lut: GreyLut | None = None
 
     # ---------------------------------------------------------------- document
     def set_document(self, segmentation, reference) -> None:
@@ -108,6 +109,14 @@ class Display(QObject):
     def set_window_level(self, window: float, level: float) -> None:
         self.window, self.level = max(1e-3, float(window)), float(level)
         self.grey_changed.emit()
+
+    def grey_lut(self) -> GreyLut:
+        """The window/level table for the reference's dtype (rebuilt when window/level change)."""
+        lut = self._grey_lut
+        dtype = self.reference.array.dtype
+        if lut is None or lut.dtype != dtype or (lut.window, lut.level) != (self.window, self.level):
+            lut = self._grey_lut = GreyLut(dtype, self.window, self.level)
+        return lut
 
     # ---------------------------------------------------------------- cursor
     def set_cursor(self, ijk) -> None:

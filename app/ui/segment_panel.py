@@ -8,7 +8,20 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QColorDialog, QHBoxLayout, QHeaderView, QInputDialog, QLineEdit,
                                QMenu, QTableView, QToolButton, QVBoxLayout, QWidget)
 
-from .segment_table import Column, SegmentFilter, SegmentTableModel, SwatchDelegate, qcolor
+from .segment_table import Column, MarkDelegate, SegmentTableModel, SwatchDelegate, qcolor
+
+
+class _SameRows:
+    """`SegmentPanel.proxy` for callers written against the first version (a filter proxy): the model now filters
+    itself, so view rows and model rows are the same. Prefer `SegmentPanel.index_of(segment_id)`."""
+
+    @staticmethod
+    def mapFromSource(index):
+        return index
+
+    @staticmethod
+    def mapToSource(index):
+        return index
 
 
 class SegmentPanel(QWidget):
@@ -18,12 +31,10 @@ class SegmentPanel(QWidget):
         super().__init__(parent)
         self.model = SegmentTableModel(self)
         self.model.selected_ids = self.selected_ids
-        self.proxy = SegmentFilter(self)
-        self.proxy.setSourceModel(self.model)
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText("Filter by name or value (Ctrl+F)")
         self.filter_edit.setClearButtonEnabled(True)
-        self.filter_edit.textChanged.connect(self.proxy.set_text)
+        self.filter_edit.textChanged.connect(self.model.set_filter)
         self.table = self._make_table()
         self._current = ""
         self.actions_ = self._make_actions()
@@ -35,22 +46,28 @@ class SegmentPanel(QWidget):
         self.model.modelAboutToBeReset.connect(self._remember_selection)
         self.model.modelReset.connect(self._restore_selection)
         self._kept: list[str] = []
+        self._resetting = False
 
     def _make_table(self) -> QTableView:
         t = QTableView()
-        t.setModel(self.proxy)
+        t.setModel(self.model)
         t.setSelectionBehavior(QAbstractItemView.SelectRows)
         t.setSelectionMode(QAbstractItemView.ExtendedSelection)
         t.setEditTriggers(QAbstractItemView.DoubleClicked | QAbstractItemView.EditKeyPressed)
         t.setItemDelegateForColumn(Column.COLOUR, SwatchDelegate(t))
+        t.setItemDelegateForColumn(Column.VISIBLE, MarkDelegate("eye", t))
+        t.setItemDelegateForColumn(Column.LOCK, MarkDelegate("lock", t))
+        t.setShowGrid(False)
+        t.setWordWrap(False)
+        t.setAlternatingRowColors(True)
         t.verticalHeader().hide()
         t.verticalHeader().setDefaultSectionSize(20)
         t.verticalHeader().setSectionResizeMode(QHeaderView.Fixed)
         h = t.horizontalHeader()
         h.setSectionResizeMode(QHeaderView.Interactive)
         h.setStretchLastSection(False)
-        for col, width in ((Column.VISIBLE, 46), (Column.COLOUR, 46), (Column.NAME, 190), (Column.VALUE, 50),
-                           (Column.LAYER, 44), (Column.VOXELS, 130), (Column.LOCK, 50)):
+        for col, width in ((Column.VISIBLE, 30), (Column.COLOUR, 34), (Column.NAME, 190), (Column.VALUE, 44),
+                           (Column.LAYER, 40), (Column.VOXELS, 118), (Column.LOCK, 30)):
             t.setColumnWidth(col, width)
         h.setSectionResizeMode(Column.NAME, QHeaderView.Stretch)
         t.setColumnHidden(Column.LAYER, True)
@@ -105,11 +122,9 @@ class SegmentPanel(QWidget):
     # ---------------------------------------------------------------- document
     def set_segmentation(self, segmentation) -> None:
         self.model.set_segmentation(segmentation)
-        self.proxy.refresh()
 
     def on_structure_changed(self) -> None:
         self.model.on_structure_changed()
-        self.proxy.refresh()
 
     @property
     def segmentation(self):
@@ -118,47 +133,58 @@ class SegmentPanel(QWidget):
     # ---------------------------------------------------------------- selection
     def selected_ids(self) -> list[str]:
         rows = self.table.selectionModel().selectedRows()
-        src = sorted(self.proxy.mapToSource(i).row() for i in rows)
-        return [self.model.segment_id(r) for r in src]
+        return [self.model.segment_id(r) for r in sorted(i.row() for i in rows)]
 
     def current_segment_id(self) -> str:
         return self._current
 
-    def select_segment(self, segment_id: str) -> None:
+    @property
+    def proxy(self) -> _SameRows:
+        return _SameRows()
+
+    def index_of(self, segment_id: str, column: int = Column.NAME):
+        """The table index showing a segment (invalid when the filter hides it)."""
         row = self.model.row_of(segment_id)
-        if row is None:
+        return self.model.index(row, column) if row is not None else self.model.index(-1, -1)
+
+    def select_segment(self, segment_id: str) -> None:
+        seg = self.model.segmentation
+        if seg is None or segment_id not in seg:
             return
-        index = self.proxy.mapFromSource(self.model.index(row, Column.NAME))
-        if not index.isValid():                       # filtered out: clear the filter to show it
+        if self.model.is_filtered_out(segment_id):     # filtered out: clear the filter to show it
             self.filter_edit.clear()
-            index = self.proxy.mapFromSource(self.model.index(row, Column.NAME))
+        index = self.model.index(self.model.row_of(segment_id), Column.NAME)
         sm = self.table.selectionModel()
         sm.setCurrentIndex(index, QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows)
         self.table.scrollTo(index)
 
     def _current_row_changed(self, current, _previous) -> None:
-        sid = "" if not current.isValid() else self.model.segment_id(self.proxy.mapToSource(current).row())
+        if self._resetting:               # rows are being rebuilt (filter, structure): not a user choice
+            return
+        sid = "" if not current.isValid() else self.model.segment_id(current.row())
         if sid != self._current:
             self._current = sid
             self.current_segment_changed.emit(sid)
 
     def _remember_selection(self) -> None:
         self._kept = self.selected_ids()
-        self._kept_current = self._current
+        self._resetting = True
 
     def _restore_selection(self) -> None:
+        """After a model reset: reselect the rows still shown; the current segment stays current even when the
+        filter hides it, and is cleared only when it no longer exists."""
         seg = self.model.segmentation
         sm = self.table.selectionModel()
         for sid in self._kept:
             row = self.model.row_of(sid)
             if row is not None:
-                idx = self.proxy.mapFromSource(self.model.index(row, 0))
-                sm.select(idx, QItemSelectionModel.Select | QItemSelectionModel.Rows)
-        cur = getattr(self, "_kept_current", "")
-        if cur and seg is not None and cur in seg and self.model.row_of(cur) is not None:
-            idx = self.proxy.mapFromSource(self.model.index(self.model.row_of(cur), Column.NAME))
-            sm.setCurrentIndex(idx, QItemSelectionModel.NoUpdate)
-        elif self._current:
+                sm.select(self.model.index(row, 0), QItemSelectionModel.Select | QItemSelectionModel.Rows)
+        cur = self._current
+        row = self.model.row_of(cur) if cur else None
+        if row is not None:
+            sm.setCurrentIndex(self.model.index(row, Column.NAME), QItemSelectionModel.NoUpdate)
+        self._resetting = False
+        if cur and (seg is None or cur not in seg):
             self._current = ""
             self.current_segment_changed.emit("")
 
@@ -180,7 +206,6 @@ class SegmentPanel(QWidget):
         pos = seg.position(cur) + 1 if cur and cur in seg else None
         s = seg.add_segment(position=pos)
         self.model.on_structure_changed()
-        self.proxy.refresh()
         self.select_segment(s.id)
 
     def remove_selected(self) -> None:

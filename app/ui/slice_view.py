@@ -14,11 +14,13 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsEllipseItem, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
-from app.render.overlay import LabelImages, as_rgba, window_level
+from app.render.lut import to_rgba
+from app.render.overlay import LabelImages
 from app.render.slicing import EDGE_LETTERS, Plane
 from app.ui.tools.base import ViewContext
 
 from .display import Display
+from .raster_item import RasterItem
 from .slice_canvas import SliceCanvas
 
 pg.setConfigOptions(imageAxisOrder="row-major", useOpenGL=False, antialias=False)
@@ -41,7 +43,8 @@ class SliceView(QWidget):
         self._tool = None
         self._brush_mm = None
         self._labels = LabelImages()
-        self._label_items: list[pg.ImageItem] = []
+        self._label_items: list[RasterItem] = []
+        self._stale = False           # a hidden view skips work and redraws when shown
         self._build()
         self.setFocusPolicy(Qt.StrongFocus)
         display.document_changed.connect(self._on_document)
@@ -56,8 +59,7 @@ class SliceView(QWidget):
     def _build(self) -> None:
         self.canvas = SliceCanvas(self, EDGE_LETTERS[self.plane])
         self.view_box = self.canvas.view_box
-        self.grey_item = pg.ImageItem(axisOrder="row-major")
-        self.grey_item.setAutoDownsample(False)
+        self.grey_item = RasterItem(premultiplied_alpha=False)
         self.view_box.addItem(self.grey_item)
         pen = pg.mkPen(CURSOR_PEN, width=1)
         self._cross = [pg.InfiniteLine(angle=90, movable=False, pen=pen),
@@ -137,8 +139,8 @@ class SliceView(QWidget):
                            bool(modifiers & Qt.ControlModifier))
 
     def label_image(self, layer: int = 0) -> np.ndarray:
-        """The RGBA (rows, cols, 4) currently shown for a layer (screen orientation), for tests and tools."""
-        return as_rgba(self._labels.images[layer])
+        """The straight RGBA (rows, cols, 4) currently shown for a layer (screen orientation), for tests/tools."""
+        return to_rgba(self._labels.images[layer])
 
     # ---------------------------------------------------------------- coordinates
     def _size_mm(self) -> tuple[float, float]:
@@ -162,9 +164,9 @@ class SliceView(QWidget):
         self.frame = self.display.frames.get(self.plane)
         self.canvas.set_empty(self.frame is None)
         if self.frame is None:
-            self.grey_item.clear()
-            for item in self._label_items:
-                item.clear()
+            self.grey_item.set_image(None)
+            self._sync_label_items(0)
+            self._labels = LabelImages()
             self.slider.setRange(0, 0)
             return
         for item in [self.grey_item, *self._label_items]:
@@ -182,18 +184,33 @@ class SliceView(QWidget):
         self._update_cursor_lines()
         self._update_position_label()
 
+    def _skip(self) -> bool:
+        """Hidden (single-view layout, closed dock): remember to redraw on show instead of drawing now."""
+        if self.isVisible():
+            return False
+        self._stale = True
+        return True
+
+    def showEvent(self, ev) -> None:
+        super().showEvent(ev)
+        if self._stale and self.frame is not None:
+            self._stale = False
+            self._render_grey()
+            self._render_labels()
+            self._update_cursor_lines()
+
     def _render_grey(self) -> None:
         d = self.display
         if self.frame is None or d.ref is None:
-            self.grey_item.clear()
+            self.grey_item.set_image(None)
             return
-        grey = window_level(d.ref.slice(self.frame, self._index), d.window, d.level)
-        self.grey_item.setImage(grey, autoLevels=False, levels=None)
+        if self._skip():
+            return
+        self.grey_item.set_image(d.grey_lut().apply(d.ref.slice(self.frame, self._index)))
 
     def _sync_label_items(self, n: int) -> None:
         while len(self._label_items) < n:
-            item = pg.ImageItem(axisOrder="row-major")
-            item.setAutoDownsample(False)
+            item = RasterItem(premultiplied_alpha=True)
             item.setZValue(10 + len(self._label_items))
             self.view_box.addItem(item)
             self._label_items.append(item)
@@ -216,29 +233,41 @@ class SliceView(QWidget):
             self._labels = LabelImages()
             return
         self._sync_label_items(seg.n_layers)
+        if self._skip():
+            return
         images = self._labels.render(seg.layers, d.luts.luts, self.frame, self._index, d.style)
         for item, img in zip(self._label_items, images):
-            item.setImage(as_rgba(img), autoLevels=False, levels=None)
+            item.set_image(img)
+
+    def _labels_current(self) -> bool:
+        d = self.display
+        return (self.frame is not None and d.segmentation is not None and not self._stale
+                and len(self._labels.images) == d.segmentation.n_layers == len(self._label_items)
+                and self._labels.index == self._index)
 
     def _on_recoloured(self, layers) -> None:
-        d = self.display
-        if layers is None or self.frame is None or d.segmentation is None or \
-                len(self._labels.images) != d.segmentation.n_layers:
+        if layers is None or not self._labels_current():
             self._render_labels()
             return
+        if self._skip():
+            return
         for n in layers:
-            img = self._labels.recolour(n, d.segmentation.layers, d.luts.luts, self.frame, d.style)
-            self._label_items[n].setImage(as_rgba(img), autoLevels=False, levels=None)
+            self._labels.recolour(n, self.display.luts.luts, self.display.style)
+            self._label_items[n].update()
 
     def _on_voxels(self, changes) -> None:
         d = self.display
         if self.frame is None or d.segmentation is None:
             return
-        if len(self._labels.images) != d.segmentation.n_layers:
+        if not self._labels_current():
             self._render_labels()
             return
-        for n in self._labels.update_voxels(changes, d.segmentation.layers, d.luts.luts, self.frame, d.style):
-            self._label_items[n].setImage(as_rgba(self._labels.images[n]), autoLevels=False, levels=None)
+        if self._skip():
+            return
+        touched = self._labels.update_voxels(changes, d.segmentation.layers, d.luts.luts, self.frame, d.style)
+        for n, regions in touched.items():
+            for rows, cols in regions:
+                self._label_items[n].update_region(rows, cols)
 
     # ---------------------------------------------------------------- cursor, brush, hover
     def _on_cursor(self, ijk) -> None:

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from app.model.segment import Segment
 from app.render.lut import build_lut
-from app.render.overlay import LabelStyle, boundary, colour_labels, recolour_box, window_level
+from app.render.lut import to_rgba
+from app.render.overlay import GreyLut, LabelStyle, boundary, colour_labels, recolour_box, window_level
 
 
 def _lut(n=5):
@@ -23,7 +24,7 @@ def test_boundary_marks_both_sides_of_each_border():
 def test_outline_only_leaves_the_inside_transparent():
     lab = np.zeros((7, 7), dtype=np.uint8)
     lab[1:6, 1:6] = 2
-    out = colour_labels(lab, _lut(), LabelStyle(fill=False, outline=True)).view(np.uint8).reshape(7, 7, 4)
+    out = to_rgba(colour_labels(lab, _lut(), LabelStyle(fill=False, outline=True)))
     assert out[3, 3, 3] == 0 and out[1, 3, 3] == 255 and out[0, 0, 3] == 0
 
 
@@ -45,3 +46,16 @@ def test_recolour_box_equals_full_render(data):
 def test_window_level_ramp():
     g = np.array([-100, 0, 50, 100, 200], dtype=np.int16)
     assert list(window_level(g, 100, 50)) == [0, 0, 127, 255, 255]
+
+
+def test_grey_lut_equals_the_arithmetic_ramp_for_every_dtype():
+    rng = np.random.default_rng(1)
+    for dtype in (np.int8, np.uint8, np.int16, np.uint16, np.int32, np.float32):
+        info = np.iinfo(dtype) if np.dtype(dtype).kind in "iu" else None
+        lo, hi = (info.min, info.max) if info else (-3000, 3000)
+        g = rng.integers(lo, hi, size=(9, 11), endpoint=True).astype(dtype)
+        lut = GreyLut(dtype, 700.0, 40.0)
+        got = lut.apply(g[:, ::-1])                       # views welcome
+        ramp = window_level(g[:, ::-1], 700.0, 40.0).astype(np.uint32)
+        assert got.flags.c_contiguous and got.dtype == np.uint32
+        assert np.array_equal(got, 0xFF000000 | ramp * 0x010101), dtype

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QColorDialog, QInputDialog
 from app.model.edits import EditMode, apply_mask
 from app.model.geometry import Geometry
 from app.model.segmentation import Segmentation
-from app.ui.segment_table import COUNT_REFRESH_MS, Column, SegmentFilter, SegmentTableModel
+from app.ui.segment_table import COUNT_REFRESH_MS, Column, SegmentTableModel
 
 from .helpers import settle
 
@@ -21,7 +21,7 @@ def select_rows(panel, rows):
     sm = panel.table.selectionModel()
     sm.clearSelection()
     for r in rows:
-        sm.select(panel.proxy.index(r, 0), QItemSelectionModel.Select | QItemSelectionModel.Rows)
+        sm.select(panel.model.index(r, 0), QItemSelectionModel.Select | QItemSelectionModel.Rows)
 
 
 def many_segments(n):
@@ -39,10 +39,8 @@ def test_filter_matches_a_reference(qapp, text):
     seg = many_segments(40)
     model = SegmentTableModel()
     model.set_segmentation(seg)
-    proxy = SegmentFilter()
-    proxy.setSourceModel(model)
-    proxy.set_text(text)
-    got = [proxy.index(r, Column.NAME).data() for r in range(proxy.rowCount())]
+    model.set_filter(text)
+    got = [model.index(r, Column.NAME).data() for r in range(model.rowCount())]
     t = text.strip().casefold()
     want = [s.name for s in seg.segments
             if not t or t in s.name.casefold() or (t.lstrip("-").isdigit() and s.label == int(t))]
@@ -55,7 +53,7 @@ def test_bulk_visibility_colour_lock_and_show_only_selected(demo_window, monkeyp
     select_rows(panel, [2, 3, 4])
     ids = panel.selected_ids()
     assert ids == seg.segment_ids[2:5]
-    panel.proxy.setData(panel.proxy.index(3, Column.VISIBLE), Qt.Unchecked, Qt.CheckStateRole)
+    panel.model.setData(panel.model.index(3, Column.VISIBLE), Qt.Unchecked, Qt.CheckStateRole)
     assert [seg.segment(i).visible for i in seg.segment_ids[1:6]] == [True, False, False, False, True]
     panel.actions_["lock"].trigger()
     assert all(seg.segment(i).locked for i in ids) and not seg.segment(seg.segment_ids[5]).locked
@@ -74,11 +72,11 @@ def test_bulk_visibility_colour_lock_and_show_only_selected(demo_window, monkeyp
 def test_rename_in_place_add_remove_and_move(demo_window, qtbot):
     seg = demo_window.segmentation
     panel = demo_window.segment_panel
-    index = panel.proxy.index(1, Column.NAME)
-    assert panel.proxy.setData(index, "bone", Qt.EditRole)
+    index = panel.model.index(1, Column.NAME)
+    assert panel.model.setData(index, "bone", Qt.EditRole)
     assert seg.segments[1].name == "bone"
     settle()
-    assert panel.proxy.index(1, Column.NAME).data() == "bone"
+    assert panel.model.index(1, Column.NAME).data() == "bone"
     demo_window.select_segment(seg.segment_ids[1])
     n = len(seg)
     panel.actions_["add"].trigger()
@@ -125,10 +123,25 @@ def test_voxel_counts_refresh_lazily_once_per_burst(demo_window, qtbot):
     assert model.index(row, Column.VOXELS).data().startswith(f"{seg.voxel_count(sid):,}")
 
 
+def test_filtering_keeps_the_current_segment_and_visible_selection(demo_window, qtbot):
+    panel = demo_window.segment_panel
+    seg = demo_window.segmentation
+    current = []
+    demo_window.current_segment_changed.connect(current.append)
+    demo_window.select_segment(seg.segment_ids[5])
+    select_rows(panel, [1, 5, 6])
+    qtbot.keyClicks(panel.filter_edit, seg.segments[5].name[:6])      # "Left s" or "Right "
+    assert panel.model.rowCount() < len(seg)
+    assert demo_window.current_segment_id() == seg.segment_ids[5] and current == [seg.segment_ids[5]]
+    assert set(panel.selected_ids()) <= {seg.segment_ids[i] for i in (5, 6)}
+    panel.filter_edit.clear()
+    assert demo_window.current_segment_id() == seg.segment_ids[5]
+
+
 def test_selecting_a_filtered_out_segment_clears_the_filter(demo_window, qtbot):
     panel = demo_window.segment_panel
     qtbot.keyClicks(panel.filter_edit, "skull")
-    assert panel.proxy.rowCount() == 1
+    assert panel.model.rowCount() == 1
     sid = demo_window.segmentation.segment_ids[20]
     demo_window.select_segment(sid)
     assert panel.filter_edit.text() == "" and demo_window.current_segment_id() == sid

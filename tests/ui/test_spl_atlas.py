@@ -52,13 +52,13 @@ def test_open_the_atlas_with_its_table_through_the_file_actions(make_window, qtb
 def test_filter_to_a_name(spl_window, qtbot):
     panel = spl_window.segment_panel
     qtbot.keyClicks(panel.filter_edit, "hippocampus")
-    names = [panel.proxy.index(r, Column.NAME).data() for r in range(panel.proxy.rowCount())]
+    names = [panel.model.index(r, Column.NAME).data() for r in range(panel.model.rowCount())]
     assert sorted(names) == ["left_hippocampus", "right_hippocampus"]
     panel.filter_edit.clear()
     qtbot.keyClicks(panel.filter_edit, "17")                     # a label value
-    assert panel.proxy.index(0, Column.NAME).data() == "left_hippocampus"
+    assert panel.model.index(0, Column.NAME).data() == "left_hippocampus"
     panel.filter_edit.clear()
-    assert panel.proxy.rowCount() == 304
+    assert panel.model.rowCount() == 304
 
 
 def test_hiding_a_segment_removes_its_pixels_and_keeps_the_others(spl_window, qtbot):
@@ -77,8 +77,8 @@ def test_hiding_a_segment_removes_its_pixels_and_keeps_the_others(spl_window, qt
     before = grab_rgb(view)
     panel = win.segment_panel
     qtbot.keyClicks(panel.filter_edit, "left_hippocampus")
-    index = panel.proxy.index(0, Column.VISIBLE)
-    assert panel.proxy.setData(index, Qt.Unchecked, Qt.CheckStateRole)
+    index = panel.model.index(0, Column.VISIBLE)
+    assert panel.model.setData(index, Qt.Unchecked, Qt.CheckStateRole)
     assert not seg.segment(left.id).visible
     qtbot.waitUntil(lambda: (view.label_image()[..., 3][labels == left.label] == 0).all(), timeout=2000)
     assert (view.label_image()[..., 3][labels == right.label] > 0).all()
@@ -96,7 +96,7 @@ def test_layer_column_hidden_by_default_and_shown_from_the_context_menu(spl_wind
     action = next(a for a in panel.context_menu().actions() if a.text() == "Show layer column")
     action.trigger()
     assert not panel.table.isColumnHidden(Column.LAYER)
-    assert panel.proxy.index(0, Column.LAYER).data() == 0
+    assert panel.model.index(0, Column.LAYER).data() == 0
     action.trigger()
     assert panel.table.isColumnHidden(Column.LAYER)
 
