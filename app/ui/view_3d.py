@@ -29,6 +29,7 @@ class View3D(MeshingMixin, QWidget):
 
     segment_clicked = Signal(str)
     idle = Signal()                   # every shown segment has a current surface again
+    message = Signal(str)             # for the window's status bar (a big build finished)
     _meshed = Signal(object)          # (generation, [(results, versions)], seconds, last): worker -> GUI thread
     _simplified = Signal(object)      # (generation, {id: mesh}, {id: coarse mesh}): worker -> GUI thread
 
@@ -94,8 +95,7 @@ class View3D(MeshingMixin, QWidget):
         self.scene = Scene3D()
         self.canvas = make_canvas(self.scene, self)
         self.canvas.clicked.connect(self._on_click)
-        self.canvas.setContextMenuPolicy(Qt.CustomContextMenu)
-        self.canvas.customContextMenuRequested.connect(self._context_menu)
+        self.canvas.context_menu.connect(self._context_menu)
         self._body.replaceWidget(self._placeholder, self.canvas)
         self._placeholder.deleteLater()
 
@@ -212,6 +212,10 @@ class View3D(MeshingMixin, QWidget):
             self.segment_clicked.emit(sid)
 
     def _context_menu(self, pos) -> None:
+        self.context_menu_at(pos).exec(self.canvas.mapToGlobal(pos))
+
+    def context_menu_at(self, pos) -> QMenu:
+        """The right-click menu for a canvas position (widget pixels): hide the surface under it, show all..."""
         menu = QMenu(self)
         ratio = self.canvas.devicePixelRatioF()
         sid = self.scene.segment_at(int(pos.x() * ratio), int((self.canvas.height() - 1 - pos.y()) * ratio))
@@ -222,7 +226,7 @@ class View3D(MeshingMixin, QWidget):
             menu.addAction("Show all segments in 3D", self.show_all_in_3d)
         menu.addAction("Reset camera", lambda: self.reset_camera())
         menu.addAction("Export surfaces...", self.export_dialog)
-        menu.exec(self.canvas.mapToGlobal(pos))
+        return menu
 
     def show_all_in_3d(self) -> None:
         ids, self.hidden_in_3d = frozenset(self.hidden_in_3d), set()
@@ -268,6 +272,7 @@ def install(window) -> View3D:
         lambda sid: in_3d.setChecked(sid not in view.hidden_in_3d) if sid else None)
     window.segmentation_changed.connect(view.set_segmentation)
     view.segment_clicked.connect(window.select_segment)
+    view.message.connect(window.status_message)
     view.set_segmentation(window.segmentation)
     window.view_3d = view
     window.destroyed.connect(lambda *_: view.shutdown())

@@ -54,6 +54,7 @@ class MeshingMixin:
             self._schedule(0) if self._needed() else self.idle.emit()
             return
         self.busy = True
+        self._batch_size = len(needed)
         self._show_progress(f"Meshing {len(needed)} surface{'s' if len(needed) > 1 else ''}...", len(needed))
         generation = self._generation
         self._executor.submit(self._run_jobs, generation, jobs)
@@ -96,6 +97,8 @@ class MeshingMixin:
         self._render()
         if not last:
             return
+        if getattr(self, "_batch_size", 0) > 3:
+            self.message.emit(f"3D: {self._batch_size} surfaces meshed in {seconds:.2f} s")
         if self._needed():
             self._schedule(UPDATE_MS)
         else:

@@ -3,12 +3,13 @@
 `QVTKRenderWindowInteractor` needs a native window (xcb, Windows, macOS); under Qt's offscreen platform (tests,
 headless machines) `OffscreenCanvas` renders VTK into its own offscreen window (EGL when there is no display) and
 paints the pixels. Both emit `clicked(x, y)` in VTK display coordinates (origin bottom-left) for a click that did
-not drag, and offer `request_render()` and `image()`.
+not drag, `context_menu(pos)` for a right click that did not drag (a right drag zooms), and offer
+`request_render()` and `image()`.
 """
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QImage, QPainter
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 from vtkmodules.vtkCommonCore import vtkUnsignedCharArray
@@ -35,9 +36,11 @@ class OffscreenCanvas(QWidget):
     Shift+left drag pans."""
 
     clicked = Signal(int, int)
+    context_menu = Signal(QPoint)     # a right click that did not drag (a right drag zooms)
 
     def __init__(self, scene: Scene3D, parent=None) -> None:
         super().__init__(parent)
+        self.setContextMenuPolicy(Qt.PreventContextMenu)
         self.scene = scene
         self.render_window = vtkRenderWindow()
         self.render_window.SetOffScreenRendering(1)
@@ -109,9 +112,12 @@ class OffscreenCanvas(QWidget):
         self.request_render()
 
     def mouseReleaseEvent(self, event) -> None:
-        if self._press is not None and not self._dragged and event.button() == Qt.LeftButton:
+        if self._press is not None and not self._dragged:
             pos = event.position().toPoint()
-            self.clicked.emit(pos.x(), self.height() - 1 - pos.y())
+            if event.button() == Qt.LeftButton:
+                self.clicked.emit(pos.x(), self.height() - 1 - pos.y())
+            elif event.button() == Qt.RightButton:
+                self.context_menu.emit(pos)
         if self.scene.interactive:
             self.scene.set_interactive(False)
             self.request_render()
@@ -126,6 +132,7 @@ class NativeCanvas(QWidget):
     """VTK's own Qt interactor (trackball camera) in a plain container, with the same small interface."""
 
     clicked = Signal(int, int)
+    context_menu = Signal(QPoint)
 
     def __init__(self, scene: Scene3D, parent=None) -> None:
         super().__init__(parent)
@@ -146,9 +153,9 @@ class NativeCanvas(QWidget):
         interactor.SetInteractorStyle(self._style)
         self._style.AddObserver("StartInteractionEvent", lambda *_: scene.set_interactive(True))
         self._style.AddObserver("EndInteractionEvent", self._on_end_interaction)
-        interactor.AddObserver("LeftButtonPressEvent", self._on_press, 1.0)
-        interactor.AddObserver("LeftButtonReleaseEvent", self._on_release, 1.0)
         self._press_at = None
+        self.vtk_widget.setContextMenuPolicy(Qt.PreventContextMenu)
+        self.vtk_widget.installEventFilter(self)       # clicks are seen at the Qt level, before VTK
         self.vtk_widget.Initialize()
 
     def request_render(self) -> None:
@@ -167,13 +174,18 @@ class NativeCanvas(QWidget):
         self.scene.set_interactive(False)
         self.render_window.Render()
 
-    def _on_press(self, interactor, _event) -> None:
-        self._press_at = interactor.GetEventPosition()
-
-    def _on_release(self, interactor, _event) -> None:
-        press, self._press_at = self._press_at, None
-        if press is None:
-            return
-        at = interactor.GetEventPosition()
-        if abs(at[0] - press[0]) + abs(at[1] - press[1]) <= CLICK_SLOP:
-            self.clicked.emit(int(at[0]), int(at[1]))
+    def eventFilter(self, obj, event) -> bool:
+        kind = event.type()
+        if kind == QEvent.MouseButtonPress:
+            self._press_at = event.position().toPoint()
+        elif kind == QEvent.MouseButtonRelease and self._press_at is not None:
+            pos, press = event.position().toPoint(), self._press_at
+            self._press_at = None
+            if (pos - press).manhattanLength() > CLICK_SLOP:
+                return False
+            if event.button() == Qt.LeftButton:
+                ratio = self.vtk_widget.devicePixelRatioF()
+                self.clicked.emit(int(pos.x() * ratio), int((self.vtk_widget.height() - 1 - pos.y()) * ratio))
+            elif event.button() == Qt.RightButton:
+                self.context_menu.emit(pos)
+        return False

@@ -243,3 +243,35 @@ def test_big_scenes_draw_coarse_copies_while_the_camera_moves(demo_window, qtbot
     wait_idle(qtbot, view)
     assert scene.mesh(sid) is not before                       # re-meshed, and a new coarse copy made
     assert sid in scene._lod and scene._lod[sid] is not coarse
+
+
+def test_context_menu_hides_a_surface_in_3d_only_and_shows_all_again(win3d, qtbot):
+    from PySide6.QtCore import QPoint
+
+    win, view = win3d
+    canvas = view.canvas
+    centre = QPoint(canvas.width() // 2, canvas.height() // 2)
+    sid = view.scene.segment_at(centre.x(), canvas.height() - 1 - centre.y())
+    name = win.segmentation.segment(sid).name
+    before = list(view.cache.meshed)
+    hide = next(a for a in view.context_menu_at(centre).actions() if a.text() == f"Hide '{name}' in 3D")
+    hide.trigger()
+    assert not view.scene.actors[sid].GetVisibility() and win.segmentation.segment(sid).visible
+    show_all = next(a for a in view.context_menu_at(centre).actions() if a.text() == "Show all segments in 3D")
+    show_all.trigger()
+    wait_idle(qtbot, view)
+    assert view.scene.actors[sid].GetVisibility() and view.cache.meshed == before
+
+
+def test_show_current_segment_in_3d_follows_the_selection(win3d, qtbot):
+    win, view = win3d
+    action = next(a for a in win.menu("Segmentation").actions() if a.text() == "Show current segment in 3D")
+    sid = win.segmentation.segments[7].id
+    win.select_segment(sid)
+    assert win.current_segment_id() == sid and action.isChecked()
+    action.trigger()
+    assert sid in view.hidden_in_3d and not view.scene.actors[sid].GetVisibility()
+    win.select_segment(win.segmentation.segments[8].id)
+    assert action.isChecked()
+    win.select_segment(sid)
+    assert not action.isChecked()
