@@ -2,7 +2,7 @@
 the Edit menu, and the editing shortcuts. `install(window)` is called by MainWindow at the end of its __init__.
 
 Shortcuts: 1 paint, 2 erase, Esc no tool (or cancel the stroke in progress), W / Q next / previous segment,
-] / [ and Shift+wheel over a view grow / shrink the brush, Ctrl+Z undo, Ctrl+Shift+Z or Ctrl+Y redo.
+] / [ (or + / -) and Shift+wheel over a view grow / shrink the brush, Ctrl+Z undo, Ctrl+Shift+Z or Ctrl+Y redo.
 The undo memory (MB, default 500) is the QSettings key `editing/undo_memory_mb`.
 """
 from __future__ import annotations
@@ -72,8 +72,8 @@ class Editing(QObject):
             ToolKind.ERASE: self._action(m, "Erase brush", ["2"], lambda: self.set_tool(ToolKind.ERASE)),
         }
         self._action(m, "No tool", [], lambda: self.set_tool(ToolKind.NONE), "Esc over a view")
-        self._action(m, "Larger brush", ["]"], lambda: self.state.scale_brush(1))
-        self._action(m, "Smaller brush", ["["], lambda: self.state.scale_brush(-1))
+        self._action(m, "Larger brush", ["]", "+", "="], lambda: self.state.scale_brush(1))
+        self._action(m, "Smaller brush", ["[", "-"], lambda: self.state.scale_brush(-1))
         m.addSeparator()
         self._action(m, "Next segment", ["W"], lambda: self.step_segment(1))
         self._action(m, "Previous segment", ["Q"], lambda: self.step_segment(-1))

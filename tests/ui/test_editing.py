@@ -189,6 +189,10 @@ def test_shortcuts_tools_brush_segments(edit_window, qtbot):
     assert ed.panel.radius_spin.value() == pytest.approx(r * BRUSH_SCALE_STEP, abs=0.01)
     QTest.keyClick(view, Qt.Key_BracketLeft)
     assert ed.state.brush_radius_mm == pytest.approx(r)
+    QTest.keyClick(view, Qt.Key_Minus)
+    assert ed.state.brush_radius_mm == pytest.approx(r / BRUSH_SCALE_STEP)
+    QTest.keyClick(view, Qt.Key_Plus)
+    assert ed.state.brush_radius_mm == pytest.approx(r)
     vp = view.canvas.viewport()
     centre = QPointF(vp.width() / 2, vp.height() / 2)
     wheel = QWheelEvent(centre, vp.mapToGlobal(centre), QPoint(), QPoint(0, 120), Qt.NoButton, Qt.ShiftModifier,
