@@ -42,6 +42,8 @@ _SPACE_FLIPS = {  # sign of (x, y, z) to turn the file's space into LPS
     "left-anterior-superior": (1, -1, 1), "las": (1, -1, 1),
 }
 MAGIC = b"NRRD000"
+PER_AXIS_FIELDS = ("kinds", "space directions", "spacings", "thicknesses", "axis mins", "axis maxs", "centers",
+                   "centerings", "labels", "units")
 
 
 @dataclass
@@ -140,6 +142,10 @@ def _check_header(nf: NrrdFile) -> None:
                               f"{h['dimension']}")
     if any(int(s) <= 0 for s in h["sizes"]):
         raise FileFormatError(f"{nf.path.name}: 'sizes' must be positive, got {[int(v) for v in h['sizes']]}")
+    for key in PER_AXIS_FIELDS:
+        if key in h and h[key] is not None and len(h[key]) != len(h["sizes"]):
+            raise FileFormatError(f"{nf.path.name}: '{key}' lists {len(h[key])} axes but the image has "
+                                  f"{len(h['sizes'])}")
     nf.dtype  # noqa: B018 - validates the type
 
 

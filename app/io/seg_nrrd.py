@@ -60,7 +60,7 @@ def read(header: nf.NrrdFile, progress=None) -> Segmentation:
     raw = _raw_segments(header.custom)
     segments, extents = _segments(raw, len(frames), shift, name)
     if geometry.shape == (1, 1, 1) and not any(f.any() for f in frames):
-        geometry, frames = _sentinel(header, geometry, frames)
+        geometry, frames, offset = _sentinel(header, geometry, frames, offset)
     _apply_extents(frames, segments, extents, geometry.shape)
     _clear_orphans(frames, segments, name)
     frames, segments = _drop_unused_layers(frames, segments)
@@ -197,21 +197,23 @@ def _extent(text, offset, name: str):
     return values
 
 
-def _sentinel(header: nf.NrrdFile, geometry: Geometry, frames):
+def _sentinel(header: nf.NrrdFile, geometry: Geometry, frames, offset):
     """A 1x1x1 all-zero image means "no image data": every layer is empty (Slicer also ignores a non-zero
-    single voxel; we keep it, since it is data). Use the reference geometry, when the conversion
-    parameters hold one, so that the (empty) segmentation has a usable lattice."""
-    ref = reference_geometry(header.custom.get(KEY_PARAMS, ""))
+    single voxel; we keep it, since it is data). Use the reference geometry, when the conversion parameters hold
+    one, so that the (empty) segmentation has a usable lattice; file voxel 0 is then the reference extent's start."""
+    params = header.custom.get(KEY_PARAMS, "")
+    ref = reference_geometry(params)
     if ref is not None:
         try:
             check_allocation(ref.shape, frames[0].dtype.itemsize * len(frames), header.path.name)
         except TooLarge as exc:
             raise FileFormatError(f"{exc} (its reference image geometry)") from None
-        geometry = ref
-    return geometry, [np.zeros(geometry.shape, dtype=f.dtype, order="F") for f in frames]
+        geometry, offset = ref, reference_start(params)
+    return geometry, [np.zeros(geometry.shape, dtype=f.dtype, order="F") for f in frames], offset
 
 
-def reference_geometry(params: str) -> Geometry | None:
+def _reference_numbers(params: str) -> list[float] | None:
+    """The 22 numbers of the `Reference image geometry` conversion parameter (16 matrix, 6 extent), or None."""
     for item in params.split("&"):
         parts = item.split("|")
         if parts[0] == PARAM_GEOMETRY and len(parts) > 1:
@@ -219,22 +221,31 @@ def reference_geometry(params: str) -> Geometry | None:
                 nums = [float(v) for v in parts[1].split(";") if v.strip()]
             except ValueError:
                 return None
-            if len(nums) != 22:
-                return None
-            m = np.array(nums[:16]).reshape(4, 4)
-            m[:2, :] *= -1                                  # RAS -> LPS
-            ext = nums[16:]
-            if not np.all(np.isfinite(nums)):
-                return None
-            shape = tuple(int(ext[2 * a + 1] - ext[2 * a] + 1) for a in range(3))
-            if min(shape) <= 0:
-                return None
-            m[:3, 3] = m[:3, :3] @ np.array(ext[0::2]) + m[:3, 3]
-            try:
-                return Geometry.from_ijk_to_lps(shape, m)
-            except ValueError:
-                return None
+            return nums if len(nums) == 22 and np.all(np.isfinite(nums)) else None
     return None
+
+
+def reference_start(params: str) -> tuple[int, int, int]:
+    nums = _reference_numbers(params)
+    return (0, 0, 0) if nums is None else tuple(int(v) for v in nums[16::2])
+
+
+def reference_geometry(params: str) -> Geometry | None:
+    """The lattice (LPS) of the `Reference image geometry` parameter, starting at its extent's first voxel."""
+    nums = _reference_numbers(params)
+    if nums is None:
+        return None
+    m = np.array(nums[:16]).reshape(4, 4)
+    m[:2, :] *= -1                                  # RAS -> LPS
+    ext = nums[16:]
+    shape = tuple(int(ext[2 * a + 1] - ext[2 * a] + 1) for a in range(3))
+    if min(shape) <= 0:
+        return None
+    m[:3, 3] = m[:3, :3] @ np.array(ext[0::2]) + m[:3, 3]
+    try:
+        return Geometry.from_ijk_to_lps(shape, m)
+    except ValueError:
+        return None
 
 
 def _apply_extents(frames, segments, extents, shape) -> None:
@@ -283,13 +294,9 @@ def _drop_unused_layers(frames, segments):
 
 
 def _segmentation_keys(custom: dict, offset) -> dict[str, str]:
-    """Every custom key that is not a per-segment key, kept verbatim (the legacy extent becomes an offset)."""
-    out = {}
-    for key, value in custom.items():
-        if _SEG_KEY.match(key):
-            continue
-        if key == KEY_LEGACY_EXTENT:
-            out[KEY_OFFSET] = " ".join(map(str, offset))
-            continue
-        out[key] = value
+    """Every custom key that is not a per-segment key, kept verbatim; the offset is the one in effect (a legacy
+    extent, or an empty file's reference extent, becomes an offset)."""
+    out = {key: value for key, value in custom.items() if not _SEG_KEY.match(key) and key != KEY_LEGACY_EXTENT}
+    if KEY_OFFSET in out or tuple(offset) != (0, 0, 0):
+        out[KEY_OFFSET] = " ".join(map(str, offset))
     return out

@@ -342,3 +342,22 @@ def test_grey_is_kept_and_a_missing_colour_is_generated(tmp_path):
     assert seg.segment("grey").color == (0.5, 0.5, 0.5) and not seg.segment("grey").color_auto_generated
     none = seg.segment("none")
     assert none.color_auto_generated and none.color != (0.5, 0.5, 0.5) and none.name == "none"
+
+
+def test_empty_slicer_file_with_an_offset_reference_extent(tmp_path):
+    """Slicer's sentinel file for an empty segmentation whose reference extent starts at (2, 3, 4)."""
+    m = np.diag([-1.0, -1.0, 1.0, 1.0]) @ OBLIQUE.ijk_to_lps          # RAS of the lattice
+    m[:3, 3] -= m[:3, :3] @ np.array([2.0, 3.0, 4.0])                  # internal index (2,3,4) = OBLIQUE voxel 0
+    ext = [2, 13, 3, 12, 4, 11]
+    geometry = "".join(f"{float(v)!r};" for v in m.reshape(-1)) + "".join(f"{v};" for v in ext)
+    nrrd.write(str(tmp_path / "e.seg.nrrd"), np.zeros((1, 1, 1), np.uint8), {
+        "Segment0_ID": "a", "Segment0_Name": "a", "Segment0_LabelValue": "1", "Segment0_Layer": "0",
+        "Segment0_Extent": "0 -1 0 -1 0 -1", "Segmentation_ReferenceImageExtentOffset": "0 0 0",
+        "Segmentation_ConversionParameters": f"Reference image geometry|{geometry}|desc&"})
+    seg = io.open_segmentation(tmp_path / "e.seg.nrrd")
+    assert seg.geometry.same_lattice(OBLIQUE, tol=1e-9) and seg.voxel_count("a") == 0
+    assert seg.extra["Segmentation_ReferenceImageExtentOffset"] == "2 3 4"
+    io.save_segmentation(seg, tmp_path / "f.seg.nrrd")
+    keys = custom_keys(tmp_path / "f.seg.nrrd")
+    assert keys["Segmentation_ConversionParameters"] == f"Reference image geometry|{geometry}|desc&"
+    assert keys["Segmentation_ReferenceImageExtentOffset"] == "2 3 4"
