@@ -237,7 +237,11 @@ class Segmentation(SegmentOperations, LayerOperations):
     # ---------------------------------------------------------------- primitive 1: voxels
     def write_voxels(self, layer: int, box, where: np.ndarray, value) -> int:
         """Set `layer[box][where] = value` (a scalar, or an array of `where`'s true count). The only voxel writer:
-        records undo, updates statistics, queues a change event. Returns the number of voxels that changed."""
+        records undo, updates statistics, queues a change event. Returns the number of voxels that changed.
+        Called outside an operation, it is one undo step of its own."""
+        if self._depth == 0:
+            with self.operation("Edit voxels"):
+                return self.write_voxels(layer, box, where, value)
         region = self.layers[layer][box]
         if np.ndim(value) == 0:          # the brush path: dense compare on the box, index only what changes
             new = region.dtype.type(value)

@@ -355,3 +355,14 @@ def test_merge_keeps_voxels_that_overlap_a_locked_segment(seg):
     seg.update_segment(a.id, locked=True)
     seg.merge_segments(d.id, [b.id])
     assert seg.voxel_count(d.id) == 27 and seg.voxel_count(a.id) == 8
+
+
+def test_a_bare_primitive_call_is_its_own_undo_step_and_emits(seg):
+    a = seg.add_segment()
+    got = []
+    seg.events.voxels_changed.connect(got.extend)
+    box = (slice(0, 2),) * 3
+    assert seg.write_voxels(a.layer, box, np.ones((2, 2, 2), bool), a.label) == 8
+    assert got and seg.voxel_count(a.id) == 8 and seg.history.undo_name == "Edit voxels"
+    seg.undo()
+    assert seg.voxel_count(a.id) == 0
