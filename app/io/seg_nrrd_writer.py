@@ -35,6 +35,9 @@ def check_level(level) -> int:
 
 def write(seg: Segmentation, path: Path, level: int = 1, progress=None) -> None:
     level = check_level(level)
+    if not path.name.lower().endswith((".nrrd", ".nhdr")):
+        raise FileFormatError(f"{path.name}: a segmentation is saved as .seg.nrrd or .seg.nhdr (export writes "
+                              f"labelmaps such as .nii.gz)")
     order = layer_order(seg)
     offset = _offset(seg)
     if order:

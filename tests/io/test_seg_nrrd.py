@@ -361,3 +361,10 @@ def test_empty_slicer_file_with_an_offset_reference_extent(tmp_path):
     keys = custom_keys(tmp_path / "f.seg.nrrd")
     assert keys["Segmentation_ConversionParameters"] == f"Reference image geometry|{geometry}|desc&"
     assert keys["Segmentation_ReferenceImageExtentOffset"] == "2 3 4"
+
+
+@pytest.mark.parametrize("name", ["x.nii.gz", "x.seg", "x"])
+def test_saving_under_a_labelmap_name_is_refused(tmp_path, two_layers, name):
+    with pytest.raises(io.FileFormatError, match="saved as .seg.nrrd"):
+        io.save_segmentation(two_layers, tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
