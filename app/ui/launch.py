@@ -1,5 +1,5 @@
 """GUI entry point: `segedit [FILE ...] [--labels TABLE] [--reference VOLUME] [--demo] [--screenshot OUT.png]
-[--slice AXIS=N ...] [--layout LAYOUT]`."""
+[--slice AXIS=N ...] [--layout LAYOUT] [--size WxH] [--no-extensions]`."""
 from __future__ import annotations
 
 import argparse
@@ -27,6 +27,8 @@ def parse_args(argv):
                    help="show slice N (or N%% of the way) in a view: axial=120, coronal=50%%, sagittal=...")
     p.add_argument("--layout", choices=sorted(LAYOUTS), help="view layout")
     p.add_argument("--size", default="1280x900", help="window size for --screenshot (WxH)")
+    p.add_argument("--no-extensions", action="store_true",
+                   help="start without the editing, 3D, tools and recovery extensions (troubleshooting)")
     return p.parse_args(argv)
 
 
@@ -69,7 +71,7 @@ def main(argv=None) -> int:
     # a screenshot run must not depend on (or change) the user's saved layout: throw-away settings
     scratch = tempfile.TemporaryDirectory(prefix="segedit-") if args.screenshot else None
     settings = QSettings(str(Path(scratch.name) / "settings.ini"), QSettings.IniFormat) if scratch else None
-    win = MainWindow(settings=settings)
+    win = MainWindow(settings=settings, extensions=not args.no_extensions)
     if args.layout:
         win.set_layout(Layout[LAYOUTS[args.layout]])
     if not _open(win, args):

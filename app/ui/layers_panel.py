@@ -31,6 +31,7 @@ class LayersPanel(QGroupBox):
         lay.addLayout(form)
         lay.addWidget(self.force_box)
         lay.addWidget(self.collapse_button)
+        lay.addStretch(1)
         self.refresh()
 
     def set_segmentation(self, segmentation) -> None:

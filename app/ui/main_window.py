@@ -69,6 +69,8 @@ class MainWindow(QMainWindow):
         build_help_menu(self)
         self.setAcceptDrops(True)
         self.resize(1280, 900)
+        self.resizeDocks([self.segments_dock], [400], Qt.Horizontal)
+        self.resizeDocks([self.segments_dock, self.layers_dock], [700, 150], Qt.Vertical)
         self.files.restore_settings()
         self._update_title()
         if extensions:

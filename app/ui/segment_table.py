@@ -24,11 +24,11 @@ class Column(enum.IntEnum):
     LOCK = 6
 
 
-HEADERS = {Column.VISIBLE: "👁", Column.COLOUR: "", Column.NAME: "Name", Column.VALUE: "Value",
-           Column.LAYER: "Layer", Column.VOXELS: "Voxels (volume)", Column.LOCK: "🔒"}
+HEADERS = {Column.VISIBLE: "Show", Column.COLOUR: "", Column.NAME: "Name", Column.VALUE: "Value",
+           Column.LAYER: "Layer", Column.VOXELS: "Volume", Column.LOCK: "Lock"}
 TIPS = {Column.VISIBLE: "Show or hide (applies to every selected row)", Column.COLOUR: "Double-click to change",
         Column.NAME: "Double-click or F2 to rename", Column.VALUE: "Label value in its layer",
-        Column.LAYER: "Shared labelmap layer", Column.VOXELS: "Voxel count and volume",
+        Column.LAYER: "Shared labelmap layer", Column.VOXELS: "Volume (the voxel count is in the tooltip)",
         Column.LOCK: "Locked segments are never changed by edits"}
 SEGMENT_ID_ROLE = Qt.UserRole + 1
 _VISIBLE, _COLOUR, _NAME, _VALUE, _LAYER, _VOXELS, _LOCK = (int(c) for c in Column)
@@ -43,9 +43,8 @@ def qcolor(rgb) -> QColor:
     return QColor.fromRgbF(*(float(c) for c in rgb))
 
 
-def format_volume(count: int, mm3: float) -> str:
-    vol = f"{mm3 / 1000:.2f} ml" if mm3 >= 1000 else f"{mm3:.1f} mm³"
-    return f"{count:,} ({vol})"
+def format_volume(mm3: float) -> str:
+    return f"{mm3 / 1000:.2f} ml" if mm3 >= 1000 else f"{mm3:.1f} mm³"
 
 
 class SegmentTableModel(QAbstractTableModel):
@@ -156,8 +155,7 @@ class SegmentTableModel(QAbstractTableModel):
         if col == _LAYER:
             return s.layer
         if col == _VOXELS:
-            n = self.segmentation.voxel_count(sid)
-            return format_volume(n, n * self._voxel_mm3)
+            return format_volume(self.segmentation.voxel_count(sid) * self._voxel_mm3)
         return None
 
     def _check(self, s, sid, col):
@@ -171,6 +169,9 @@ class SegmentTableModel(QAbstractTableModel):
         return qcolor(s.color) if col == _COLOUR else None
 
     def _tooltip(self, s, sid, col):
+        if col == _VOXELS:
+            n = self.segmentation.voxel_count(sid)
+            return f"{n:,} voxels, {format_volume(n * self._voxel_mm3)}"
         if col != _NAME:
             return None
         tags = "\n".join(f"{k}: {v}" for k, v in s.tags.items())

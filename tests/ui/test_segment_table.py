@@ -120,7 +120,7 @@ def test_voxel_counts_refresh_lazily_once_per_burst(demo_window, qtbot):
     qtbot.wait(COUNT_REFRESH_MS + 200)
     assert [s for s in spans if s[1] == Column.VOXELS]
     assert model.index(row, Column.VOXELS).data() != before
-    assert model.index(row, Column.VOXELS).data().startswith(f"{seg.voxel_count(sid):,}")
+    assert model.index(row, Column.VOXELS).data(Qt.ToolTipRole).startswith(f"{seg.voxel_count(sid):,} voxels")
 
 
 def test_filtering_keeps_the_current_segment_and_visible_selection(demo_window, qtbot):
