@@ -19,11 +19,29 @@ def check_allocation(shape, itemsize: int, what: str = "the image") -> int:
     if any(int(s) < 0 for s in shape):
         raise TooLarge(f"{what} has a negative size {tuple(shape)}")
     n_bytes = math.prod(int(s) for s in shape) * int(itemsize)
-    available = psutil.virtual_memory().available
+    available = available_memory()
     if n_bytes * WORKING_FACTOR > available:
         raise TooLarge(f"{what} needs {_human(n_bytes)} for {'x'.join(str(int(s)) for s in shape)} voxels, "
                        f"more than the {_human(available)} of memory available")
     return n_bytes
+
+
+def available_memory() -> int:
+    """Bytes this process may still allocate: the machine's available memory, or less under a container's
+    (cgroup v2 or v1) memory limit, which would otherwise end in the process being killed."""
+    available = psutil.virtual_memory().available
+    for limit_file, usage_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                                   ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                                    "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        try:
+            limit_text = open(limit_file).read().strip()
+            usage = int(open(usage_file).read().strip())
+        except (OSError, ValueError):
+            continue
+        if limit_text.isdigit() and int(limit_text) < 1 << 60:       # "max" or a huge number: no limit
+            available = min(available, max(0, int(limit_text) - usage))
+        break
+    return available
 
 
 def _human(n: float) -> str:
