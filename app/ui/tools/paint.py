@@ -38,9 +38,9 @@ class PaintTool:
         self._grey = IntensityCache()
         self._seg: Segmentation | None = None     # the document of the stroke in progress
         self._stroke = None                       # (segment id, mode, policy, brush mask, max step, axis)
-        self._last: np.ndarray | None = None
+        self._last: tuple | None = None
         self._defer = defer                       # schedules flush() (the GUI: next event-loop turn)
-        self._pending: list[np.ndarray] = []      # dab centres waiting for flush()
+        self._pending: list[tuple] = []           # dab centres (ijk) waiting for flush()
 
     @property
     def active(self) -> bool:
@@ -61,27 +61,27 @@ class PaintTool:
         seg.begin_operation(self.name)
         point = self._point(ijk, ctx)
         self._last = point
-        self._stamp(point[None, :])
+        self._stamp([point])
         return True
 
     def drag(self, ijk, ctx: ViewContext) -> bool:
         if self._seg is None:
             return False
-        point = self._point(ijk, ctx)
-        if (point == self._last).all():
+        point, last = self._point(ijk, ctx), self._last
+        if point == last:
             return True
         step = self._stroke[4]
-        if np.abs(point - self._last).max() <= step:      # the usual case: one dab, no interpolation needed
-            pts = point[None, :]
+        if max(abs(a - b) for a, b in zip(point, last)) <= step:    # the usual case: one dab, nothing between
+            pts = [point]
         else:
-            pts = brush.interpolate(self._last, point, step)[1:]
+            pts = [tuple(p) for p in brush.interpolate(last, point, step)[1:].tolist()]
         self._last = point
         if self._defer is None:
             self._stamp(pts)
         else:
             if not self._pending:
                 self._defer(self.flush)
-            self._pending.append(pts)
+            self._pending.extend(pts)
         return True
 
     def flush(self) -> None:
@@ -89,7 +89,7 @@ class PaintTool:
         than the views redraw are merged, so painting never falls behind the pointer."""
         pending, self._pending = self._pending, []
         if pending and self._seg is not None:
-            self._stamp(np.concatenate(pending))
+            self._stamp(pending)
 
     def release(self, ijk, ctx: ViewContext) -> bool:
         if self._seg is None:
@@ -161,13 +161,15 @@ class PaintTool:
         return policy
 
     @staticmethod
-    def _point(ijk, ctx: ViewContext) -> np.ndarray:
-        p = [math.floor(float(c) + 0.5) for c in ijk]        # nearest voxel centre (halves round up, as Slicer)
+    def _point(ijk, ctx: ViewContext) -> tuple[int, int, int]:
+        """The voxel whose centre is nearest (halves round up, as Slicer), on the view's slice. Plain Python:
+        this runs for every mouse move."""
+        p = [math.floor(float(c) + 0.5) for c in ijk]
         p[ctx.plane_axis] = int(ctx.slice_index)
-        return np.array(p)
+        return tuple(p)
 
-    def _stamp(self, points: np.ndarray) -> None:
-        """One apply_mask over the union of the brush placed at `points`; then live events for the views."""
+    def _stamp(self, points: list) -> None:
+        """One apply_mask over the union of the brush placed at `points` (ijk tuples); then live events."""
         if len(points) == 0:
             return
         sid, mode, policy, shape, _, _ = self._stroke
@@ -175,7 +177,7 @@ class PaintTool:
         if len(points) == 1:
             region = brush.dab_region(points[0], shape, seg.geometry.shape)
         else:
-            region = brush.stroke_region(points, shape, seg.geometry.shape)
+            region = brush.stroke_region(np.array(points), shape, seg.geometry.shape)
         if region is None:
             return
         mask, box = region
