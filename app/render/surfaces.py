@@ -264,9 +264,16 @@ class SurfaceCache:
         return kept
 
 
+def detached(mesh: vtkPolyData) -> vtkPolyData:
+    """A shallow copy (arrays shared, cell structures not) that another thread may read while `mesh` is drawn."""
+    copy = vtkPolyData()
+    copy.ShallowCopy(mesh)
+    return copy
+
+
 def simplified(mesh: vtkPolyData, cell_mm: float) -> vtkPolyData:
     """A coarse copy for drawing while the camera moves (software OpenGL): quadric clustering on a `cell_mm` grid,
-    about ten times fewer triangles for 1 mm voxels at 2.5 mm, ~1 ms per surface."""
+    about ten times fewer triangles for 1 mm voxels at 2.5 mm, a few ms per surface."""
     cluster = vtkQuadricClustering()
     cluster.SetInputData(mesh)
     cluster.AutoAdjustNumberOfDivisionsOff()

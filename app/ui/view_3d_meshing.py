@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 UPDATE_MS = 100                 # at most one re-mesh batch this often while a stroke goes on
+BIG_BLOCK = 500_000             # voxels: a single-segment job this big is deferred while smaller ones wait
 LOD_MIN_TRIANGLES = 400_000     # scenes bigger than this get coarse copies for moving the camera
 LOD_CHUNK = 40                  # surfaces simplified per worker task
 LOD_CELL_VOXELS = 3.0           # clustering cell, in voxels
@@ -53,6 +54,9 @@ class MeshingMixin:
             self._render()
             self._schedule(0) if self._needed() else self.idle.emit()
             return
+        small = [job for job in jobs if job.block.size <= BIG_BLOCK or len(job.labels) > 1]
+        if small and len(small) < len(jobs):
+            jobs = small        # big neighbours a stroke painted over wait for a quiet moment (or the stroke's end)
         self.busy = True
         self._batch_size = len(needed)
         self._show_progress(f"Meshing {len(needed)} surface{'s' if len(needed) > 1 else ''}...", len(needed))
@@ -113,13 +117,15 @@ class MeshingMixin:
         self.busy = True
         meshes = {sid: self.scene.mesh(sid) for sid in todo}
         cell_mm = LOD_CELL_VOXELS * max(self.segmentation.geometry.spacing)
-        self._executor.submit(self._run_lod, self._generation, meshes, cell_mm)
+        from app.render.surfaces import detached
+        copies = {sid: detached(mesh) for sid, mesh in meshes.items()}
+        self._executor.submit(self._run_lod, self._generation, meshes, copies, cell_mm)
         return True
 
-    def _run_lod(self, generation: int, meshes: dict, cell_mm: float) -> None:
+    def _run_lod(self, generation: int, meshes: dict, copies: dict, cell_mm: float) -> None:
         from app.render.surfaces import simplified
         try:
-            coarse = {sid: simplified(mesh, cell_mm) for sid, mesh in meshes.items()}
+            coarse = {sid: simplified(mesh, cell_mm) for sid, mesh in copies.items()}
         except Exception:               # no coarse copies: the full surfaces are drawn while moving
             coarse = {}
         self._simplified.emit((generation, meshes, coarse))
