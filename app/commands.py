@@ -105,8 +105,10 @@ def main(argv=None) -> int:
 
 
 def _flush_warnings(caught) -> None:
+    """Warnings about the user's files, one line each (library chatter such as ResourceWarning is not shown)."""
     for w in caught:
-        print(f"segedit: warning: {w.message}", file=sys.stderr)
+        if issubclass(w.category, UserWarning):
+            print(f"segedit: warning: {w.message}", file=sys.stderr)
     caught.clear()
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import psutil
 
@@ -34,8 +35,8 @@ def available_memory() -> int:
                                    ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
                                     "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
         try:
-            limit_text = open(limit_file).read().strip()
-            usage = int(open(usage_file).read().strip())
+            limit_text = Path(limit_file).read_text().strip()
+            usage = int(Path(usage_file).read_text().strip())
         except (OSError, ValueError):
             continue
         if limit_text.isdigit() and int(limit_text) < 1 << 60:       # "max" or a huge number: no limit

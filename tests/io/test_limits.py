@@ -1,8 +1,7 @@
 """Memory limits: a container's cgroup limit counts, not only the machine's free memory."""
 from __future__ import annotations
 
-import builtins
-import io as pyio
+from pathlib import Path
 
 import pytest
 
@@ -10,16 +9,16 @@ from app.io import limits
 
 
 def _fake_files(monkeypatch, files: dict):
-    real_open = builtins.open
+    real = Path.read_text
 
-    def fake(path, *a, **k):
-        if str(path) in files:
-            return pyio.StringIO(files[str(path)])
-        if str(path).startswith("/sys/fs/cgroup"):
-            raise FileNotFoundError(path)
-        return real_open(path, *a, **k)
+    def fake(self, *a, **k):
+        if str(self) in files:
+            return files[str(self)]
+        if str(self).startswith("/sys/fs/cgroup"):
+            raise FileNotFoundError(self)
+        return real(self, *a, **k)
 
-    monkeypatch.setattr(builtins, "open", fake)
+    monkeypatch.setattr(Path, "read_text", fake)
 
 
 def test_cgroup_v2_limit_lowers_the_available_memory(monkeypatch):
