@@ -1,16 +1,16 @@
 """Segment surfaces with VTK (the only module of app/render that imports vtk; no Qt).
 
 A mesh is built in two steps so the slow part can run off the GUI thread:
-1. `layer_job` / `segment_job` (caller's thread, fast): copy the voxels needed into a zero-padded block (the
-   whole layer cropped to the meshed segments' bounding boxes plus a one-voxel margin, so surfaces touching the
+1. `layer_job` / `segment_job` / `plan_jobs` (caller's thread, fast): copy the voxels needed into a zero-padded
+   block (the layer cropped to the segments' bounding boxes plus a one-voxel margin, so surfaces touching the
    lattice's edge are closed too) and note which label is which segment.
 2. `MeshJob.run()` (any thread; VTK releases the GIL): ONE vtkSurfaceNets3D pass over the block with the labels
    set explicitly (without them it only meshes faces touching background), split per label in numpy
-   (`_split_by_label`; vtkSurfaceNetsAtlas does the same but slower), then mapped to physical LPS millimetres with the geometry's `ijk_to_lps` (direction
-   matrix included), so surfaces line up with the slice views. Triangles are wound outward.
+   (`_split_by_label`; vtkSurfaceNetsAtlas does the same, slower), then mapped to LPS millimetres with the
+   geometry's `ijk_to_lps` (direction matrix included), as the slice views. Triangles are wound outward.
 
-`SurfaceCache` keeps one surface per segment with a version counter: an edit bumps the segment's version, and a
-result computed for an older version is dropped. Export writes STL or OBJ, one file per segment or merged.
+`simplified` makes coarse copies for a moving camera; `export_surfaces` writes STL or OBJ, one file per segment or
+merged. The version bookkeeping lives in `surface_cache.py`.
 """
 from __future__ import annotations
 
@@ -215,53 +215,6 @@ def plan_jobs(seg: Segmentation, segment_ids, smoothing: bool, versions=None, pe
             job = segment_job(seg, sid, smoothing, versions.get(sid, 0))
             jobs.append(job) if job is not None else empty.append(sid)
     return jobs, empty
-
-
-# -------------------------------------------------------------------------------------------- cache
-class SurfaceCache:
-    """One surface per segment, each tagged with the segment's version when it was meshed."""
-
-    def __init__(self) -> None:
-        self._version: dict[str, int] = {}
-        self._surfaces: dict[str, tuple[int, vtkPolyData | None]] = {}
-        self.meshed: list[str] = []          # every segment id whose mesh was stored, in order (tests, stats)
-
-    def version(self, segment_id: str) -> int:
-        return self._version.get(segment_id, 0)
-
-    def versions(self, segment_ids) -> dict[str, int]:
-        return {sid: self.version(sid) for sid in segment_ids}
-
-    def invalidate(self, segment_ids) -> None:
-        for sid in segment_ids:
-            self._version[sid] = self.version(sid) + 1
-
-    def clear(self) -> None:
-        for sid in list(self._surfaces):
-            self._version[sid] = self.version(sid) + 1
-        self._surfaces.clear()
-
-    def forget(self, segment_ids) -> None:
-        for sid in segment_ids:
-            self._surfaces.pop(sid, None)
-
-    def is_current(self, segment_id: str) -> bool:
-        got = self._surfaces.get(segment_id)
-        return got is not None and got[0] == self.version(segment_id)
-
-    def get(self, segment_id: str) -> vtkPolyData | None:
-        got = self._surfaces.get(segment_id)
-        return got[1] if got is not None else None
-
-    def store(self, results: dict, versions: dict) -> list[str]:
-        """Keep the results still current; returns their ids (stale ones are dropped)."""
-        kept = []
-        for sid, mesh in results.items():
-            if versions.get(sid, 0) == self.version(sid):
-                self._surfaces[sid] = (versions.get(sid, 0), mesh)
-                self.meshed.append(sid)
-                kept.append(sid)
-        return kept
 
 
 def detached(mesh: vtkPolyData) -> vtkPolyData:

@@ -14,7 +14,7 @@ EXPORT_FILTERS = {  # file-dialog filter -> (format value, one file per segment)
 def export_shown(view, path, fmt: str = "stl", one_file_per_segment: bool = False) -> list:
     """Write the surfaces of the segments `view` shows (visible, not hidden in 3D, non-empty); segments whose
     surface is not current are meshed now, on this thread. Returns the paths written."""
-    from app.render.surfaces import ExportFormat, SurfaceCache, export_surfaces, plan_jobs
+    from app.render.surfaces import ExportFormat, export_surfaces, plan_jobs
 
     seg = view.segmentation
     if seg is None:
@@ -23,7 +23,7 @@ def export_shown(view, path, fmt: str = "stl", one_file_per_segment: bool = Fals
     cache = view.cache
     meshes = {sid: cache.get(sid) for sid in ids if cache is not None and cache.is_current(sid)}
     missing = [sid for sid in ids if sid not in meshes]
-    jobs, _empty = plan_jobs(seg, missing, view.smoothing, SurfaceCache().versions(missing))
+    jobs, _empty = plan_jobs(seg, missing, view.smoothing)
     for job in jobs:
         meshes.update(job.run())
     named = [(seg.segment(sid).name, meshes.get(sid)) for sid in ids]

@@ -87,7 +87,7 @@ class View3D(MeshingMixin, QWidget):
         """First show: import VTK, build the scene and the canvas for this Qt platform."""
         if self.canvas is not None:
             return
-        from app.render.surfaces import SurfaceCache
+        from app.render.surface_cache import SurfaceCache
         from app.ui.scene_3d import Scene3D
         from app.ui.vtk_canvas import make_canvas
 

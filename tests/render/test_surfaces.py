@@ -13,6 +13,7 @@ from app.model.geometry import Geometry
 from app.model.segment import Segment
 from app.model.segmentation import Segmentation
 from app.render import surfaces as S
+from app.render.surface_cache import SurfaceCache
 
 # The SPL atlas' permuted, mirrored axes (i -> P, j -> -S, k -> L) with anisotropic spacing.
 PERMUTED = ((0.0, 0.0, 1.0), (1.0, 0.0, 0.0), (0.0, -1.0, 0.0))
@@ -136,7 +137,7 @@ def test_plan_jobs_per_segment_for_few_and_one_pass_for_many():
 
 
 def test_cache_drops_results_of_an_older_version():
-    cache = S.SurfaceCache()
+    cache = SurfaceCache()
     versions = cache.versions(["a", "b"])
     cache.invalidate(["a"])                      # an edit while the mesh was being built
     assert cache.store({"a": None, "b": None}, versions) == ["b"]
