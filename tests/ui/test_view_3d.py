@@ -275,3 +275,20 @@ def test_show_current_segment_in_3d_follows_the_selection(win3d, qtbot):
     assert action.isChecked()
     win.select_segment(sid)
     assert not action.isChecked()
+
+
+def test_a_colour_change_shows_on_screen_without_remeshing(win3d, qtbot):
+    win, view = win3d
+    canvas = view.canvas
+    x, y = canvas.width() // 2, canvas.height() // 2
+    sid = view.scene.segment_at(x, canvas.height() - 1 - y)
+    before = list(view.cache.meshed)
+    win.segmentation.update_segment(sid, color=(1.0, 0.0, 0.0))
+    qtbot.wait(20)
+    pixel = canvas.grab().toImage().pixelColor(x, y)          # what the widget paints, as the user sees it
+    assert pixel.red() > 2 * max(pixel.green(), pixel.blue())
+    win.segmentation.update_segment(sid, color=(0.0, 0.0, 1.0))
+    qtbot.wait(20)
+    pixel = canvas.grab().toImage().pixelColor(x, y)
+    assert pixel.blue() > 2 * max(pixel.green(), pixel.red())
+    assert view.cache.meshed == before
