@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from vtkmodules.util import numpy_support
-from vtkmodules.vtkCommonCore import VTK_ID_TYPE, vtkPoints, vtkSMPTools
+from vtkmodules.vtkCommonCore import VTK_TYPE_INT32, vtkPoints, vtkSMPTools
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkImageData, vtkPolyData
 from vtkmodules.vtkFiltersCore import (vtkAppendPolyData, vtkQuadricClustering, vtkSurfaceNets3D,
                                       vtkTriangleMeshPointNormals)
@@ -139,10 +139,11 @@ def _dense_ids(values: np.ndarray, labels: list[int]) -> np.ndarray:
 def _polydata(points: np.ndarray, triangles: np.ndarray) -> vtkPolyData:
     pts = vtkPoints()
     pts.SetData(numpy_support.numpy_to_vtk(np.ascontiguousarray(points), deep=True))
-    cells = vtkCellArray()
-    offsets = np.arange(0, 3 * len(triangles) + 1, 3, dtype=np.int64)
-    cells.SetData(numpy_support.numpy_to_vtk(offsets, deep=True, array_type=VTK_ID_TYPE),
-                  numpy_support.numpy_to_vtk(triangles.ravel(), deep=True, array_type=VTK_ID_TYPE))
+    cells = vtkCellArray()                      # 32-bit ids: half the memory of vtkIdType
+    offsets = np.arange(0, 3 * len(triangles) + 1, 3, dtype=np.int32)
+    cells.SetData(numpy_support.numpy_to_vtk(offsets, deep=True, array_type=VTK_TYPE_INT32),
+                  numpy_support.numpy_to_vtk(triangles.astype(np.int32).ravel(), deep=True,
+                                             array_type=VTK_TYPE_INT32))
     mesh = vtkPolyData()
     mesh.SetPoints(pts)
     mesh.SetPolys(cells)
