@@ -71,10 +71,12 @@ def _window(seg, grey):
 
 def _browse(app, win, view, repeats):
     """Redraws per second over 100 consecutive slices, `repeats` passes; checks one paint per step."""
-    view.set_layout = None
     vp = view.canvas.viewport()
     counter = PaintCounter(vp)
     rates, forced = [], 0
+    for i in range(BROWSE_START, BROWSE_START + N_STEPS):      # warm-up pass (first touches, caches), untimed
+        view.set_slice(i)
+        app.processEvents()
     for _ in range(repeats):
         view.set_slice(BROWSE_START - 1)
         app.processEvents()

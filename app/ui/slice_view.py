@@ -27,6 +27,7 @@ pg.setConfigOptions(imageAxisOrder="row-major", useOpenGL=False, antialias=False
 
 PLANE_COLOURS = {Plane.AXIAL: "#c0504d", Plane.CORONAL: "#6fae4f", Plane.SAGITTAL: "#e5c440"}   # Slicer's R, G, Y
 CURSOR_PEN = QColor(255, 220, 0, 140)
+_NORMAL = {Plane.AXIAL: (2, "S"), Plane.CORONAL: (1, "P"), Plane.SAGITTAL: (0, "L")}   # LPS axis shown, letter
 
 
 class SliceView(QWidget):
@@ -45,6 +46,7 @@ class SliceView(QWidget):
         self._labels = LabelImages()
         self._label_items: list[RasterItem] = []
         self._stale = False           # a hidden view skips work and redraws when shown
+        self._cross_xy = None
         self._build()
         self.setFocusPolicy(Qt.StrongFocus)
         display.document_changed.connect(self._on_document)
@@ -169,6 +171,8 @@ class SliceView(QWidget):
             self._labels = LabelImages()
             self.slider.setRange(0, 0)
             return
+        self._ijk_to_lps = self.display.geometry.ijk_to_lps
+        self._cross_xy = None
         for item in [self.grey_item, *self._label_items]:
             self._place(item)
         with_blocked(self.slider, lambda: self.slider.setRange(0, self.frame.n_slices - 1))
@@ -282,16 +286,18 @@ class SliceView(QWidget):
 
     def _update_cursor_lines(self) -> None:
         p = self.ijk_to_view(self.display.cursor)
-        self._cross[0].setValue(p.x())
-        self._cross[1].setValue(p.y())
+        xy = (p.x(), p.y())
+        if xy != self._cross_xy:            # moving along this view's normal leaves its crosshair in place
+            self._cross_xy = xy
+            self._cross[0].setValue(xy[0])
+            self._cross[1].setValue(xy[1])
 
     def _update_position_label(self) -> None:
-        g = self.display.geometry
         c = np.array(self.display.cursor, dtype=float)
         c[self.frame.plane_axis] = self._index
-        lps = g.index_to_physical(c)
-        normal = {Plane.AXIAL: (2, "S"), Plane.CORONAL: (1, "P"), Plane.SAGITTAL: (0, "L")}[self.plane]
-        self.position_label.setText(f"{normal[1]}: {lps[normal[0]]:.1f} mm")
+        lps = self._ijk_to_lps[:3, :3] @ c + self._ijk_to_lps[:3, 3]
+        axis, letter = _NORMAL[self.plane]
+        self.position_label.setText(f"{letter}: {lps[axis]:.1f} mm")
 
     def hover(self, point: QPointF | None) -> None:
         """The mouse is over `point` (view coordinates), or left the view (None)."""

@@ -130,3 +130,51 @@ def test_close_document(demo_window):
     assert demo_window.segmentation is None and demo_window.reference is None
     assert demo_window.slice_views[0].frame is None and demo_window.windowTitle() == "segedit"
     assert demo_window.slice_views[0].canvas._empty.isVisibleTo(demo_window.slice_views[0].canvas)
+
+
+def test_import_masks_and_export_labelmap_through_the_menu(make_window, tmp_path, monkeypatch, demo, dialogs):
+    import nrrd
+
+    seg0, _ = demo
+    hdr = {"space": "left-posterior-superior", "space directions": np.diag(seg0.geometry.spacing),
+           "space origin": np.array(seg0.geometry.origin)}
+    paths = []
+    for name, lab in (("liver", 3), ("spleen", 4)):
+        p = tmp_path / f"{name}.nrrd"
+        nrrd.write(str(p), (seg0.layers[0] == lab).astype(np.uint8), hdr)
+        paths.append(str(p))
+    win = make_window()
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", staticmethod(lambda *a, **k: (paths, "")))
+    win.files.ask_import_masks()
+    seg = win.segmentation
+    assert [s.name for s in seg.segments] == ["liver", "spleen"] and win.is_modified()
+    assert seg.voxel_count(seg.segment_ids[0]) == int((seg0.layers[0] == 3).sum())
+    out = tmp_path / "export.nrrd"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
+    win.files.ask_export_labelmap()
+    assert out.exists() and "Exported" in win.statusBar().currentMessage()
+    data, _ = nrrd.read(str(out))
+    assert set(np.unique(data)) == {0, seg.segments[0].label, seg.segments[1].label}
+
+
+def test_force_single_layer_warns_when_segments_overlap(demo_window, dialogs):
+    from app.model.edits import EditMode, EditPolicy, Overwrite, apply_mask
+
+    seg = demo_window.segmentation
+    a = seg.segment_ids[5]
+    extra = seg.add_segment("overlap", new_layer=True)
+    box = seg.bounding_box(a)
+    apply_mask(seg, extra.id, seg.mask(a, box), box, EditMode.ADD, EditPolicy(overwrite=Overwrite.NONE))
+    settle()
+    panel = demo_window.layers_panel
+    assert panel.layers_label.text() == "2" and seg.overlapping()
+    panel.force_box.setChecked(True)
+    dialogs.answers["warning"] = QMessageBox.Cancel
+    panel.collapse_button.click()
+    assert dialogs.seen[-1][0] == "warning" and seg.n_layers == 2
+    dialogs.answers["warning"] = QMessageBox.Ok
+    panel.collapse_button.click()
+    settle()
+    assert seg.n_layers == 1 and panel.layers_label.text() == "1"
+    assert seg.voxel_count(a) == 0                      # the later segment in the list won the overlap
+    assert "Layers: 2 -> 1" in demo_window.statusBar().currentMessage()
