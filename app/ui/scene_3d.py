@@ -142,6 +142,9 @@ class Scene3D:
         mapper = self._full.get(segment_id)
         return mapper.GetInput() if mapper is not None else None
 
+    def last_render_seconds(self) -> float:
+        return float(self.renderer.GetLastRenderTimeInSeconds())
+
     # ---------------------------------------------------------------- camera
     def reset_camera(self, direction: ViewDirection = ViewDirection.ANTERIOR) -> None:
         """Look at everything from `direction`, patient superior (or anterior) up, like Slicer's view buttons."""

@@ -19,6 +19,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QProgressBar, QToolBut
 from app.ui.qt_bridge import ModelBridge
 from app.ui.view_3d_meshing import UPDATE_MS, MeshingMixin
 
+SLOW_FRAME_S = 0.1            # a frame slower than this makes redraws wait for a pause in the updates
+
 VIEW_BUTTONS = (("A", "ANTERIOR"), ("P", "POSTERIOR"), ("L", "LEFT"), ("R", "RIGHT"), ("S", "SUPERIOR"),
                 ("I", "INFERIOR"))
 
@@ -48,6 +50,7 @@ class View3D(MeshingMixin, QWidget):
         self._meshed_as: dict[str, tuple[int, int]] = {}     # segment id -> (layer, label) it was meshed with
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segedit-3d")
         self._timer = QTimer(self, singleShot=True, interval=UPDATE_MS, timeout=self._submit)
+        self._render_timer = QTimer(self, singleShot=True, timeout=lambda: self.canvas.request_render())
         self._meshed.connect(self._on_meshed)
         self._simplified.connect(self._on_simplified)
         self._build_ui()
@@ -195,7 +198,14 @@ class View3D(MeshingMixin, QWidget):
         self.scene.set_display(sid, s.color, s.opacity, s.visible and sid not in self.hidden_in_3d)
 
     def _render(self) -> None:
-        if self.canvas is not None and self._active:
+        """Redraw. When a frame is slow (software OpenGL, a big atlas: ~1 s), redraws wait until updates pause,
+        so a brush stroke is never held up by the 3D view; the camera still moves at once (coarse copies)."""
+        if self.canvas is None or not self._active:
+            return
+        last = self.scene.last_render_seconds()
+        if last > SLOW_FRAME_S:
+            self._render_timer.start(int(max(200, 2000 * last)))     # restarted by each update: a debounce
+        else:
             self.canvas.request_render()
 
     # ---------------------------------------------------------------- camera, picking, menu

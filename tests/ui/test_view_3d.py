@@ -283,12 +283,10 @@ def test_a_colour_change_shows_on_screen_without_remeshing(win3d, qtbot):
     x, y = canvas.width() // 2, canvas.height() // 2
     sid = view.scene.segment_at(x, canvas.height() - 1 - y)
     before = list(view.cache.meshed)
+    def painted():                                              # what the widget paints, as the user sees it
+        return canvas.grab().toImage().pixelColor(x, y)
     win.segmentation.update_segment(sid, color=(1.0, 0.0, 0.0))
-    qtbot.wait(20)
-    pixel = canvas.grab().toImage().pixelColor(x, y)          # what the widget paints, as the user sees it
-    assert pixel.red() > 2 * max(pixel.green(), pixel.blue())
+    qtbot.waitUntil(lambda: painted().red() > 2 * max(painted().green(), painted().blue()), timeout=5000)
     win.segmentation.update_segment(sid, color=(0.0, 0.0, 1.0))
-    qtbot.wait(20)
-    pixel = canvas.grab().toImage().pixelColor(x, y)
-    assert pixel.blue() > 2 * max(pixel.green(), pixel.red())
+    qtbot.waitUntil(lambda: painted().blue() > 2 * max(painted().green(), painted().red()), timeout=5000)
     assert view.cache.meshed == before
