@@ -1,6 +1,8 @@
 """Factories for io tests: small segmentations built through the model's own API, and NRRD text helpers."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -34,7 +36,7 @@ def two_layers():
 
 
 def header_of(path) -> str:
-    data = open(path, "rb").read()
+    data = Path(path).read_bytes()
     return data[: data.index(b"\n\n")].decode()
 
 
