@@ -36,7 +36,12 @@ EMPTY_EXTENT = (0, -1, 0, -1, 0, -1)
 
 
 def is_segmentation(header: nf.NrrdFile) -> bool:
-    return "Segment0_ID" in header.custom or any(k.startswith("Segmentation_") for k in header.custom)
+    """Slicer's rule: segment keys start at `Segment0_ID`; without it the file is a plain labelmap, except the
+    1-voxel "no image data" file of an empty segmentation (Segmentation_ keys only)."""
+    if "Segment0_ID" in header.custom:
+        return True
+    sentinel = header.sizes[-3:] == (1, 1, 1)
+    return sentinel and any(k.startswith("Segmentation_") for k in header.custom)
 
 
 @dataclass

@@ -368,3 +368,13 @@ def test_saving_under_a_labelmap_name_is_refused(tmp_path, two_layers, name):
     with pytest.raises(io.FileFormatError, match="saved as .seg.nrrd"):
         io.save_segmentation(two_layers, tmp_path / name)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_segmentation_keys_without_segment0_is_a_plain_labelmap(tmp_path):
+    """Slicer: no Segment0_ID means a plain labelmap, even with Segmentation_ keys; its voxels are kept."""
+    g = np.zeros((3, 3, 3), np.uint8)
+    g[0] = 4
+    nrrd.write(str(tmp_path / "p.seg.nrrd"), g, {"Segmentation_MasterRepresentation": "Binary labelmap",
+                                                 "Segment1_ID": "orphan"})
+    seg = io.open_segmentation(tmp_path / "p.seg.nrrd")
+    assert [(s.name, s.label) for s in seg.segments] == [("Segment_4", 4)] and seg.voxel_count("Segment_4") == 9
