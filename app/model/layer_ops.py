@@ -12,20 +12,22 @@ import numpy as np
 class LayerOperations:
     def move_to_layer(self, segment_id: str, layer: int | None, label: int | None = None) -> None:
         """Move a segment's voxels to another layer (None: a new layer) under a free label value.
-        The caller guarantees the target has no voxels where the segment has them (no voxel changes)."""
+        The caller guarantees the target has no voxels where the segment has them (no voxel changes).
+        One undo step (called bare, its records would be lost and a later undo would corrupt the table)."""
         s = self.segment(segment_id)
-        if layer is None:
-            layer = len(self.layers)
-            self._insert_layer(layer, np.uint8)
-        if label is None:
-            label = self._free_label(layer)
-        self.ensure_label_fits(layer, label)
-        box = self._label_box(s.layer, s.label)
-        if box is not None:
-            where = self.layers[s.layer][box] == s.label
-            self.write_voxels(s.layer, box, where, 0)
-            self.write_voxels(layer, box, where, label)
-        self._set_table({segment_id: self._relayered(s, layer, label)})
+        with self.operation("Move to layer"):
+            if layer is None:
+                layer = len(self.layers)
+                self._insert_layer(layer, np.uint8)
+            if label is None:
+                label = self._free_label(layer)
+            self.ensure_label_fits(layer, label)
+            box = self._label_box(s.layer, s.label)
+            if box is not None:
+                where = self.layers[s.layer][box] == s.label
+                self.write_voxels(s.layer, box, where, 0)
+                self.write_voxels(layer, box, where, label)
+            self._set_table({segment_id: self._relayered(s, layer, label)})
 
     def separate(self, segment_id: str) -> bool:
         """Move a segment that shares its layer to a new layer of its own (label 1). Returns False if alone."""
