@@ -151,6 +151,7 @@ class NativeCanvas(QWidget):
         self._style = vtkInteractorStyleTrackballCamera()
         interactor = self.render_window.GetInteractor()
         interactor.SetInteractorStyle(self._style)
+        interactor.RemoveObservers("CharEvent")     # VTK's own keys: e/q quit, w wireframe, 3 stereo... not here
         self._style.AddObserver("StartInteractionEvent", lambda *_: scene.set_interactive(True))
         self._style.AddObserver("EndInteractionEvent", self._on_end_interaction)
         self._press_at = None
