@@ -196,7 +196,8 @@ def view_rows(seg, repeats: int) -> list[Row]:
         app.processEvents()
 
     rows = [row_ms("edit", "one dab: mouse press -> redrawn 512x512 view (SPL, 304 segments)",
-                   _timed(dab, after_dab, repeats), 8, PEER_DAB)]
+                   _timed(dab, after_dab, repeats), 8, PEER_DAB,
+                   visible_segments=sum(s.visible for s in seg.segments), view_px=[vp.width(), vp.height()])]
 
     def stroke(each: bool):
         QTest.mousePress(vp, Qt.LeftButton, Qt.NoModifier, pos[0])
