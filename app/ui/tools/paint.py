@@ -151,6 +151,8 @@ class PaintTool:
                 self._refuse("The editable intensity range needs a reference volume: open one or turn it off.")
                 return None
         policy = st.policy(grey)
+        if mode is EditMode.REMOVE_ALL and policy.editable is Editable.BACKGROUND:
+            policy.editable = Editable.EVERYWHERE     # "background only" would leave nothing to erase
         if policy.editable is Editable.INSIDE_SEGMENT:
             if mode is EditMode.REMOVE:
                 # Slicer: erasing is always allowed on the segment's own voxels in "inside one segment" mode

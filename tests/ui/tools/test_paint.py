@@ -229,3 +229,12 @@ def test_deferred_moves_become_one_edit_at_the_next_flush():
     tool.cancel()
     queued.pop()()                             # a flush after cancel does nothing
     assert not seg.mask(ids[0])[30, 36, 5] and len(seg.history.undo_stack) == 1
+
+
+def test_erase_all_ignores_background_only_which_would_erase_nothing():
+    seg, ids, state = make()
+    from app.model.edits import EditMode, apply_mask
+    apply_mask(seg, ids[1], np.ones((10, 10, 1), bool), (slice(0, 10), slice(0, 10), slice(5, 6)), EditMode.ADD)
+    state.editable, state.erase_all, state.brush_radius_mm = Editable.BACKGROUND, True, 3.0
+    stroke(PaintTool(state, lambda: seg, erase=True), [(5, 5, 5), (5, 5, 5)], ViewContext(2, 5))
+    assert seg.voxel_count(ids[1]) == 100 - 29
