@@ -255,3 +255,18 @@ def test_undo_memory_setting(make_window):
     seg = Segmentation(Geometry((8, 8, 8)))
     win.set_document(seg, None)
     assert seg.history.budget_bytes == 64 * 2**20
+
+
+def test_single_key_shortcuts_do_not_steal_typing(edit_window):
+    win, ed, seg, ids, view = edit_window
+    r, current = ed.state.brush_radius_mm, win.current_segment_id()
+    box = win.segment_panel.filter_edit
+    box.setFocus()
+    QTest.keyClicks(box, "w1q2-[")
+    assert box.text() == "w1q2-["
+    ed.panel.intensity.setChecked(True)
+    ed.panel.lo.setFocus()
+    ed.panel.lo.lineEdit().selectAll()
+    QTest.keyClicks(ed.panel.lo, "-5")
+    assert ed.panel.lo.value() == -5.0
+    assert ed.state.brush_radius_mm == r and ed.state.tool is ToolKind.NONE and win.current_segment_id() == current
