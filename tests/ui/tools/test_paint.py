@@ -238,3 +238,12 @@ def test_erase_all_ignores_background_only_which_would_erase_nothing():
     state.editable, state.erase_all, state.brush_radius_mm = Editable.BACKGROUND, True, 3.0
     stroke(PaintTool(state, lambda: seg, erase=True), [(5, 5, 5), (5, 5, 5)], ViewContext(2, 5))
     assert seg.voxel_count(ids[1]) == 100 - 29
+
+
+def test_the_tool_and_the_editor_state_import_no_qt():
+    import subprocess
+    import sys
+    code = ("import sys, app.ui.tools.paint, app.model.editor_state; "
+            "print(any(m.split('.')[0] in ('PySide6', 'pyqtgraph') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
