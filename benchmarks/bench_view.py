@@ -182,10 +182,18 @@ def _table_rows(app, repeats) -> list[Row]:
 
 
 def _load_rows(repeats) -> list[Row]:
+    rows = _load_rows_for(repeats, extensions=True)
+    bare = _load_rows_for(repeats, extensions=False)[0]
+    bare.name = "process start to first frame, SPL atlas + table (this window only, no extension modules)"
+    return rows + [bare]
+
+
+def _load_rows_for(repeats, extensions: bool) -> list[Row]:
     results = []
+    flag = [] if extensions else ["--no-extensions"]
     for _ in range(repeats):
         started = time.time()          # wall clock shared with the child (psutil's create_time has 1 s resolution)
-        r = subprocess.run([sys.executable, "-m", "benchmarks.bench_view", "--child-load"], cwd=ROOT,
+        r = subprocess.run([sys.executable, "-m", "benchmarks.bench_view", "--child-load", *flag], cwd=ROOT,
                            capture_output=True, text=True, timeout=120,
                            env=dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen")))
         line = [x for x in r.stdout.splitlines() if x.startswith("{")]
@@ -217,7 +225,8 @@ def child_load() -> int:
     app = QApplication([])
     from app.ui.main_window import MainWindow
 
-    win = MainWindow(settings=QSettings(str(ROOT / "benchmarks" / "results" / "child.ini"), QSettings.IniFormat))
+    win = MainWindow(settings=QSettings(str(ROOT / "benchmarks" / "results" / "child.ini"), QSettings.IniFormat),
+                     extensions="--no-extensions" not in sys.argv)
     painted = []
 
     class Filter(QObject):

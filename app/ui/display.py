@@ -51,6 +51,7 @@ class Display(QObject):
             self.bridge.deleteLater()
             self.bridge = None
         self.segmentation, self.reference = segmentation, reference
+        previous = self.geometry
         self.geometry = segmentation.geometry if segmentation is not None else (
             reference.geometry if reference is not None else None)
         self.frames = frames_for(self.geometry) if self.geometry is not None else {}
@@ -66,8 +67,8 @@ class Display(QObject):
             self.ref = ReferenceSlicer(reference.array, reference.geometry, self.geometry)
             self.auto_window_level = auto_window(reference.array)
             self.window, self.level = self.auto_window_level
-        if self.geometry is not None:
-            self.cursor = (np.array(self.geometry.shape) - 1) / 2.0
+        if self.geometry is not None and (previous is None or not previous.same_lattice(self.geometry)):
+            self.cursor = (np.array(self.geometry.shape) - 1) / 2.0      # a new lattice: start in the middle
         self.document_changed.emit()
 
     def flush(self) -> None:

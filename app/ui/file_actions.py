@@ -298,6 +298,14 @@ class FileActions:
             self.w.restoreGeometry(geom)
         if isinstance(state, QByteArray):
             self.w.restoreState(state)
+        from .main_window import Layout
+
+        layout = s.value("window/layout", "")
+        if layout in Layout.__members__:
+            self.w.set_layout(Layout[layout])
+            action = getattr(self.w, "layout_actions", {}).get(Layout[layout])
+            if action is not None:
+                action.setChecked(True)
         d = self.w.display
         d.set_style(fill=_bool(s.value("display/fill", True)), outline=_bool(s.value("display/outline", True)),
                     fill_opacity=float(s.value("display/fill_opacity", 0.5)),
@@ -307,6 +315,7 @@ class FileActions:
         s = self.w.settings
         s.setValue("window/geometry", self.w.saveGeometry())
         s.setValue("window/state", self.w.saveState())
+        s.setValue("window/layout", self.w.layout_mode.name)
         d = self.w.display
         s.setValue("display/fill", d.style.fill)
         s.setValue("display/outline", d.style.outline)

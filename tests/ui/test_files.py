@@ -47,14 +47,18 @@ def test_close_with_unsaved_changes_asks(demo_window, dialogs):
 
 
 def test_settings_persist_display_options_and_recent_files(make_window, tmp_path):
+    from app.ui.main_window import Layout
+
     win = make_window()
     win.display.set_style(outline=False, fill_opacity=0.8)
+    win.layout_actions[Layout.ROW].trigger()
     win.files.add_recent(tmp_path / "a.seg.nrrd")
     win.close()
     again = make_window()
     again.settings = win.settings
     again.files.restore_settings()
     assert again.display.style.outline is False and again.display.fill_opacity == pytest.approx(0.8)
+    assert again.layout_mode == Layout.ROW and again.layout_actions[Layout.ROW].isChecked()
     assert again.files.recent()[0].endswith("a.seg.nrrd")
 
 
