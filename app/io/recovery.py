@@ -90,8 +90,10 @@ def ensure_folder(folder) -> Path:
 
 def snapshot(seg: Segmentation) -> Segmentation:
     """A private copy of the document's state (layers, segment table, file keys) for writing elsewhere.
-    Cost: one memcpy per layer. Call it only when no operation is open (`not seg.history.recording`)."""
-    copy = Segmentation.from_layers(seg.geometry, [a.copy() for a in seg.layers], [s.copy() for s in seg.segments])
+    One memcpy per layer, in the layer's own memory order (`copy()` would transpose a Fortran-ordered layer:
+    ~40x slower). Call it only when no operation is open (`not seg.history.recording`)."""
+    layers = [a.copy(order="K") for a in seg.layers]
+    copy = Segmentation.from_layers(seg.geometry, layers, [s.copy() for s in seg.segments])
     copy.extra.update(seg.extra)
     return copy
 

@@ -263,3 +263,14 @@ def test_killed_editor_loses_nothing_but_the_open_stroke(tmp_path, folder, make_
         want = expected["layers"][expected["layer_of"][n]] == expected["label_of"][n]
         assert np.array_equal(seg.mask(sid), want), seg.segment(sid).name
     assert seg.voxel_count(seg.segment_ids[-1]) == int(expected["painted"]) > 0
+
+
+def test_snapshot_is_an_independent_copy_in_the_layers_memory_order(demo):
+    seg = copy_segmentation(demo[0])
+    seg.extra["Custom"] = "kept"
+    snap = store.snapshot(seg)
+    assert all(b.flags.f_contiguous == a.flags.f_contiguous for a, b in zip(seg.layers, snap.layers))
+    assert all(not np.shares_memory(a, b) for a, b in zip(seg.layers, snap.layers))
+    paint(seg, segment_id=seg.add_segment("after").id)
+    assert "after" not in [s.name for s in snap.segments] and snap.extra["Custom"] == "kept"
+    assert_same_voxels(snap, copy_segmentation(demo[0]))
