@@ -4,7 +4,6 @@ press opens one undo step ("Paint" / "Erase"); each drag stamps the brush along 
 with dabs at most half a radius apart so a fast stroke leaves no gaps, as ONE `apply_mask` over the union of those
 dabs; release commits the step, cancel rolls it back. The brush is a disc one voxel thick in the view's plane, or a
 sphere. Refused edits (no segment, hidden or locked segment) change nothing and say why on `state.message`.
-A segment's status tag goes from 'not started' to 'in progress' with its first edit (Slicer §3.4 f).
 """
 from __future__ import annotations
 
@@ -16,7 +15,6 @@ import numpy as np
 from app.model import brush
 from app.model.edits import Editable, EditMode, EditPolicy, apply_mask
 from app.model.editor_state import EditorState, ToolKind
-from app.model.segment import STATUS_TAG
 from app.model.segmentation import Segmentation, SegmentationError
 
 from .base import ViewContext
@@ -43,7 +41,6 @@ class PaintTool:
         self._last: tuple | None = None
         self._defer = defer                       # schedules flush() (the GUI: next event-loop turn)
         self._pending: list[tuple] = []           # dab centres (ijk) waiting for flush()
-        self._written = 0                         # voxels changed by the stroke in progress
 
     @property
     def active(self) -> bool:
@@ -60,7 +57,7 @@ class PaintTool:
         stroke = self._prepare(seg, ctx)
         if stroke is None:
             return True                       # refused with a message; swallow the drag (no surprise panning)
-        self._seg, self._stroke, self._written = seg, stroke, 0
+        self._seg, self._stroke = seg, stroke
         seg.begin_operation(self.name)
         point = self._point(ijk, ctx)
         self._last = point
@@ -112,11 +109,6 @@ class PaintTool:
         self.flush()
         if self._seg is None:                     # the last dabs were refused: the stroke is already rolled back
             return
-        sid, mode = self._stroke[0], self._stroke[1]
-        if self._written and mode is not EditMode.REMOVE_ALL and sid in self._seg and \
-                self._seg.segment(sid).status == "notstarted":
-            tags = dict(self._seg.segment(sid).tags, **{STATUS_TAG: "inprogress"})   # Slicer does the same
-            self._seg.update_segment(sid, tags=tags)
         seg, self._seg, self._stroke, self._last = self._seg, None, None, None
         seg.end_operation()
 
@@ -192,7 +184,7 @@ class PaintTool:
             return
         mask, box = region
         try:
-            self._written += apply_mask(seg, sid, mask, box, mode, policy, name=self.name)
+            apply_mask(seg, sid, mask, box, mode, policy, name=self.name)
         except SegmentationError as exc:
             self.cancel()
             self._refuse(str(exc))

@@ -247,23 +247,3 @@ def test_the_tool_and_the_editor_state_import_no_qt():
             "print(any(m.split('.')[0] in ('PySide6', 'pyqtgraph') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
-
-
-def test_the_first_edit_marks_the_segment_in_progress_within_the_same_undo_step():
-    from app.model.segment import STATUS_TAG
-    seg, ids, state = make()
-    seg.update_segment(ids[0], tags={"Keep": "me"})
-    seg.history.clear()
-    tool = PaintTool(state, lambda: seg)
-    stroke(tool, [(5, 5, 5), (9, 5, 5)], ViewContext(2, 5))
-    assert seg.segment(ids[0]).tags == {"Keep": "me", STATUS_TAG: "inprogress"}
-    assert len(seg.history.undo_stack) == 1
-    seg.update_segment(ids[0], tags={STATUS_TAG: "completed"})
-    stroke(tool, [(5, 9, 5), (9, 9, 5)], ViewContext(2, 5))
-    assert seg.segment(ids[0]).status == "completed"          # only 'not started' moves on
-    seg.undo()
-    seg.undo()
-    seg.undo()
-    assert seg.segment(ids[0]).tags == {"Keep": "me"} and seg.voxel_count(ids[0]) == 0
-    stroke(PaintTool(state, lambda: seg, erase=True), [(30, 30, 5), (30, 30, 5)], ViewContext(2, 5))
-    assert seg.segment(ids[0]).status == "notstarted"          # nothing was erased: nothing changes
