@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from app.ui.long_task import Cancelled
+
 EXPORT_FILTERS = {  # file-dialog filter -> (format value, one file per segment)
     "STL, one file per segment (*.stl)": ("stl", True),
     "STL, all segments in one file (*.stl)": ("stl", False),
@@ -11,9 +13,10 @@ EXPORT_FILTERS = {  # file-dialog filter -> (format value, one file per segment)
 }
 
 
-def export_shown(view, path, fmt: str = "stl", one_file_per_segment: bool = False) -> list:
+def export_shown(view, path, fmt: str = "stl", one_file_per_segment: bool = False, progress=None) -> list:
     """Write the surfaces of the segments `view` shows (visible, not hidden in 3D, non-empty); segments whose
-    surface is not current are meshed now, on this thread. Returns the paths written."""
+    surface is not current are meshed now, on this thread. `progress(fraction)` is called between steps (and may
+    raise to cancel). Returns the paths written."""
     from app.render.surfaces import ExportFormat, export_surfaces, plan_jobs
 
     seg = view.segmentation
@@ -24,8 +27,12 @@ def export_shown(view, path, fmt: str = "stl", one_file_per_segment: bool = Fals
     meshes = {sid: cache.get(sid) for sid in ids if cache is not None and cache.is_current(sid)}
     missing = [sid for sid in ids if sid not in meshes]
     jobs, _empty = plan_jobs(seg, missing, view.smoothing)
-    for job in jobs:
+    for n, job in enumerate(jobs):
+        if progress is not None:
+            progress(0.9 * n / len(jobs))
         meshes.update(job.run())
+    if progress is not None:
+        progress(0.9)
     named = [(seg.segment(sid).name, meshes.get(sid)) for sid in ids]
     return export_surfaces(named, path, ExportFormat(fmt), one_file_per_segment)
 
@@ -39,9 +46,16 @@ def export_dialog(view) -> None:
     if not path:
         return
     fmt, per_segment = EXPORT_FILTERS.get(chosen, ("stl", False))
+    run_long = getattr(view.window(), "run_long", None)     # the main window's progress dialog, off the GUI thread
+
+    def work(progress=None):
+        return export_shown(view, path, fmt, per_segment, progress)
     try:
-        written = export_shown(view, path, fmt, per_segment)
+        written = run_long(work, "Exporting surfaces...") if run_long is not None else work()
     except (OSError, ValueError) as exc:
         QMessageBox.warning(view.window(), "Export surfaces", f"The surfaces were not exported: {exc}.")
+        return
+    except Cancelled:
+        view.status.setText("Export cancelled")
         return
     view.status.setText(f"Exported {len(written)} file{'s' if len(written) > 1 else ''}")

@@ -290,3 +290,22 @@ def test_a_colour_change_shows_on_screen_without_remeshing(win3d, qtbot):
     win.segmentation.update_segment(sid, color=(0.0, 0.0, 1.0))
     qtbot.waitUntil(lambda: painted().blue() > 2 * max(painted().green(), painted().red()), timeout=5000)
     assert view.cache.meshed == before
+
+
+def test_file_menu_export_writes_a_merged_obj_and_explains_a_bad_folder(win3d, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    win, view = win3d
+    action = next(a for a in win.menu("File").actions() if a.text().startswith("Export surfaces"))
+    target = tmp_path / "atlas.obj"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(target), "OBJ, all segments in one file (*.obj)")))
+    action.trigger()
+    assert target.exists() and target.stat().st_size > 0
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", staticmethod(lambda parent, title, text: warnings.append(text)))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(tmp_path / "no" / "x.stl"), "STL, one file per segment (*.stl)")))
+    action.trigger()
+    assert len(warnings) == 1 and "does not exist" in warnings[0] and warnings[0].count(".") >= 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["atlas.obj"]
