@@ -13,28 +13,40 @@ EXPORT_FILTERS = {  # file-dialog filter -> (format value, one file per segment)
 }
 
 
-def export_shown(view, path, fmt: str = "stl", one_file_per_segment: bool = False, progress=None) -> list:
-    """Write the surfaces of the segments `view` shows (visible, not hidden in 3D, non-empty); segments whose
-    surface is not current are meshed now, on this thread. `progress(fraction)` is called between steps (and may
-    raise to cancel). Returns the paths written."""
-    from app.render.surfaces import ExportFormat, export_surfaces, plan_jobs
+def prepare_export(view):
+    """GUI thread: what to write: [(name, mesh or None)] for the segments `view` shows (visible, not hidden in 3D,
+    non-empty), and the jobs meshing those whose surface is not current (voxels copied out now)."""
+    from app.render.surfaces import detached, plan_jobs
 
     seg = view.segmentation
     if seg is None:
         raise ValueError("there is no segmentation to export")
     ids = [sid for sid in view.shown_ids() if not seg.is_empty(sid)]
     cache = view.cache
-    meshes = {sid: cache.get(sid) for sid in ids if cache is not None and cache.is_current(sid)}
-    missing = [sid for sid in ids if sid not in meshes]
-    jobs, _empty = plan_jobs(seg, missing, view.smoothing)
+    current = [sid for sid in ids if cache is not None and cache.is_current(sid) and cache.get(sid) is not None]
+    meshes = {sid: detached(cache.get(sid)) for sid in current}     # another thread may read these
+    jobs, _empty = plan_jobs(seg, [sid for sid in ids if sid not in meshes], view.smoothing)
+    return [(sid, seg.segment(sid).name) for sid in ids], meshes, jobs
+
+
+def write_prepared(prepared, path, fmt: str, one_file_per_segment: bool, progress=None) -> list:
+    """Any thread: run the jobs and write the files; `progress(fraction)` may raise to cancel."""
+    from app.render.surfaces import ExportFormat, export_surfaces
+
+    names, meshes, jobs = prepared
     for n, job in enumerate(jobs):
         if progress is not None:
             progress(0.9 * n / len(jobs))
         meshes.update(job.run())
     if progress is not None:
         progress(0.9)
-    named = [(seg.segment(sid).name, meshes.get(sid)) for sid in ids]
-    return export_surfaces(named, path, ExportFormat(fmt), one_file_per_segment)
+    return export_surfaces([(name, meshes.get(sid)) for sid, name in names], path, ExportFormat(fmt),
+                           one_file_per_segment)
+
+
+def export_shown(view, path, fmt: str = "stl", one_file_per_segment: bool = False) -> list:
+    """Write the surfaces `view` shows, on this thread. Returns the paths written."""
+    return write_prepared(prepare_export(view), path, fmt, one_file_per_segment)
 
 
 def export_dialog(view) -> None:
@@ -48,9 +60,11 @@ def export_dialog(view) -> None:
     fmt, per_segment = EXPORT_FILTERS.get(chosen, ("stl", False))
     run_long = getattr(view.window(), "run_long", None)     # the main window's progress dialog, off the GUI thread
 
-    def work(progress=None):
-        return export_shown(view, path, fmt, per_segment, progress)
     try:
+        prepared = prepare_export(view)
+
+        def work(progress=None):
+            return write_prepared(prepared, path, fmt, per_segment, progress)
         written = run_long(work, "Exporting surfaces...") if run_long is not None else work()
     except (OSError, ValueError) as exc:
         QMessageBox.warning(view.window(), "Export surfaces", f"The surfaces were not exported: {exc}.")
