@@ -134,3 +134,19 @@ class Display(QObject):
 
     def grey_value(self, ijk):
         return None if self.ref is None else self.ref.value_at(ijk)
+
+    def describe(self, ijk) -> str:
+        """Status-bar text for a continuous lattice index: position, index, grey value, every segment there."""
+        vox = tuple(int(round(c)) for c in ijk)
+        lps = self.geometry.index_to_physical(vox)
+        text = f"LPS ({lps[0]:.1f}, {lps[1]:.1f}, {lps[2]:.1f}) mm   ijk ({vox[0]}, {vox[1]}, {vox[2]})"
+        if not self.geometry.contains(vox):
+            return text + "   (outside)"
+        grey = self.grey_value(vox)
+        if grey is not None:
+            text += f"   grey {grey:g}"
+        seg = self.segmentation
+        if seg is not None:
+            names = [seg.segment(s).name for s in seg.segments_at_voxel(vox)]
+            text += "   " + (", ".join(names) if names else "(no segment)")
+        return text

@@ -5,13 +5,13 @@ from __future__ import annotations
 import enum
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from app import io
 from app.model.segmentation import Segmentation
 
+from . import window_settings
 from .long_task import Cancelled
 
 MAX_RECENT = 10
@@ -292,40 +292,10 @@ class FileActions:
         self.recent_menu.setEnabled(bool(self.recent()))
 
     def restore_settings(self) -> None:
-        s = self.w.settings
-        geom, state = s.value("window/geometry"), s.value("window/state")
-        if isinstance(geom, QByteArray):
-            self.w.restoreGeometry(geom)
-        if isinstance(state, QByteArray):
-            self.w.restoreState(state)
-        from .main_window import Layout
-
-        layout = s.value("window/layout", "")
-        if layout in Layout.__members__:
-            self.w.set_layout(Layout[layout])
-            action = getattr(self.w, "layout_actions", {}).get(Layout[layout])
-            if action is not None:
-                action.setChecked(True)
-        d = self.w.display
-        d.set_style(fill=_bool(s.value("display/fill", True)), outline=_bool(s.value("display/outline", True)),
-                    fill_opacity=float(s.value("display/fill_opacity", 0.5)),
-                    outline_opacity=float(s.value("display/outline_opacity", 1.0)))
+        window_settings.restore(self.w)
 
     def save_settings(self) -> None:
-        s = self.w.settings
-        s.setValue("window/geometry", self.w.saveGeometry())
-        s.setValue("window/state", self.w.saveState())
-        s.setValue("window/layout", self.w.layout_mode.name)
-        d = self.w.display
-        s.setValue("display/fill", d.style.fill)
-        s.setValue("display/outline", d.style.outline)
-        s.setValue("display/fill_opacity", d.fill_opacity)
-        s.setValue("display/outline_opacity", d.outline_opacity)
-        s.sync()
-
-
-def _bool(v) -> bool:
-    return v if isinstance(v, bool) else str(v).lower() in ("1", "true", "yes")
+        window_settings.save(self.w)
 
 
 def _overlaps(a, b) -> bool:

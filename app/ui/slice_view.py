@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPen, QTransform
-from PySide6.QtWidgets import QGraphicsEllipseItem, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from PySide6.QtGui import QTransform
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from app.render.lut import to_rgba
 from app.render.overlay import LabelImages
@@ -22,11 +22,11 @@ from app.ui.tools.base import ViewContext
 from .display import Display
 from .raster_item import RasterItem
 from .slice_canvas import SliceCanvas
+from .view_marks import BrushOutline, Crosshair
 
 pg.setConfigOptions(imageAxisOrder="row-major", useOpenGL=False, antialias=False)
 
 PLANE_COLOURS = {Plane.AXIAL: "#c0504d", Plane.CORONAL: "#6fae4f", Plane.SAGITTAL: "#e5c440"}   # Slicer's R, G, Y
-CURSOR_PEN = QColor(255, 220, 0, 140)
 _NORMAL = {Plane.AXIAL: (2, "S"), Plane.CORONAL: (1, "P"), Plane.SAGITTAL: (0, "L")}   # LPS axis shown, letter
 
 
@@ -42,11 +42,9 @@ class SliceView(QWidget):
         self.frame = None
         self._index = 0
         self._tool = None
-        self._brush_mm = None
         self._labels = LabelImages()
         self._label_items: list[RasterItem] = []
         self._stale = False           # a hidden view skips work and redraws when shown
-        self._cross_xy = None
         self._build()
         self.setFocusPolicy(Qt.StrongFocus)
         display.document_changed.connect(self._on_document)
@@ -63,19 +61,8 @@ class SliceView(QWidget):
         self.view_box = self.canvas.view_box
         self.grey_item = RasterItem(premultiplied_alpha=False)
         self.view_box.addItem(self.grey_item)
-        pen = pg.mkPen(CURSOR_PEN, width=1)
-        self._cross = [pg.InfiniteLine(angle=90, movable=False, pen=pen),
-                       pg.InfiniteLine(angle=0, movable=False, pen=pen)]
-        for line in self._cross:
-            line.setZValue(50)
-            self.view_box.addItem(line, ignoreBounds=True)
-        self._brush = QGraphicsEllipseItem()
-        bp = QPen(QColor(255, 255, 0, 220))
-        bp.setCosmetic(True)
-        self._brush.setPen(bp)
-        self._brush.setZValue(60)
-        self._brush.hide()
-        self.view_box.addItem(self._brush, ignoreBounds=True)
+        self.crosshair = Crosshair(self.view_box)
+        self.brush_outline = BrushOutline(self.view_box)
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setFocusPolicy(Qt.NoFocus)
         self.slider.valueChanged.connect(self.set_slice)
@@ -124,9 +111,14 @@ class SliceView(QWidget):
         return self._tool
 
     def set_brush_outline(self, radius_mm) -> None:
-        self._brush_mm = None if radius_mm is None else float(radius_mm)
-        if self._brush_mm is None:
-            self._brush.hide()
+        self.brush_outline.set_radius(radius_mm)
+
+    @property
+    def brush_radius_mm(self) -> float | None:
+        """The radius of the brush outline shown (None: no outline)."""
+        return self.brush_outline.radius_mm
+
+    _brush_mm = brush_radius_mm          # the name the editing tests first used
 
     def step(self, n: int) -> None:
         self.set_slice(self._index + n)
@@ -172,7 +164,7 @@ class SliceView(QWidget):
             self.slider.setRange(0, 0)
             return
         self._ijk_to_lps = self.display.geometry.ijk_to_lps
-        self._cross_xy = None
+        self.crosshair.reset()
         for item in [self.grey_item, *self._label_items]:
             self._place(item)
         with_blocked(self.slider, lambda: self.slider.setRange(0, self.frame.n_slices - 1))
@@ -286,11 +278,7 @@ class SliceView(QWidget):
 
     def _update_cursor_lines(self) -> None:
         p = self.ijk_to_view(self.display.cursor)
-        xy = (p.x(), p.y())
-        if xy != self._cross_xy:            # moving along this view's normal leaves its crosshair in place
-            self._cross_xy = xy
-            self._cross[0].setValue(xy[0])
-            self._cross[1].setValue(xy[1])
+        self.crosshair.move(p.x(), p.y())
 
     def _update_position_label(self) -> None:
         c = np.array(self.display.cursor, dtype=float)
@@ -301,31 +289,12 @@ class SliceView(QWidget):
 
     def hover(self, point: QPointF | None) -> None:
         """The mouse is over `point` (view coordinates), or left the view (None)."""
-        if point is None or self.frame is None:
-            self._brush.hide()
-            return
-        if self._brush_mm is not None:
-            r = self._brush_mm
-            self._brush.setRect(QRectF(point.x() - r, point.y() - r, 2 * r, 2 * r))
-            self._brush.show()
-        self.hover_text.emit(self.describe(self.view_to_ijk(point)))
+        self.brush_outline.follow(None if self.frame is None else point)
+        if point is not None and self.frame is not None:
+            self.hover_text.emit(self.describe(self.view_to_ijk(point)))
 
     def describe(self, ijk) -> str:
-        """Status-bar text for a continuous lattice index: position, index, grey value, every segment there."""
-        d = self.display
-        vox = tuple(int(round(c)) for c in ijk)
-        lps = d.geometry.index_to_physical(vox)
-        text = f"LPS ({lps[0]:.1f}, {lps[1]:.1f}, {lps[2]:.1f}) mm   ijk ({vox[0]}, {vox[1]}, {vox[2]})"
-        if not d.geometry.contains(vox):
-            return text + "   (outside)"
-        grey = d.grey_value(vox)
-        if grey is not None:
-            text += f"   grey {grey:g}"
-        seg = d.segmentation
-        if seg is not None:
-            names = [seg.segment(s).name for s in seg.segments_at_voxel(vox)]
-            text += "   " + (", ".join(names) if names else "(no segment)")
-        return text
+        return self.display.describe(ijk)
 
     def pick(self, ijk) -> None:
         """Ctrl+click: select the segment under the cursor (the top-most layer's, if several)."""
@@ -358,6 +327,7 @@ class SliceView(QWidget):
 
 
 def with_blocked(widget, fn) -> None:
+    """Call fn() with the widget's signals blocked (model -> widget updates must not echo back)."""
     was = widget.blockSignals(True)
     try:
         fn()

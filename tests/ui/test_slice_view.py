@@ -47,7 +47,7 @@ def test_click_moves_the_cursor_and_the_other_views_follow(demo_window, qtbot):
     settle()
     assert co.slice_index == 20 and sa.slice_index == 10
     voxel_mm = co.frame.pixel_mm[1]
-    assert abs(co._cross[0].value() - co.ijk_to_view((10, 20, ax.slice_index)).x()) < voxel_mm / 2
+    assert abs(co.crosshair.lines[0].value() - co.ijk_to_view((10, 20, ax.slice_index)).x()) < voxel_mm / 2
 
 
 def test_hover_names_every_segment_under_the_cursor_in_every_layer(demo_window, qtbot):
@@ -138,13 +138,13 @@ def test_brush_outline_follows_the_cursor(demo_window, qtbot):
     ax = demo_window.slice_views[0]
     ax.set_brush_outline(5.0)
     qtbot.mouseMove(ax.canvas.viewport(), point_of(ax, (30, 30, ax.slice_index)))
-    qtbot.waitUntil(ax._brush.isVisible)
-    r = ax._brush.rect()
+    qtbot.waitUntil(ax.brush_outline.item.isVisible)
+    r = ax.brush_outline.item.rect()
     assert abs(r.width() - 10.0) < 1e-6
     centre = ax.view_to_ijk(r.center())
     assert np.allclose(centre[:2], (30, 30), atol=0.6)
     ax.set_brush_outline(None)
-    assert not ax._brush.isVisible()
+    assert not ax.brush_outline.item.isVisible()
 
 
 def test_painting_redraws_only_the_box_and_equals_a_full_render(demo_window, qtbot):

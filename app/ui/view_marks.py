@@ -1,0 +1,62 @@
+"""Marks drawn over a slice view's images: the linked crosshair and the brush outline (view millimetres)."""
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import QGraphicsEllipseItem
+
+CURSOR_COLOUR = QColor(255, 220, 0, 140)
+BRUSH_COLOUR = QColor(255, 255, 0, 220)
+
+
+class Crosshair:
+    def __init__(self, view_box) -> None:
+        pen = pg.mkPen(CURSOR_COLOUR, width=1)
+        self.lines = [pg.InfiniteLine(angle=90, movable=False, pen=pen),
+                      pg.InfiniteLine(angle=0, movable=False, pen=pen)]
+        for line in self.lines:
+            line.setZValue(50)
+            view_box.addItem(line, ignoreBounds=True)
+        self._xy = None
+
+    @property
+    def xy(self) -> tuple[float, float] | None:
+        return self._xy
+
+    def move(self, x: float, y: float) -> None:
+        if (x, y) != self._xy:           # moving along the view's normal leaves its crosshair in place
+            self._xy = (x, y)
+            self.lines[0].setValue(x)
+            self.lines[1].setValue(y)
+
+    def reset(self) -> None:
+        self._xy = None
+
+
+class BrushOutline:
+    """A circle of the brush radius following the pointer (shown only while a radius is set)."""
+
+    def __init__(self, view_box) -> None:
+        self.item = QGraphicsEllipseItem()
+        pen = QPen(BRUSH_COLOUR)
+        pen.setCosmetic(True)
+        self.item.setPen(pen)
+        self.item.setZValue(60)
+        self.item.hide()
+        view_box.addItem(self.item, ignoreBounds=True)
+        self.radius_mm: float | None = None
+
+    def set_radius(self, radius_mm) -> None:
+        self.radius_mm = None if radius_mm is None else float(radius_mm)
+        if self.radius_mm is None:
+            self.item.hide()
+
+    def follow(self, point) -> None:
+        """The pointer is at `point` (view coordinates), or left the view (None)."""
+        if point is None or self.radius_mm is None:
+            self.item.hide()
+            return
+        r = self.radius_mm
+        self.item.setRect(QRectF(point.x() - r, point.y() - r, 2 * r, 2 * r))
+        self.item.show()
