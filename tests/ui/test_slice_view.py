@@ -228,3 +228,28 @@ def test_new_segmentation_on_the_reference_lattice(make_window, demo):
     win.files.actions["New segmentation"].trigger()
     assert win.segmentation is not None and win.segmentation.geometry == geo and len(win.segmentation) == 0
     assert not win.is_modified()
+
+
+def test_fill_and_outline_toggles_and_window_presets_from_the_panel(demo_window):
+    from app.render.overlay import boundary
+    from app.ui.display import WINDOW_PRESETS
+
+    win = demo_window
+    ax = win.slice_views[0]
+    labels = ax.frame.extract(win.segmentation.layers[0], ax.slice_index)
+    edge = boundary(labels) & (labels > 0)
+    inside = ~boundary(labels) & (labels > 0)
+    alpha = ax.label_image()[..., 3]
+    assert (alpha[inside] == round(0.5 * 255)).all() and (alpha[edge] == 255).all()
+    win.display_panel.fill_box.setChecked(False)
+    alpha = ax.label_image()[..., 3]
+    assert (alpha[inside] == 0).all() and (alpha[edge] == 255).all() and not win.fill_action.isChecked()
+    win.display_panel.outline_slider.setValue(40)
+    assert (ax.label_image()[..., 3][edge] == round(0.4 * 255)).all()
+    win.outline_action.trigger()                            # View > Outline off: nothing left
+    assert not ax.label_image()[..., 3].any() and not win.display_panel.outline_box.isChecked()
+    grey_before = ax.grey_item.array.copy()
+    win.display_panel.preset_box.setCurrentIndex(3)
+    win.display_panel.preset_box.activated.emit(3)
+    assert (win.display.window, win.display.level) == WINDOW_PRESETS[2][1:]
+    assert not np.array_equal(ax.grey_item.array, grey_before)
