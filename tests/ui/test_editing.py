@@ -180,7 +180,7 @@ def test_shortcuts_tools_brush_segments(edit_window, qtbot):
     view.setFocus()
     QTest.keyClick(view, Qt.Key_1)
     assert ed.state.tool is ToolKind.PAINT and all(v.tool is ed.tools[ToolKind.PAINT] for v in win.slice_views)
-    assert view._brush_mm == ed.state.brush_radius_mm
+    assert view.brush_radius_mm == ed.state.brush_radius_mm
     QTest.keyClick(view, Qt.Key_2)
     assert view.tool is ed.tools[ToolKind.ERASE] and ed.panel.tool_buttons[ToolKind.ERASE].isChecked()
     r = ed.state.brush_radius_mm
@@ -206,7 +206,7 @@ def test_shortcuts_tools_brush_segments(edit_window, qtbot):
     QTest.keyClick(view, Qt.Key_Q)
     assert ed.state.active_segment == ids[2]                  # wraps around
     QTest.keyClick(view, Qt.Key_Escape)
-    assert ed.state.tool is ToolKind.NONE and view.tool is None and view._brush_mm is None
+    assert ed.state.tool is ToolKind.NONE and view.tool is None and view.brush_radius_mm is None
 
 
 def test_escape_cancels_a_stroke_in_progress(edit_window):
