@@ -69,7 +69,9 @@ for path, how in cases:
             signal.alarm(0)
         out["seconds"] = time.perf_counter() - t0
         print(json.dumps(out), flush=True)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# VmHWM: this process image's peak RSS (ru_maxrss would include the parent's peak, inherited across exec)
+with open("/proc/self/status") as fh:
+    peak = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmHWM:"))
 print(json.dumps({"peak_growth_mb": (peak - base_rss) / 2**20}), flush=True)
 """
 
