@@ -46,19 +46,36 @@ def to_rgba(image: np.ndarray) -> np.ndarray:
     return out
 
 
+MAX_DENSE = 1 << 20      # label values spanning more than this (uint32 layers) use a sorted-key table
+
+
 @dataclass
 class LayerLut:
-    """The fill and outline tables of one layer. `index = label + offset`."""
+    """The fill and outline tables of one layer. Dense: `index = label + offset` (last entry transparent).
+    Sparse (`keys` set, for label values too large for a direct table): `index = 1 + position in keys`, 0 for
+    values that are no segment's."""
 
-    fill: np.ndarray        # uint32, len = max label + offset + 2 (last entry transparent)
+    fill: np.ndarray
     outline: np.ndarray
     offset: int = 0
+    keys: np.ndarray | None = None
+
+    def index(self, labels: np.ndarray) -> np.ndarray:
+        if self.keys is None:
+            return labels if self.offset == 0 else labels.astype(np.int64) + self.offset
+        pos = np.minimum(np.searchsorted(self.keys, labels), len(self.keys) - 1)
+        return np.where(self.keys[pos] == labels, pos + 1, 0)
+
+    def entry(self, label: int) -> int:
+        if self.keys is None:
+            return label + self.offset
+        pos = int(np.searchsorted(self.keys, label))
+        return pos + 1 if pos < len(self.keys) and self.keys[pos] == label else -1
 
     def colour(self, labels: np.ndarray, outline: bool = False) -> np.ndarray:
         """Label array (any shape, any integer dtype) -> premultiplied ARGB32 array of the same shape."""
         table = self.outline if outline else self.fill
-        idx = labels if self.offset == 0 else labels.astype(np.int64) + self.offset
-        return np.take(table, idx, mode="clip")
+        return np.take(table, self.index(labels), mode="clip")
 
     @property
     def fill_visible(self) -> bool:
@@ -72,11 +89,15 @@ class LayerLut:
 def build_lut(segments: list[Segment], fill_opacity: float = 0.5, outline_opacity: float = 1.0) -> LayerLut:
     """Tables for the segments of ONE layer (their `label`s index the tables)."""
     labels = [s.label for s in segments]
-    offset = max(0, -min(labels)) if labels else 0
-    size = (max(labels) if labels else 0) + offset + 2
-    fill = np.zeros(size, dtype=RGBA_DTYPE)
-    outline = np.zeros(size, dtype=RGBA_DTYPE)
-    lut = LayerLut(fill, outline, offset)
+    lo, hi = (min(labels), max(labels)) if labels else (0, 0)
+    if hi - min(lo, 0) <= MAX_DENSE:
+        offset = max(0, -lo)
+        size = hi + offset + 2
+        lut = LayerLut(np.zeros(size, dtype=RGBA_DTYPE), np.zeros(size, dtype=RGBA_DTYPE), offset)
+    else:
+        keys = np.array(sorted(labels), dtype=np.int64)
+        size = len(keys) + 1
+        lut = LayerLut(np.zeros(size, dtype=RGBA_DTYPE), np.zeros(size, dtype=RGBA_DTYPE), 0, keys)
     for s in segments:
         set_entry(lut, s, fill_opacity, outline_opacity)
     return lut
@@ -84,8 +105,8 @@ def build_lut(segments: list[Segment], fill_opacity: float = 0.5, outline_opacit
 
 def set_entry(lut: LayerLut, segment: Segment, fill_opacity: float, outline_opacity: float) -> None:
     """Rewrite the entries of one segment (colour/visibility/opacity change: O(1))."""
-    i = segment.label + lut.offset
-    if not 0 <= i < len(lut.fill) - 1:
+    i = lut.entry(segment.label)
+    if not 0 <= i < len(lut.fill) - (1 if lut.keys is None else 0) or (lut.keys is not None and i == 0):
         raise IndexError(f"label {segment.label} is outside this table: rebuild it")
     if not segment.visible:
         lut.fill[i] = lut.outline[i] = 0

@@ -60,3 +60,18 @@ def test_lutset_update_touches_only_the_changed_segments(small_segmentation):
     assert list(changed) == [segm.segment(ids[1]).label]
     set_entry(luts.luts[0], segm.segment(ids[1]), 0.5, 1.0)   # idempotent
     assert luts.luts[0].fill[segm.segment(ids[1]).label] >> 24 == 0
+
+
+def test_huge_label_values_use_a_sparse_table():
+    from app.render.lut import MAX_DENSE
+
+    big = [seg(3), seg(4_000_000_000, (0, 0, 1)), seg(MAX_DENSE * 3, (0, 1, 0), visible=False)]
+    lut = build_lut(big, 1.0, 1.0)
+    assert lut.keys is not None and len(lut.fill) == 4            # no 4-billion-entry table
+    values = np.array([0, 3, 4_000_000_000, MAX_DENSE * 3, 5, 4_000_000_001], dtype=np.uint32)
+    out = to_rgba(lut.colour(values))
+    assert list(out[:, 3]) == [0, 255, 255, 0, 0, 0] and tuple(out[2, :3]) == (0, 0, 255)
+    s = big[1]
+    s.color = (1.0, 0.0, 0.0)
+    set_entry(lut, s, 1.0, 1.0)                                    # O(1) update in sparse mode too
+    assert tuple(to_rgba(lut.colour(values))[2, :3]) == (255, 0, 0)
