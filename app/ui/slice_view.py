@@ -1,4 +1,4 @@
-"""One slice view (axial, coronal or sagittal) drawn with pyqtgraph: grey + one RGBA image per labelmap layer.
+"""One slice view (axial, coronal or sagittal) on a pyqtgraph ViewBox: grey + one ARGB32 image per labelmap layer.
 
 Pixels come from app.render (lookup tables, no per-segment work); this widget only places images, converts mouse
 positions to lattice indices, forwards them to the active tool and redraws what the model says changed.

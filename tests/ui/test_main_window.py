@@ -1,7 +1,6 @@
 """The main window's contract (used by the editing, 3D, tools and recovery extensions) on real widgets."""
 from __future__ import annotations
 
-import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QLabel, QMenu
 
