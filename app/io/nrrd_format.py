@@ -85,7 +85,7 @@ def read_header(path) -> NrrdFile:
                 raise FileFormatError(f"{path.name} is not a NRRD file (it does not start with 'NRRD000')")
             fh.seek(0)
             custom = {}
-            header = nrrd.read_header(_header_lines(fh, custom))
+            header = nrrd.read_header(_header_lines(fh, custom, path.name))
             offset = _header_size(path)
     except FileFormatError:
         raise
@@ -104,12 +104,12 @@ def _printable(exc, limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _header_lines(fh, custom: dict):
+def _header_lines(fh, custom: dict, name: str):
     """Lines for pynrrd; `key:=value` lines are kept aside verbatim (pynrrd would strip/parse them) and never
     sent to pynrrd, which also keeps the parse fast for headers with thousands of segment keys."""
     for n, raw in enumerate(fh):
         if n > 200_000:
-            raise FileFormatError(f"the NRRD header is too long (no blank line ends it)")
+            raise FileFormatError(f"{name}: the NRRD header is too long (no blank line ends it)")
         line = raw.decode("utf-8", "strict").rstrip("\r\n")
         if not line.strip():
             yield line
