@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 import os
+import threading
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from vtkmodules.vtkIOGeometry import vtkOBJWriter, vtkSTLWriter
 
 from app.model.segmentation import Segmentation
 
+_MESHING = threading.Lock()
 THREADED_VOXELS = 2_000_000    # blocks larger than this use VTK's thread pool; small ones stay sequential
 
 
@@ -51,7 +53,11 @@ class MeshJob:
 
     def run(self) -> dict[str, vtkPolyData | None]:
         """Mesh every label of the job; a segment with no voxels in the block maps to None."""
-        vtkSMPTools.SetBackend("STDThread" if self.block.size > THREADED_VOXELS else "Sequential")
+        with _MESHING:        # one job at a time: the SMP backend is process-wide (the view's worker vs an export)
+            vtkSMPTools.SetBackend("STDThread" if self.block.size > THREADED_VOXELS else "Sequential")
+            return self._run()
+
+    def _run(self) -> dict[str, vtkPolyData | None]:
         labels = sorted(self.labels)
         nets = _surface_nets(self.block, labels, self.smoothing)
         mesh = nets.GetOutput()
