@@ -238,10 +238,10 @@ def simplified(mesh: vtkPolyData, cell_mm: float) -> vtkPolyData:
     cluster.SetInputData(mesh)
     cluster.AutoAdjustNumberOfDivisionsOff()
     cluster.SetDivisionSpacing(cell_mm, cell_mm, cell_mm)
-    cluster.Update()
     normals = vtkTriangleMeshPointNormals()
-    normals.SetInputData(cluster.GetOutput())
-    normals.Update()
+    normals.SetInputConnection(cluster.GetOutputPort())
+    with _MESHING:
+        normals.Update()
     return normals.GetOutput()
 
 
