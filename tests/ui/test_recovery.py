@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -238,6 +239,8 @@ def test_killed_editor_loses_nothing_but_the_open_stroke(tmp_path, folder, make_
                QT_QPA_PLATFORM="offscreen", PYTHONPATH=os.getcwd())
     proc = subprocess.Popen([sys.executable, CHILD, str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env, cwd=os.path.dirname(os.path.dirname(os.path.dirname(CHILD))))
+    watchdog = threading.Timer(120, proc.kill)            # a stuck child must not stall the suite
+    watchdog.start()
     try:
         lines = []
         for line in proc.stdout:
@@ -248,6 +251,7 @@ def test_killed_editor_loses_nothing_but_the_open_stroke(tmp_path, folder, make_
         proc.kill()                                                  # SIGKILL: no clean-up code runs
         assert proc.wait(10) == -9
     finally:
+        watchdog.cancel()
         if proc.poll() is None:
             proc.kill()
     assert "AUTOSAVED" in lines
