@@ -151,6 +151,42 @@ def _recolour_rows(app, win, repeats) -> list[Row]:
     return out
 
 
+def _dab_rows(app, win, repeats) -> list[Row]:
+    """The view side of painting: one r=10 mm disc dab on the shown slice -> model event -> recoloured box ->
+    repainted view (the editing benchmark measures the whole mouse-to-pixels path)."""
+    import numpy as np
+
+    from app.model.brush import ball
+    from app.model.edits import EditMode, apply_mask
+
+    seg = win.segmentation
+    view = _show_view(app, win, "axial")
+    k = 128
+    view.set_slice(k)
+    app.processEvents()
+    disc = ball(10.0, seg.geometry.spacing, plane_axis=view.plane_axis)
+    sids = list(seg.segment_ids[:2])                           # alternate two segments: every dab changes voxels
+    centre = [128, 128, 128]
+    centre[view.plane_axis] = k
+
+    def dab():
+        centre[view.frame.row_axis] = 90 + (centre[view.frame.row_axis] + 7) % 80
+        lo = [c - n // 2 for c, n in zip(centre, disc.shape)]
+        box = tuple(slice(a, a + n) for a, n in zip(lo, disc.shape))
+        apply_mask(seg, sids[0], disc, box, EditMode.ADD)
+        sids.reverse()
+        win.display.flush()
+        app.processEvents()
+
+    stats = _samples(dab, max(30, repeats * 10))
+    for _ in range(len(seg.history.undo_stack)):
+        seg.undo()
+    win.display.flush()
+    app.processEvents()
+    return [row_ms("view", "one brush dab (r=10 mm disc) -> model write + event -> box recoloured -> repainted view",
+                   stats, 8, "napari 0.9.2: see the edit area's rows (mouse to pixels)")]
+
+
 def _samples(fn, n) -> dict:
     """Back-to-back interactive samples (common.timeit runs gc.collect() before each one, which evicts the CPU
     caches and measures a cold path no user sees)."""
@@ -277,6 +313,7 @@ def run(args) -> list[Row]:
     app, win = _window(seg, grey)
     rows = _browse_rows(app, win, repeats, with_grey=True)
     rows += _recolour_rows(app, win, repeats)
+    rows += _dab_rows(app, win, repeats)
     win.set_reference(None)
     rows += _browse_rows(app, win, repeats, with_grey=False)[:1]
     rows += _table_rows(app, repeats)
