@@ -17,6 +17,7 @@ except ImportError:  # pragma: no cover - isal is a dependency; keep working wit
 
 GZIP_WBITS = 16 + 15        # a gzip wrapper, 32 KiB window
 _CHUNK = 1 << 20            # compressed bytes fed to the decoder per call
+_MAX_EMPTY_MEMBERS = 1000
 
 
 class TruncatedData(ValueError):
@@ -49,6 +50,7 @@ def gunzip_into(read, out: np.ndarray, skip: int = 0, progress=None) -> None:
     view = memoryview(out).cast("B")
     filled, need = 0, skip + len(view)
     decomp = _fast_zlib.decompressobj(GZIP_WBITS)
+    empty = 0                               # members in a row that held nothing (writers never emit them)
     while filled < need:
         if decomp.eof:                      # a member ended: the next one starts in unused_data
             data = decomp.unused_data or read(_CHUNK)
@@ -61,6 +63,9 @@ def gunzip_into(read, out: np.ndarray, skip: int = 0, progress=None) -> None:
             piece = decomp.decompress(data, min(need - filled, _CHUNK * 4))   # bounded pieces: low peak memory
         except (_fast_zlib.error, _std_zlib.error) as exc:
             raise TruncatedData(f"the compressed data is corrupt ({exc})") from None
+        empty = empty + 1 if not piece and decomp.eof else 0
+        if empty > _MAX_EMPTY_MEMBERS:      # a file of 10^6 empty members would take minutes to walk
+            raise TruncatedData(f"the compressed data is corrupt (over {_MAX_EMPTY_MEMBERS} empty gzip members)")
         filled = _copy_piece(view, piece, filled, skip)
         if progress:
             progress(filled / need)
