@@ -67,6 +67,7 @@ class Recovery(QObject):
         self._worker: threading.Thread | None = None
         self._discard_when_done = False
         self._closing = False
+        self._closed = False            # the window closed normally: no copy may appear after that
         self._warned = False
         self.prompt: QMessageBox | None = None          # the open "restore?" box (tests click it)
         self.timer = QTimer(self)
@@ -143,6 +144,8 @@ class Recovery(QObject):
     def autosave(self) -> bool:
         """Start a background write if there is unsaved work not yet copied. True when a write was started."""
         seg = self.w.segmentation
+        if self._closed:
+            return False
         if seg is not None and seg.history.recording:   # a stroke is open: its voxels are half-written; wait
             QTimer.singleShot(RETRY_MS, self.autosave)
             return False
@@ -226,6 +229,7 @@ class Recovery(QObject):
 
     def _shutdown(self) -> None:
         """The window closed normally (the user saved or chose to discard): no copy must survive it."""
+        self._closed = True
         self.timer.stop()
         if self._worker is not None:
             self._worker.join(30.0)

@@ -278,3 +278,17 @@ def test_snapshot_is_an_independent_copy_in_the_layers_memory_order(demo):
     paint(seg, segment_id=seg.add_segment("after").id)
     assert "after" not in [s.name for s in snap.segments] and snap.extra["Custom"] == "kept"
     assert_same_voxels(snap, copy_segmentation(demo[0]))
+
+
+def test_no_copy_appears_after_a_normal_close(saved_window, folder, qtbot):
+    win, rec, _ = saved_window
+    seg = win.segmentation
+    paint(seg)
+    seg.begin_operation("Paint")                    # closed in the middle of a stroke: a retry is pending
+    assert not rec.autosave()
+    win.files.maybe_save = lambda: True
+    win.close()
+    seg.end_operation()
+    qtbot.wait(2 * recovery.RETRY_MS)
+    rec.wait()
+    assert files_in(folder) == [] and not rec.autosave()
