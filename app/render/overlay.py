@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .lut import RGBA_DTYPE, LayerLut
+from .planes import PlaneSlicer
 
 
 @dataclass(frozen=True)
@@ -114,11 +115,22 @@ class LabelImages:
         self.images: list[np.ndarray] = []
         self.slices: list[np.ndarray] = []
         self.index: int | None = None
+        self._planes: list[PlaneSlicer] = []
+
+    def _slicer(self, n: int, arr: np.ndarray, axis: int) -> PlaneSlicer:
+        while len(self._planes) <= n:
+            self._planes.append(None)
+        ps = self._planes[n]
+        if ps is None or ps.array is not arr or ps.axis != axis:
+            ps = self._planes[n] = PlaneSlicer(arr, axis)
+        return ps
 
     def render(self, layers: list[np.ndarray], luts: list[LayerLut], frame, index: int,
                style: LabelStyle) -> list[np.ndarray]:
         self.index = int(index)
-        self.slices = [np.ascontiguousarray(frame.extract(arr, index)) for arr in layers]
+        del self._planes[len(layers):]
+        self.slices = [np.ascontiguousarray(frame.orient(self._slicer(n, arr, frame.plane_axis).plane(index)))
+                       for n, arr in enumerate(layers)]
         self.images = [colour_labels(s, lut, style) for s, lut in zip(self.slices, luts)]
         return self.images
 
@@ -127,9 +139,15 @@ class LabelImages:
         self.images[layer][...] = colour_labels(self.slices[layer], luts[layer], style)
         return self.images[layer]
 
+    def note_voxels(self, changes) -> None:
+        """Voxels changed (shown slice or not, view drawn or not): keep the gathered plane blocks current."""
+        for ch in changes:
+            if ch.layer < len(self._planes) and self._planes[ch.layer] is not None:
+                self._planes[ch.layer].update(ch.box)
+
     def update_voxels(self, changes, layers, luts, frame, style: LabelStyle) -> dict[int, list]:
-        """Voxels changed in boxes: refresh the part of the shown slice each box covers.
-        Returns {layer: [(rows, cols) regions rewritten]}."""
+        """Voxels changed in boxes: refresh the part of the shown slice each box covers (call `note_voxels`
+        first). Returns {layer: [(rows, cols) regions rewritten]}."""
         touched: dict[int, list] = {}
         for ch in changes:
             if self.index is None or ch.layer >= len(self.images) or not frame.crosses(ch.box, self.index):

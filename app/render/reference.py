@@ -13,6 +13,7 @@ import numpy as np
 
 from app.model.geometry import Geometry
 
+from .planes import PlaneSlicer
 from .slicing import SliceFrame
 
 
@@ -48,11 +49,15 @@ class ReferenceSlicer:
         self.same_lattice = geometry.same_lattice(display_geometry)
         self.fill = array.min() if array.size else 0
         self._cache: OrderedDict = OrderedDict()
+        self._planes: dict = {}             # per view plane (same lattice): cache-friendly plane gathering
         self._cache_size = cache_size
 
     def slice(self, frame: SliceFrame, index: int) -> np.ndarray:
         if self.same_lattice:
-            return frame.extract(self.array, index)
+            ps = self._planes.get(frame.plane)
+            if ps is None:
+                ps = self._planes[frame.plane] = PlaneSlicer(self.array, frame.plane_axis)
+            return frame.orient(ps.plane(index))
         key = (frame.plane, int(index))
         got = self._cache.get(key)
         if got is None:

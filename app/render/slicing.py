@@ -97,10 +97,13 @@ class SliceFrame:
         """The displayed slice of a lattice array: a (rows, cols) view, no copy."""
         sl = [slice(None)] * 3
         sl[self.plane_axis] = int(index)
-        s2 = arr[tuple(sl)]
+        return self.orient(arr[tuple(sl)])
+
+    def orient(self, plane: np.ndarray) -> np.ndarray:
+        """A lattice plane (the two other axes in ascending order) -> screen orientation (a view)."""
         if self.row_axis > self.col_axis:
-            s2 = s2.T
-        return s2[::-1 if self.row_flip else 1, ::-1 if self.col_flip else 1]
+            plane = plane.T
+        return plane[::-1 if self.row_flip else 1, ::-1 if self.col_flip else 1]
 
     def display_range(self, box) -> tuple[slice, slice]:
         """The (row, column) slices of the screen covered by a lattice box (see `crosses` for the plane)."""

@@ -253,6 +253,7 @@ class SliceView(QWidget):
 
     def _on_voxels(self, changes) -> None:
         d = self.display
+        self._labels.note_voxels(changes)
         if self.frame is None or d.segmentation is None:
             return
         if not self._labels_current():

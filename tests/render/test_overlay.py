@@ -59,3 +59,28 @@ def test_grey_lut_equals_the_arithmetic_ramp_for_every_dtype():
         ramp = window_level(g[:, ::-1], 700.0, 40.0).astype(np.uint32)
         assert got.flags.c_contiguous and got.dtype == np.uint32
         assert np.array_equal(got, 0xFF000000 | ramp * 0x010101), dtype
+
+
+def test_label_images_follow_edits_on_neighbouring_slices_of_a_gathered_block():
+    """A Fortran-ordered layer viewed along i: planes come from a block of neighbouring slices; an edit on a slice
+    that is not shown must still reach the block before the view moves there."""
+    from app.model.events import VoxelChange
+    from app.model.geometry import Geometry
+    from app.render.overlay import LabelImages
+    from app.render.slicing import Plane, SliceFrame
+
+    geo = Geometry((16, 9, 10))
+    layer = np.asfortranarray(np.zeros(geo.shape, dtype=np.uint8))
+    frame = SliceFrame.for_geometry(geo, Plane.SAGITTAL)
+    assert frame.plane_axis == 0
+    lut, style = _lut(), LabelStyle(fill=True, outline=False)
+    imgs = LabelImages()
+    imgs.render([layer], [lut], frame, 2, style)
+    box = (slice(3, 5), slice(2, 6), slice(1, 4))          # slices 3..4: not the one shown
+    layer[box] = 4
+    imgs.note_voxels([VoxelChange(0, box, frozenset())])
+    imgs.update_voxels([VoxelChange(0, box, frozenset())], [layer], [lut], frame, style)
+    assert np.array_equal(imgs.images[0], colour_labels(frame.extract(layer, 2), lut, style))
+    imgs.render([layer], [lut], frame, 3, style)
+    assert np.array_equal(imgs.images[0], colour_labels(frame.extract(layer, 3), lut, style))
+    assert (imgs.slices[0] == 4).sum() == 12
