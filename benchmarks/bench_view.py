@@ -154,7 +154,6 @@ def _recolour_rows(app, win, repeats) -> list[Row]:
 def _dab_rows(app, win, repeats) -> list[Row]:
     """The view side of painting: one r=10 mm disc dab on the shown slice -> model event -> recoloured box ->
     repainted view (the editing benchmark measures the whole mouse-to-pixels path)."""
-
     from app.model.brush import ball
     from app.model.edits import EditMode, apply_mask
 
