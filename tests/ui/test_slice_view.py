@@ -253,3 +253,27 @@ def test_fill_and_outline_toggles_and_window_presets_from_the_panel(demo_window)
     win.display_panel.preset_box.activated.emit(3)
     assert (win.display.window, win.display.level) == WINDOW_PRESETS[2][1:]
     assert not np.array_equal(ax.grey_item.array, grey_before)
+
+
+def test_a_hidden_view_catches_up_with_edits_when_shown(demo_window):
+    """Single-view layout: the other views skip drawing; edits made meanwhile (on their slice or a neighbour of it)
+    show when the layout brings them back."""
+    from app.ui.main_window import Layout
+
+    win, seg = demo_window, demo_window.segmentation
+    d = win.display
+    win.set_layout(Layout.AXIAL)
+    sag = win.view(Plane.SAGITTAL)
+    assert not sag.isVisible()
+    i = sag.slice_index
+    sid = seg.segment_ids[12]
+    box = (slice(i - 1, i + 2), slice(10, 20), slice(10, 20))
+    apply_mask(seg, sid, np.ones((3, 10, 10), bool), box, EditMode.ADD)
+    settle()
+    win.set_layout(Layout.ONE_PLUS_TWO)
+    settle()
+    for index in (i, i + 1):
+        sag.set_slice(index)
+        full = colour_labels(sag.frame.extract(seg.layers[0], index), d.luts.luts[0], d.style)
+        assert np.array_equal(sag._labels.images[0], full)
+        assert (sag.frame.extract(seg.layers[0], index) == seg.segment(sid).label).sum() >= 100
