@@ -65,7 +65,7 @@ class NrrdFile:
         try:
             code = NRRD_TO_NUMPY[self.header["type"]]
         except KeyError:
-            raise FileFormatError(f"{self.path.name}: NRRD type {self.header['type']!r} is not supported") from None
+            raise FileFormatError(f"{self.path.name}: NRRD type {_shown(self.header['type'])} is not supported") from None
         dt = np.dtype(code)
         if dt.itemsize > 1 and self.header.get("endian", "little") == "big":
             dt = dt.newbyteorder(">")
@@ -102,6 +102,11 @@ def _printable(exc, limit: int = 120) -> str:
     """A parser's complaint fit for one sentence: it may quote kilobytes of binary junk from the file."""
     text = "".join(c if c.isprintable() else "?" for c in str(exc))
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _shown(value, limit: int = 60) -> str:
+    """A header value quoted in a message: a mutated header can carry kilobytes of binary data in one field."""
+    return _printable(repr(value) if isinstance(value, str) else value, limit)
 
 
 def _header_lines(fh, custom: dict, name: str):
@@ -141,7 +146,7 @@ def _check_header(nf: NrrdFile) -> None:
         raise FileFormatError(f"{nf.path.name}: 'sizes' lists {len(h['sizes'])} numbers but 'dimension' is "
                               f"{h['dimension']}")
     if any(int(s) <= 0 for s in h["sizes"]):
-        raise FileFormatError(f"{nf.path.name}: 'sizes' must be positive, got {[int(v) for v in h['sizes']]}")
+        raise FileFormatError(f"{nf.path.name}: 'sizes' must be positive, got {_shown([int(v) for v in h['sizes']])}")
     for key in PER_AXIS_FIELDS:
         if key in h and h[key] is not None and len(h[key]) != len(h["sizes"]):
             raise FileFormatError(f"{nf.path.name}: '{key}' lists {len(h[key])} axes but the image has "
@@ -182,13 +187,13 @@ def _data_source(nf: NrrdFile) -> Path:
     folder = nf.path.parent.resolve()
     target = (folder / str(name)).resolve()
     if folder not in target.parents:
-        raise FileFormatError(f"{nf.path.name}: its data file {name!r} lies outside the header's folder")
+        raise FileFormatError(f"{nf.path.name}: its data file {_shown(name)} lies outside the header's folder")
     try:
         st = target.stat()
     except FileNotFoundError:
-        raise FileFormatError(f"{nf.path.name}: its data file {name!r} is missing") from None
+        raise FileFormatError(f"{nf.path.name}: its data file {_shown(name)} is missing") from None
     if not stat.S_ISREG(st.st_mode):
-        raise FileFormatError(f"{nf.path.name}: its data file {name!r} is not a regular file")
+        raise FileFormatError(f"{nf.path.name}: its data file {_shown(name)} is not a regular file")
     return target
 
 
@@ -227,7 +232,7 @@ def _fill(nf: NrrdFile, fh, flat: np.ndarray, progress=None) -> None:
                                   f"{nf.header['type']} values") from None
         _copy_exact(data, buf)
     else:
-        raise FileFormatError(f"{nf.path.name}: NRRD encoding {encoding!r} is not supported")
+        raise FileFormatError(f"{nf.path.name}: NRRD encoding {_shown(encoding)} is not supported")
 
 
 def _bunzip_into(read, buf: memoryview, skip: int) -> None:
