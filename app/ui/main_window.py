@@ -69,12 +69,11 @@ class MainWindow(QMainWindow):
         build_help_menu(self)
         self.setAcceptDrops(True)
         self.resize(1280, 900)
-        self.resizeDocks([self.segments_dock], [400], Qt.Horizontal)
-        self.resizeDocks([self.segments_dock, self.layers_dock], [700, 150], Qt.Vertical)
-        self.files.restore_settings()
-        self._update_title()
         if extensions:
             self._install_extensions()
+        self._arrange_default_docks()
+        self.files.restore_settings()        # after the extensions: their docks' places are saved too
+        self._update_title()
 
     # ---------------------------------------------------------------- construction
     def _build_central(self) -> None:
@@ -121,6 +120,21 @@ class MainWindow(QMainWindow):
                 log.exception("extension %s failed to install", name)
                 print(f"segedit: {name} could not be installed: {exc}", file=sys.stderr)
                 self.status_message(f"{name} could not be installed: {exc}")
+
+    def _arrange_default_docks(self) -> None:
+        """The first-run layout: the slice views get the width. Docks sharing a side become tabs (the editor and
+        tools on the left, one at a time as in Slicer's Segment Editor; Layers and 3D under the segment table)."""
+        left = [d for d in self.findChildren(QDockWidget) if self.dockWidgetArea(d) == Qt.LeftDockWidgetArea]
+        under = [d for d in self.findChildren(QDockWidget)
+                 if self.dockWidgetArea(d) == Qt.RightDockWidgetArea and d is not self.segments_dock]
+        for group in (left, under):
+            for other in group[1:]:
+                self.tabifyDockWidget(group[0], other)
+            if group:
+                group[0].raise_()
+        self.resizeDocks(left[:1] + [self.segments_dock], [300] * bool(left) + [380], Qt.Horizontal)
+        if under:
+            self.resizeDocks([self.segments_dock, under[0]], [640, 200], Qt.Vertical)
 
     # ---------------------------------------------------------------- the contract
     def menu(self, title: str) -> QMenu:

@@ -25,6 +25,17 @@ from .resample import NearestCache
 from .threshold_page import ThresholdPage
 
 
+def _fit_narrow_dock(page: QWidget) -> None:
+    """Long help texts, long combo items and long form rows must not widen the dock past ~300 px."""
+    for label in page.findChildren(QLabel):
+        label.setWordWrap(True)
+    for combo in page.findChildren(QComboBox):
+        combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(12)
+    for form in page.findChildren(QFormLayout):
+        form.setRowWrapPolicy(QFormLayout.WrapLongRows)
+
+
 class Scope(enum.Enum):
     CURRENT = "Current segment"
     SELECTED = "Selected segments"
@@ -59,6 +70,7 @@ class ToolsPanel(QWidget):
         for page in self.pages:
             self.tool_combo.addItem(page.title)
             self.stack.addWidget(page)
+            _fit_narrow_dock(page)
         self.tool_combo.currentIndexChanged.connect(self.set_page)
         self.scope = QComboBox()
         for s in Scope:
@@ -77,6 +89,9 @@ class ToolsPanel(QWidget):
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
         top = QFormLayout()
+        for combo in (self.tool_combo, self.scope):
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
         top.addRow("Tool:", self.tool_combo)
         top.addRow("Apply to:", self.scope)
         buttons = QHBoxLayout()
