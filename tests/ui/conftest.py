@@ -36,7 +36,9 @@ def make_window(qtbot, tmp_path, dialogs):
     def make(extensions: bool = False, size=(1100, 800)):
         settings = QSettings(str(tmp_path / f"settings{len(made)}.ini"), QSettings.IniFormat)
         win = MainWindow(settings=settings, extensions=extensions)
-        qtbot.addWidget(win)
+        # pytest-qt closes its widgets BEFORE fixture finalizers run: without this, a test that leaves the
+        # document modified would meet the "Save changes?" question at teardown.
+        qtbot.addWidget(win, before_close_func=lambda w: setattr(w.files, "maybe_save", lambda: True))
         win.resize(*size)
         win.show()
         qtbot.waitExposed(win)
@@ -44,9 +46,6 @@ def make_window(qtbot, tmp_path, dialogs):
         return win
 
     yield make
-    for win in made:
-        win.files.maybe_save = lambda: True
-        win.close()
 
 
 @pytest.fixture

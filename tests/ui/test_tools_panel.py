@@ -18,8 +18,6 @@ def tools_window(demo_window):
 
     editing.install(demo_window)
     tools_panel.install(demo_window)
-    # pytest-qt closes the windows before fixture teardown: never ask "save changes?" there
-    demo_window.files.maybe_save = lambda: True
     return demo_window
 
 
@@ -211,7 +209,6 @@ def test_errors_are_one_sentence_and_change_nothing(make_window, qtbot):
     from app.ui import tools_panel
 
     win = make_window()
-    win.files.maybe_save = lambda: True
     panel = tools_panel.install(win)
     assert not panel.preview()
     assert "open or create a segmentation" in panel.summary.text()

@@ -40,7 +40,6 @@ def visible_non_empty(seg, view):
 def win3d(demo_window, qtbot):
     from app.ui import view_3d
 
-    demo_window.files.maybe_save = lambda: True      # the tests edit: no "save changes?" prompt at close
     view_3d.install(demo_window)
     view = shown_3d(demo_window)
     wait_idle(qtbot, view)
@@ -216,7 +215,6 @@ def test_big_scenes_draw_coarse_copies_while_the_camera_moves(demo_window, qtbot
     from app.ui import view_3d, view_3d_meshing
 
     monkeypatch.setattr(view_3d_meshing, "LOD_MIN_TRIANGLES", 1)       # the small demo counts as big
-    demo_window.files.maybe_save = lambda: True
     view_3d.install(demo_window)
     view = shown_3d(demo_window)
     wait_idle(qtbot, view)
