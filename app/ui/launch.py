@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -71,6 +72,10 @@ def main(argv=None) -> int:
     # a screenshot run must not depend on (or change) the user's saved layout: throw-away settings
     scratch = tempfile.TemporaryDirectory(prefix="segedit-") if args.screenshot else None
     settings = QSettings(str(Path(scratch.name) / "settings.ini"), QSettings.IniFormat) if scratch else None
+    if scratch:     # ... and no restore prompt for (nor autosave into) the user's recovery copies
+        from .recovery import ENV_FOLDER
+
+        os.environ[ENV_FOLDER] = str(Path(scratch.name) / "recovery")
     win = MainWindow(settings=settings, extensions=not args.no_extensions)
     if args.layout:
         win.set_layout(Layout[LAYOUTS[args.layout]])
