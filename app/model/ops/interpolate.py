@@ -14,7 +14,7 @@ the segment's bounding box. Interpolated voxels are added through the overwrite 
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
+from ._ndimage import ndimage
 
 from ..edits import EditMode, EditPolicy
 from ..segmentation import Segmentation, SegmentationError

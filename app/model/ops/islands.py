@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 
 import numpy as np
-from scipy import ndimage
+from ._ndimage import ndimage
 
 from ..edits import EditMode, EditPolicy, Overwrite
 from ..segmentation import Segmentation, SegmentationError

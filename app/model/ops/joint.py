@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import ndimage
+from ._ndimage import ndimage
 
 from ..edits import EditMode
 from ..labels import union_box

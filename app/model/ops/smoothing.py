@@ -16,7 +16,7 @@ import enum
 import math
 
 import numpy as np
-from scipy import ndimage
+from ._ndimage import ndimage
 
 from ..brush import ball
 from ..edits import EditPolicy
