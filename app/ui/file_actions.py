@@ -3,6 +3,7 @@ All reading and writing goes through the app.io facade inside `run_long` (worker
 from __future__ import annotations
 
 import enum
+import warnings
 from pathlib import Path
 
 from PySide6.QtGui import QAction, QKeySequence
@@ -111,8 +112,8 @@ class FileActions:
             return False
         path = Path(path)
         try:
-            seg = self.w.run_long(lambda p: io.open_segmentation(path, labels=labels, progress=p),
-                                  f"Opening {path.name}...")
+            seg = self._read_warned(lambda p: io.open_segmentation(path, labels=labels, progress=p), path,
+                                    f"Opening {path.name}...")
         except (io.FileFormatError, OSError, Cancelled, NotImplementedError) as exc:
             return self._report(self._sentence(exc, path))
         ref = self.w.reference
@@ -120,13 +121,14 @@ class FileActions:
             ref = None
         self.w.set_document(seg, ref, path=path)
         self.add_recent(path)
-        self.w.status_message(f"Opened {path.name}: {len(seg)} segments in {seg.n_layers} layer(s)")
+        notes = f", with {len(self.last_warnings)} warning(s)" if self.last_warnings else ""
+        self.w.status_message(f"Opened {path.name}: {len(seg)} segments in {seg.n_layers} layer(s){notes}")
         return True
 
     def open_reference(self, path) -> bool:
         path = Path(path)
         try:
-            volume = self.w.run_long(lambda p: io.read_volume(path, progress=p), f"Reading {path.name}...")
+            volume = self._read_warned(lambda p: io.read_volume(path, progress=p), path, f"Reading {path.name}...")
         except (io.FileFormatError, OSError, Cancelled, NotImplementedError) as exc:
             return self._report(self._sentence(exc, path))
         return self._adopt_reference(volume, path)
@@ -262,6 +264,23 @@ class FileActions:
         if isinstance(exc, OSError):
             return f"Cannot {verb} {path.name if path else 'the file'}: {exc.strerror or exc}."
         return str(exc)
+
+    def _read_warned(self, read, path, label: str):
+        """Run a reader through run_long and tell the user, once, what it read tolerantly (orphan voxels
+        cleared, junk table lines skipped, ...): the readers warn with io.FileFormatWarning."""
+        def job(progress):
+            with warnings.catch_warnings(record=True) as caught:    # one reader at a time: the GUI waits on it
+                warnings.simplefilter("always", io.FileFormatWarning)
+                result = read(progress)
+            return result, [str(w.message) for w in caught if issubclass(w.category, io.FileFormatWarning)]
+
+        result, notes = self.w.run_long(job, label)
+        self.last_warnings = notes
+        if notes:
+            shown = "\n".join(f"- {n}" for n in notes[:8]) + (f"\n(and {len(notes) - 8} more)" if len(notes) > 8 else "")
+            if self.w.isVisible():
+                QMessageBox.warning(self.w, "segedit", f"{Path(path).name} was opened, but:\n{shown}")
+        return result
 
     def _report(self, message: str) -> bool:
         self.w.status_message(message)

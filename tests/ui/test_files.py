@@ -182,3 +182,20 @@ def test_force_single_layer_warns_when_segments_overlap(demo_window, dialogs):
     assert seg.n_layers == 1 and panel.layers_label.text() == "1"
     assert seg.voxel_count(a) == 0                      # the later segment in the list won the overlap
     assert "Layers: 2 -> 1" in demo_window.statusBar().currentMessage()
+
+
+def test_a_tolerant_read_is_told_to_the_user_once(make_window, tmp_path, dialogs):
+    """Readers warn (io.FileFormatWarning) when they skip or repair something; the window says so."""
+    import nrrd
+
+    labels = np.zeros((6, 5, 4), np.uint8)
+    labels[1:3, 1:3, 1:3] = 1
+    labels[3:5, 1:3, 1:3] = 2
+    nrrd.write(str(tmp_path / "lab.nrrd"), labels)
+    (tmp_path / "lab.label").write_text('1 255 0 0 1 1 1 "one"\nthis line is junk\n2 0 255 0 1 1 1 "two"\n')
+    win = make_window()
+    assert win.files.open_segmentation(tmp_path / "lab.nrrd", tmp_path / "lab.label")
+    assert [s.name for s in win.segmentation.segments] == ["one", "two"]
+    warned = [text for kind, text in dialogs.seen if kind == "warning"]
+    assert len(warned) == 1 and "lab.nrrd was opened, but" in warned[0] and "line 2" in warned[0]
+    assert "warning" in win.statusBar().currentMessage()
