@@ -47,6 +47,19 @@ def parse_slice(text: str) -> tuple[str, float, bool]:
     return name, number, pct
 
 
+def _display_ready(screenshot: bool) -> bool:
+    """Qt aborts the process when it finds no display; say so in one sentence instead. A --screenshot run
+    needs no display at all: it renders offscreen."""
+    if os.environ.get("QT_QPA_PLATFORM") or not sys.platform.startswith("linux"):
+        return True
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return True
+    if screenshot:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        return True
+    return False
+
+
 def main(argv=None) -> int:
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
     try:
@@ -59,6 +72,10 @@ def main(argv=None) -> int:
         if f is not None and not Path(f).exists():
             print(f"segedit: {f}: no such file.", file=sys.stderr)
             return 2
+    if not _display_ready(bool(args.screenshot)):
+        print("segedit: there is no display to open a window on (DISPLAY is not set): run it on a desktop, "
+              "under `xvfb-run -a segedit ...`, or make a picture with --screenshot OUT.png.", file=sys.stderr)
+        return 2
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 

@@ -71,3 +71,15 @@ def test_parse_slice():
     assert parse_slice("Coronal=50%") == ("coronal", 50.0, True)
     with pytest.raises(ValueError):
         parse_slice("axial")
+
+
+def test_no_display_is_one_sentence_and_a_screenshot_needs_none(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    r = subprocess.run([sys.executable, "-m", "app", "--demo"], cwd=ROOT, env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "no display" in r.stderr, r.stderr
+    out = tmp_path / "headless.png"
+    r = subprocess.run([sys.executable, "-m", "app", "--demo", "--screenshot", str(out), "--size", "640x480"],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert png_pixels(out).std() > 10       # a real picture, not a blank
