@@ -160,6 +160,8 @@ def _add(seg: Segmentation, sid: str, box, m: np.ndarray, policy: EditPolicy) ->
             seg.separate(sid)
             s = seg.segment(sid)
     written = seg.write_voxels(s.layer, box, m, s.label)
+    if policy.overwrite is Overwrite.NONE:      # every other segment is protected: nothing to look for
+        return written
     return written + _erase_others(seg, sid, box, m, policy.overwrite, skip_layer=s.layer)
 
 
