@@ -7,7 +7,7 @@ import pytest
 from app.model.edits import Editable, Overwrite
 from app.model.editor_state import (BRUSH_SCALE_STEP, MAX_RADIUS_MM, MIN_RADIUS_MM, EditorState, ToolKind)
 from app.model.geometry import Geometry
-from app.ui.tools.intensity import IntensityCache
+from app.model.resample import LatticeCache
 
 
 def test_signals_fire_once_per_real_change():
@@ -63,7 +63,7 @@ class Vol:
 
 
 def test_the_reference_is_resampled_once_per_pair():
-    cache = IntensityCache()
+    cache = LatticeCache()
     same = Geometry((4, 4, 4))
     v = Vol(np.arange(64, dtype=np.int16).reshape(4, 4, 4), same)
     assert cache.get(v, same) is v.array                       # same lattice: no copy at all

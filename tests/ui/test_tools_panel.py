@@ -256,7 +256,7 @@ def test_fill_between_slices_along_the_axis_of_a_view(tools_window, qtbot):
 def test_threshold_with_a_reference_on_another_lattice_uses_nearest_neighbour(tools_window, qtbot):
     from app.io import Volume
     from app.model.geometry import Geometry
-    from app.ui.tools_panel.resample import nearest_on_lattice
+    from app.model.resample import nearest_on_lattice
 
     win = tools_window
     seg = win.segmentation

@@ -18,7 +18,7 @@ from app.model.editor_state import EditorState, ToolKind
 from app.model.segmentation import Segmentation, SegmentationError
 
 from .base import ViewContext
-from .intensity import IntensityCache
+from app.model.resample import LatticeCache
 
 
 class PaintTool:
@@ -35,7 +35,7 @@ class PaintTool:
         self.name = "Erase" if erase else "Paint"
         self._document = segmentation
         self._reference = reference or (lambda: None)
-        self._grey = IntensityCache()
+        self._grey = LatticeCache()
         self._seg: Segmentation | None = None     # the document of the stroke in progress
         self._stroke = None                       # (segment id, mode, policy, brush mask, max step, axis)
         self._last: tuple | None = None

@@ -21,7 +21,7 @@ from app.model.segmentation import SegmentationError
 from .overlay import PreviewOverlay
 from .report import describe_plan, describe_result, plan_codes
 from .pages import FillPage, IslandPicker, IslandsPage, LogicalPage, MarginPage, SmoothingPage
-from .resample import NearestCache
+from app.model.resample import LatticeCache
 from .threshold_page import ThresholdPage
 
 
@@ -48,7 +48,7 @@ class ToolsPanel(QWidget):
         super().__init__()
         self.window = window
         self.overlay = PreviewOverlay(window)
-        self._grey = NearestCache()
+        self._grey = LatticeCache()
         self._plan = None
         self._seg = None
         self._saved_tools = None
@@ -209,12 +209,12 @@ class ToolsPanel(QWidget):
         state = editing.state
         intensity = None
         if state.intensity_masking:
-            from app.ui.tools.intensity import IntensityCache
+            from app.model.resample import LatticeCache
 
             if self.window.reference is None:
                 raise SegmentationError("the editable intensity range needs a reference volume: open one or turn "
                                         "it off in the Segment editor")
-            self._intensity = getattr(self, "_intensity", None) or IntensityCache()
+            self._intensity = getattr(self, "_intensity", None) or LatticeCache()
             intensity = self._intensity.get(self.window.reference, self.window.segmentation.geometry)
         return state.policy(intensity)
 

@@ -178,14 +178,16 @@ def test_intensity_range_uses_the_reference_and_resamples_another_lattice():
     stroke(tool, [(10, 10, 1), (10, 10, 1)], ViewContext(2, 1))
     painted = np.argwhere(seg.layers[0] != 0)
     assert set(painted[:, 0]) == set(range(5, 10)) and seg.voxel_count(ids[0]) == 5 * 20
-    # a reference at half the resolution, shifted: grey sampled at voxel centres of the segmentation
+    # a reference at half the resolution, shifted 0.25 mm: its voxel n (centre at 0.25 + 2n mm) holds 2n. Each
+    # segmentation voxel i (centre at i mm) takes its NEAREST reference voxel, as the Threshold tool does:
+    # 2n in [5, 9] -> n in {3, 4} -> centres 6.25 and 8.25 mm -> i in 6..9 (5 is nearer 4.25, 10 nearer 10.25)
     coarse = Ref(np.tile((np.arange(10, dtype=np.int16) * 2)[:, None, None], (1, 10, 2)),
-                 Geometry((10, 10, 2), (2.0, 2.0, 2.0), (0.0, 0.0, 0.0)))
+                 Geometry((10, 10, 2), (2.0, 2.0, 2.0), (0.25, 0.0, 0.0)))
     seg.undo()
     tool2 = PaintTool(state, lambda: seg, lambda: coarse)
     stroke(tool2, [(10, 10, 1), (10, 10, 1)], ViewContext(2, 1))
     rows = sorted(set(np.argwhere(seg.layers[0] != 0)[:, 0]))
-    assert rows == list(range(5, 10))        # grey at i is i (linear), in [5, 9]
+    assert rows == [6, 7, 8, 9]
 
 
 @pytest.mark.parametrize("mode, hidden, expect_layers, b_left", [

@@ -1,11 +1,11 @@
-"""Nearest-neighbour resampling of the reference onto the segmentation lattice (for Threshold), against a
+"""Nearest-neighbour resampling of the reference onto the segmentation lattice (Threshold, intensity range), against a
 voxel-by-voxel computation through physical space."""
 from __future__ import annotations
 
 import numpy as np
 
 from app.model.geometry import Geometry
-from app.ui.tools_panel.resample import NearestCache, nearest_on_lattice
+from app.model.resample import LatticeCache, nearest_on_lattice
 
 
 def _brute(array, source: Geometry, target: Geometry):
@@ -42,7 +42,7 @@ def test_cache_keeps_the_result_until_the_volume_or_lattice_changes():
     source = Geometry((3, 3, 3), (2.0, 2.0, 2.0))
     target = Geometry((5, 5, 5))
     v = Volume(np.ones((3, 3, 3), np.int16), source, None)
-    cache = NearestCache()
+    cache = LatticeCache()
     first = cache.get(v, target)
     assert cache.get(v, target) is first
     assert cache.get(v, Geometry((4, 4, 4))) is not first

@@ -1,12 +1,14 @@
-"""The reference volume on the segmentation lattice by NEAREST neighbour through physical space (Qt-free), for the
-Threshold tool: every lattice voxel takes the value of the reference voxel whose centre is nearest to its centre,
-so thresholds apply to the original grey values (no blending across a boundary). Outside the reference: NaN, which
-is outside every range. The same lattice returns the array itself."""
+"""A grey volume on the segmentation's lattice, by NEAREST neighbour through physical space.
+
+Used wherever grey values decide which voxels may change (the Threshold tool, the editable intensity range of the
+brushes): every lattice voxel takes the value of the reference voxel whose centre is nearest to its centre, so
+ranges apply to the file's own grey values (no blending across a boundary) and the two tools agree voxel for voxel.
+Outside the reference: NaN, which is outside every range. The same lattice returns the array itself."""
 from __future__ import annotations
 
 import numpy as np
 
-from app.model.geometry import Geometry
+from .geometry import Geometry
 
 
 def nearest_on_lattice(array: np.ndarray, source: Geometry, target: Geometry) -> np.ndarray:
@@ -27,22 +29,29 @@ def nearest_on_lattice(array: np.ndarray, source: Geometry, target: Geometry) ->
     return out
 
 
-class NearestCache:
-    """Keeps the last resampling while neither the volume nor the target lattice changes."""
+class LatticeCache:
+    """Keeps the last resampling while neither the volume (anything with `.array` and `.geometry`) nor the
+    target lattice changes."""
 
     def __init__(self) -> None:
         self._key = None
-        self._keep = None
+        self._keep = None          # the volume, kept alive so its id() in the key stays meaningful
         self._grey: np.ndarray | None = None
 
+    def _key_of(self, volume, target):
+        return (id(volume), id(volume.array), volume.geometry, target)
+
     def cached(self, volume, target: Geometry | None) -> bool:
-        return volume is not None and self._key == (id(volume), id(volume.array), volume.geometry, target)
+        return volume is not None and self._key == self._key_of(volume, target)
 
     def get(self, volume, target: Geometry | None) -> np.ndarray | None:
         if volume is None or target is None:
             return None
-        key = (id(volume), id(volume.array), volume.geometry, target)
+        key = self._key_of(volume, target)
         if key != self._key:
             self._grey = nearest_on_lattice(volume.array, volume.geometry, target)
             self._key, self._keep = key, volume
         return self._grey
+
+    def clear(self) -> None:
+        self._key = self._keep = self._grey = None
