@@ -276,3 +276,23 @@ def test_threshold_with_a_reference_on_another_lattice_uses_nearest_neighbour(to
     page.hi.setValue(30.0)
     assert panel.apply()
     assert np.array_equal(seg.mask(sid), (on_lattice >= 10) & (on_lattice <= 30))
+
+
+def test_the_threshold_preview_leaves_the_views_when_another_tab_is_in_front(tools_window, qtbot):
+    """The default layout puts Tools and the Segment editor in one tabbed dock: a live threshold tint must not
+    stay on the views while the user paints from the other tab."""
+    win = tools_window
+    panel = win.tools_panel
+    panel.set_page(0)
+    page = panel.current_page()
+    page.lo.setValue(320.0)
+    page.hi.setValue(360.0)
+    page.live_preview()
+    assert panel.overlay.shown
+    win.tabifyDockWidget(panel.dock, win.editing.dock)
+    win.editing.dock.raise_()
+    qtbot.waitUntil(lambda: not panel.overlay.shown)
+    assert _colour_pixels(panel.overlay.image(0), IN_RANGE) == 0
+    panel.dock.raise_()
+    qtbot.waitUntil(lambda: panel.overlay.shown)
+    assert _colour_pixels(panel.overlay.image(0), IN_RANGE) > 0

@@ -16,7 +16,7 @@ def install(window) -> ToolsPanel:
     panel = ToolsPanel(window)
     window.tools_panel = panel
     panel.dock = window.add_dock(panel, "Tools", Qt.LeftDockWidgetArea)
-    panel.dock.visibilityChanged.connect(lambda shown: shown and panel.current_page().activated())
+    panel.dock.visibilityChanged.connect(panel.dock_visibility_changed)
     menu = window.menu("Tools")
     for n, page in enumerate(panel.pages):
         action = QAction(f"{page.title}...", window)

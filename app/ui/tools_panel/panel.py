@@ -156,6 +156,15 @@ class ToolsPanel(QWidget):
     def current_page(self):
         return self.pages[self.stack.currentIndex()]
 
+    def dock_visibility_changed(self, shown: bool) -> None:
+        """The dock's tab came to the front (or the dock was shown), or went behind another tab (or closed)."""
+        if shown:
+            self.current_page().activated()    # the threshold's live preview comes back with the panel
+        elif self._saved_tools is None:        # not while picking an island in a view
+            self.current_page().deactivated()
+            self._plan = None
+            self.overlay.clear()               # no preview tint left on the views behind another tab
+
     def set_page(self, index: int) -> None:
         if index == self.stack.currentIndex() and self.tool_combo.currentIndex() == index:
             return
