@@ -10,7 +10,6 @@ import bz2
 import gzip
 import os
 import struct
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 

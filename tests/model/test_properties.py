@@ -257,7 +257,6 @@ def test_undo_everything_restores_the_start_bit_for_bit():
     start = [a.copy() for a in seg.layers]
     rng = np.random.default_rng(3)
     ids = [seg.add_segment().id for _ in range(4)]
-    snapshots = []
     for n in range(12):
         sid = ids[n % 4]
         box = (slice(1, 7), slice(0, 5), slice(2, 7))

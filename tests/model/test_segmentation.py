@@ -78,7 +78,7 @@ def test_signed_layers_promote_signed():
     seg = Segmentation.from_layers(g, [np.zeros((4, 4, 4), np.int8)], [])
     from app.model.segment import Segment
     seg2 = Segmentation.from_layers(g, [np.full((4, 4, 4), -3, np.int8)], [Segment("a", "a", (1, 0, 0), 0, -3)])
-    s = seg2.add_segment(label=200)
+    assert seg2.add_segment(label=200).label == 200
     assert seg2.layers[0].dtype == np.int16 and seg2.voxel_count("a") == 64
     assert len(seg) == 0
 
