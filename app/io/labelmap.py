@@ -77,13 +77,14 @@ def segmentation_from_labelmap(arr: np.ndarray, geometry: Geometry, table: dict[
             else:
                 color, auto_color = generated_color(generated), True
                 generated += 1
-        sid = _unique(name, used_ids)
+        sid = unique_id(name, used_ids)
         segments.append(Segment(sid, name, tuple(float(c) for c in color), 0, value,
                                 name_auto_generated=auto_name, color_auto_generated=auto_color))
     return Segmentation.from_layers(geometry, [arr] if segments else [], segments)
 
 
-def _unique(name: str, used: set) -> str:
+def unique_id(name: str, used: set) -> str:
+    """`name`, or `name_1`, `name_2`, ... : the first not in `used` (which it joins)."""
     sid, n = name, 1
     while sid in used:
         sid, n = f"{name}_{n}", n + 1

@@ -14,6 +14,7 @@ from app.model.segment import Segment, generated_color
 from app.model.segmentation import Segmentation
 
 from .errors import FileFormatError, warn
+from .labelmap import unique_id
 from .reading import read_volume
 
 MASK_SUFFIXES = (".nrrd", ".nhdr", ".nii", ".nii.gz")
@@ -63,7 +64,7 @@ def import_masks(paths, geometry: Geometry | None = None, progress=None) -> Segm
         layers[layer] = _fit(layers[layer], label)
         layers[layer][mask] = label
         name = stem(path)
-        sid = _unique(name, used_ids)
+        sid = unique_id(name, used_ids)
         segments.append(Segment(sid, name, generated_color(n), layer, label, color_auto_generated=True))
         if progress:
             progress((n + 1) / len(files))
@@ -91,11 +92,3 @@ def _place(layers: list[np.ndarray], mask: np.ndarray, shape) -> tuple[int, int]
 def _fit(arr: np.ndarray, label: int) -> np.ndarray:
     dtype = lb.dtype_for(arr.dtype, label)
     return arr if dtype == arr.dtype else arr.astype(dtype)
-
-
-def _unique(name: str, used: set) -> str:
-    sid, n = name, 1
-    while sid in used:
-        sid, n = f"{name}_{n}", n + 1
-    used.add(sid)
-    return sid

@@ -93,15 +93,8 @@ def common_dtype(seg: Segmentation, order: list[int]) -> np.dtype:
 
 def _nonzero_extent(arr: np.ndarray):
     """Inclusive [i0, i1, j0, j1, k0, k1] of the non-zero voxels, or None when the layer is empty."""
-    nz = arr != 0
-    out = []
-    for axis in range(3):
-        other = tuple(a for a in range(3) if a != axis)
-        hit = np.flatnonzero(nz.any(axis=other))
-        if hit.size == 0:
-            return None
-        out += [int(hit[0]), int(hit[-1])]
-    return out
+    box = lb.tight_box(arr != 0)
+    return None if box is None else [v for s in box for v in (s.start, s.stop - 1)]
 
 
 def _offset(seg: Segmentation) -> tuple[int, int, int]:
