@@ -76,15 +76,8 @@ def _ask_opacity(window, which: str) -> None:
 
 def build_segmentation_menu(window) -> None:
     m = window.menu("Segmentation")
-    p = window.segment_panel
-    for key in ("add", "remove", None, "rename", "colour", "opacity", None, "only", "all", "lock", "unlock",
-                None, "up", "down", "filter"):
-        if key is None:
-            m.addSeparator()
-        else:
-            m.addAction(p.actions_[key])
-    m.addSeparator()
-    m.addAction(p.layer_column_action)
+    window.segment_panel.fill_menu(m, ("add", "remove", None, "rename", "colour", "opacity", None, "only", "all",
+                                       "lock", "unlock", None, "up", "down", "filter"))
     _action(window, m, "Collapse labelmap layers", window.layers_panel.collapse)
 
 

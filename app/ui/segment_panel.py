@@ -277,12 +277,16 @@ class SegmentPanel(QWidget):
     def context_menu(self) -> QMenu:
         """The right-click menu of the table and its header."""
         menu = QMenu(self)
-        for key in ("add", "remove", None, "rename", "colour", "opacity", None, "show", "hide", "only", "all",
-                    None, "lock", "unlock", None, "up", "down"):
+        self.fill_menu(menu, ("add", "remove", None, "rename", "colour", "opacity", None, "show", "hide", "only",
+                              "all", None, "lock", "unlock", None, "up", "down"))
+        return menu
+
+    def fill_menu(self, menu: QMenu, keys) -> None:
+        """Add the table's actions named by `keys` (None: a separator), then the layer-column toggle."""
+        for key in keys:
             if key is None:
                 menu.addSeparator()
             else:
                 menu.addAction(self.actions_[key])
         menu.addSeparator()
         menu.addAction(self.layer_column_action)
-        return menu
