@@ -9,6 +9,7 @@ import pytest
 
 from app import io
 from app.io import atomic, nrrd_write
+from tests.faults import FullDisk
 from tests.io.conftest import assert_same_segmentation, layered
 
 
@@ -53,33 +54,10 @@ def test_failure_in_the_middle_of_the_data_keeps_the_old_file(tmp_path, monkeypa
     assert_same_segmentation(layered(seed=2), io.open_segmentation(path))
 
 
-class _FullDisk:
-    """A file object whose writes fail with ENOSPC after a few bytes, like a full disk."""
-
-    def __init__(self, real):
-        self.real = real
-        self.written = 0
-
-    def write(self, data):
-        self.written += len(data)
-        if self.written > 100:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return self.real.write(data)
-
-    def __getattr__(self, name):
-        return getattr(self.real, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.real.close()
-
-
 def test_disk_full_keeps_the_old_file_and_says_so(tmp_path, monkeypatch):
     path, before = _good_file(tmp_path)
     real_fdopen = os.fdopen
-    monkeypatch.setattr(atomic.os, "fdopen", lambda fd, mode: _FullDisk(real_fdopen(fd, mode)))
+    monkeypatch.setattr(atomic.os, "fdopen", lambda fd, mode: FullDisk(real_fdopen(fd, mode), 100))
     with pytest.raises(io.FileFormatError, match="the disk is full"):
         io.save_segmentation(layered(seed=2), path)
     assert path.read_bytes() == before

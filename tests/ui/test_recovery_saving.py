@@ -16,6 +16,7 @@ from app import cli, io
 from app.io import atomic, nrrd_write
 from app.model import brush
 from app.model.edits import EditMode, apply_mask
+from tests.faults import FullDisk
 from tests.ui.helpers import copy_segmentation
 
 
@@ -25,32 +26,10 @@ def _raise(code):
     return boom
 
 
-class _FullDisk:
-    """The temp file's writes fail with ENOSPC after a little data, like a disk filling up mid-save."""
-
-    def __init__(self, real):
-        self.real, self.written = real, 0
-
-    def write(self, data):
-        self.written += len(data)
-        if self.written > 4096:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return self.real.write(data)
-
-    def __getattr__(self, name):
-        return getattr(self.real, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.real.close()
-
-
 def inject(monkeypatch, failure):
     if failure == "disk full while writing":
         real = os.fdopen
-        monkeypatch.setattr(atomic.os, "fdopen", lambda fd, mode: _FullDisk(real(fd, mode)))
+        monkeypatch.setattr(atomic.os, "fdopen", lambda fd, mode: FullDisk(real(fd, mode), 4096))
     elif failure == "disk full at fsync":
         monkeypatch.setattr(atomic.os, "fsync", _raise(errno.ENOSPC))
     elif failure == "rename fails":
