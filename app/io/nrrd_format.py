@@ -183,15 +183,25 @@ def _data_source(nf: NrrdFile) -> Path:
     if name is None:
         return nf.path
     if isinstance(name, (list, tuple)) or str(name).startswith("LIST") or "%" in str(name):
-        raise FileFormatError(f"{nf.path.name}: data split over several files is not supported")
-    folder = nf.path.parent.resolve()
-    target = (folder / str(name)).resolve()
-    if folder not in target.parents:
-        raise FileFormatError(f"{nf.path.name}: its data file {_shown(name)} lies outside the header's folder")
+        raise FileFormatError(f"{nf.path.name}: its voxels are split over several data files (one per slice), "
+                              f"which segedit does not read; save the image as one file (e.g. .nrrd) first")
+    name = str(name)
+    if "\x00" in name or not name.strip():      # the OS cannot even look such a name up
+        raise FileFormatError(f"{nf.path.name}: its data file name {_shown(name)} is not a usable file name")
     try:
+        folder = nf.path.parent.resolve()
+        target = (folder / name).resolve()
+        if folder not in target.parents:
+            raise FileFormatError(f"{nf.path.name}: its data file {_shown(name)} lies outside the header's folder")
         st = target.stat()
+    except FileFormatError:
+        raise
     except FileNotFoundError:
         raise FileFormatError(f"{nf.path.name}: its data file {_shown(name)} is missing") from None
+    except (OSError, ValueError) as exc:      # a name too long, a folder we may not enter, a loop of links
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a usable file name"
+        raise FileFormatError(f"{nf.path.name}: its data file {_shown(name)} cannot be opened "
+                              f"({reason.lower()})") from None
     if not stat.S_ISREG(st.st_mode):
         raise FileFormatError(f"{nf.path.name}: its data file {_shown(name)} is not a regular file")
     return target

@@ -161,7 +161,9 @@ def build(folder) -> list[Case]:
     os.symlink("/dev/zero", sub / "zero-link.raw")
     (sub / "a-folder.raw").mkdir()
     for n, target in enumerate(["../outside.raw", "/etc/passwd", "/dev/zero", "/dev/urandom", "zero-link.raw",
-                                "a-folder.raw", "LIST", "slice%03d.raw 0 2 1", "missing.raw", "/proc/self/mem"]):
+                                "a-folder.raw", "LIST", "slice%03d.raw 0 2 1", "missing.raw", "/proc/self/mem",
+                                # found by the fuzzer: names the OS cannot look up (NUL, too long), the folder
+                                "a\x00b.raw", "x" * 5000, "a/" * 3000 + "b", "."]):
         p = sub / f"detached-{n}.nhdr"
         p.write_bytes(nrrd_bytes(enc="raw", payload=b"", extra=f"data file: {target}\n"))
         cases.append(Case(f"detached header with data file {target!r}", p))

@@ -94,6 +94,9 @@ REGRESSIONS = {
     "niigz with bit flips #2": "cannot be read as NIfTI",
     "sizes 9223372036854775807 2 2": r"got \[-9223372036854775808, 2, 2\]",
     "gzip bomb: tiny member repeated 10^5 times": "empty gzip members",
+    "detached header with data file 'a\\x00b.raw'": "data file name 'a.x00b.raw' is not a usable file name",
+    "detached header with data file 'LIST'": "split over several data files",
+    "detached header with data file '.'": "lies outside the header's folder",
     "NUL bytes after the magic": r"invalid NRRD header \(Invalid NRRD magic line: NRRD0004\?+\.\.\.\)$",
 }
 
