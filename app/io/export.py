@@ -11,6 +11,7 @@ from app.model.segmentation import Segmentation
 from . import nrrd_write as nw
 from .atomic import atomic_write, os_error_message
 from .errors import FileFormatError
+from .lattice import check_writable
 from .label_tables import LabelEntry, ctbl_text, itksnap_text
 from .masks import stem
 from .seg_nrrd_writer import check_level, common_dtype, layer_order
@@ -26,6 +27,7 @@ def export_labelmap(seg: Segmentation, path: Path, progress=None, compression_le
         raise FileFormatError(f"{path.name}: a labelmap is exported as .nrrd, .nhdr, .nii or .nii.gz "
                               f"(use .seg.nrrd to save the segmentation itself)")
     level = check_level(compression_level)
+    check_writable(seg.geometry, path.name)
     order = layer_order(seg)
     _check_single_labelmap(seg, order)
     arr = merged(seg, order)

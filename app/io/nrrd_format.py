@@ -18,6 +18,7 @@ from app.model.geometry import Geometry
 
 from .errors import FileFormatError
 from .gzip_fast import TruncatedData, gunzip_into
+from .lattice import check_spacing, column_lengths
 from .limits import TooLarge, check_allocation
 
 _BASE_TYPES = {
@@ -333,6 +334,7 @@ def geometry(nf: NrrdFile, axes: list[int]) -> Geometry:
     m[:3, 3] = flip * origin
     if not np.all(np.isfinite(m)):
         raise FileFormatError(f"{nf.path.name}: the space directions or origin are not finite numbers")
+    check_spacing(column_lengths(cols), nf.path.name)
     try:
         return Geometry.from_ijk_to_lps(shape, m)
     except ValueError as exc:

@@ -21,7 +21,8 @@ from app.model.segmentation import Segmentation
 from . import nrrd_write as nw
 from .atomic import atomic_write, os_error_message
 from .errors import FileFormatError
-from .seg_nrrd import (KEY_CONTAINED, KEY_MASTER, KEY_OFFSET, KEY_PARAMS, PARAM_GEOMETRY, reference_geometry)
+from .lattice import check_writable
+from .seg_nrrd import (_SEG_KEY, KEY_CONTAINED, KEY_MASTER, KEY_OFFSET, KEY_PARAMS, PARAM_GEOMETRY, reference_geometry)
 
 GEOMETRY_DESCRIPTION = ("Image geometry description string determining the geometry of the labelmap that is "
                         "created in course of conversion. Can be copied from a volume, using the button.")
@@ -38,6 +39,7 @@ def write(seg: Segmentation, path: Path, level: int = 1, progress=None) -> None:
     if not path.name.lower().endswith((".nrrd", ".nhdr")):
         raise FileFormatError(f"{path.name}: a segmentation is saved as .seg.nrrd or .seg.nhdr (export writes "
                               f"labelmaps such as .nii.gz)")
+    check_writable(seg.geometry, path.name)
     order = layer_order(seg)
     offset = _offset(seg)
     if order:
@@ -128,7 +130,8 @@ def _segment_keys(seg: Segmentation, order: list[int], extents, offset) -> list[
 
 
 def _segmentation_keys(seg: Segmentation, offset) -> list[tuple[str, str]]:
-    keys = {k: v for k, v in seg.extra.items() if not k.startswith("Segment") or k.startswith("Segmentation_")}
+    # every key but the per-segment ones (rebuilt from the segments): SegmentationVersion, SegmentEditor_*, ...
+    keys = {k: v for k, v in seg.extra.items() if not _SEG_KEY.match(k)}
     keys[KEY_MASTER] = "Binary labelmap"
     keys[KEY_OFFSET] = " ".join(map(str, offset))
     contained = keys.get(KEY_CONTAINED, "Binary labelmap|")

@@ -1,0 +1,183 @@
+"""Issue 11: files from other tools read faithfully; bad ones refused in one sentence. Every file is made here
+(pynrrd, nibabel, a few bytes of numpy) and every expectation is computed independently of segedit."""
+from __future__ import annotations
+
+import gzip
+import warnings
+
+import nibabel as nib
+import nrrd
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app import io
+from app.model.geometry import Geometry
+from app.model.segment import Segment
+from app.model.segmentation import Segmentation
+from tests.io import malformed_corpus as corpus
+
+
+def _labels(shape=(6, 5, 4), seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.random(shape) > 0.6).astype(np.uint8) * rng.integers(1, 4, shape).astype(np.uint8)
+
+
+# ------------------------------------------------------------------------------------------------ item 0
+@pytest.mark.parametrize("name", ["a\x00b.raw", "x" * 5000, "a/" * 3000 + "b", "."])
+def test_detached_data_file_names_the_os_cannot_look_up_are_one_clear_error(tmp_path, name):
+    p = tmp_path / "d.nhdr"
+    p.write_bytes(corpus.nrrd_bytes(enc="raw", payload=b"", extra=f"data file: {name}\n"))
+    for call in (io.open_segmentation, io.read_volume):
+        with pytest.raises(io.FileFormatError, match=r"^d\.nhdr: its data file") as exc:
+            call(p)
+        assert "\n" not in str(exc.value)
+
+
+# ------------------------------------------------------------------------------------------------ item 4
+def _nifti(tmp_path, name, affine=np.eye(4), qcode=1, scode=1, patch=None, ext_bytes=0):
+    arr = _labels()
+    img = nib.Nifti1Image(arr, affine)
+    img.header.set_qform(affine, code=qcode)
+    img.header.set_sform(affine, code=scode)
+    if ext_bytes:
+        img.header.extensions.append(nib.nifti1.Nifti1Extension(6, b"c" * ext_bytes))
+    p = tmp_path / name
+    nib.save(img, p)
+    if patch:                                          # after saving: nib.save would rebuild the forms
+        hdr = nib.load(p).header.copy()
+        for key, value in patch.items():
+            hdr[key] = value
+        with open(p, "r+b") as fh:
+            hdr.write_to(fh)
+    return p, arr
+
+
+@pytest.mark.parametrize("patch, which", [
+    ({"srow_x": [1, 0, 0, np.nan]}, "sform"),            # the translation alone
+    ({"srow_y": [0, 1, 0, np.inf]}, "sform"),
+    ({"qoffset_z": np.inf}, "qform"),
+    ({"qoffset_x": np.nan}, "qform")])
+def test_nifti_nan_or_inf_in_the_chosen_form_is_refused(tmp_path, patch, which):
+    scode = 1 if which == "sform" else 0
+    p, _ = _nifti(tmp_path, "f.nii", scode=scode, patch=patch)
+    hdr = nib.load(p).header                                  # nibabel agrees that the chosen form is not finite
+    form = hdr.get_sform() if which == "sform" else hdr.get_qform()
+    assert not np.all(np.isfinite(form))
+    for call in (io.open_segmentation, io.read_volume):
+        with pytest.raises(io.FileFormatError, match=f"^f.nii: its {which}, which places the image, holds NaN"):
+            call(p)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_nifti_header_extensions_beyond_64_kib_open(tmp_path, gz):
+    affine = np.array([[0, -2.0, 0, 5], [1.5, 0, 0, -7], [0, 0, 3, 11], [0, 0, 0, 1]])
+    p, arr = _nifti(tmp_path, "big-ext.nii" + (".gz" if gz else ""), affine=affine, ext_bytes=200_000)
+    ref = nib.load(p)
+    raw = gzip.decompress(p.read_bytes()) if gz else p.read_bytes()
+    assert np.frombuffer(raw[108:112], "<f4")[0] > 1 << 16          # vox_offset, as nibabel wrote it
+    vol = io.read_volume(p)
+    assert np.array_equal(vol.array, np.asarray(ref.dataobj))
+    assert np.allclose(np.diag([-1, -1, 1, 1]) @ ref.affine, vol.geometry.ijk_to_lps, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(4, 4, 4), (96, 96, 80)])         # the header's 64 KiB: below and beyond
+def test_nii_gz_with_trailing_bytes_behaves_the_same_whatever_its_size(tmp_path, shape):
+    arr = np.random.default_rng(1).integers(0, 5, shape).astype(np.uint8)
+    img = nib.Nifti1Image(arr, np.eye(4))
+    p = tmp_path / "t.nii.gz"
+    p.write_bytes(gzip.compress(img.to_bytes()) + b"trailing junk after the gzip stream" * 3)
+    assert np.array_equal(io.read_volume(p).array, arr)
+    seg = io.open_segmentation(p)
+    for v in range(1, 5):
+        assert seg.voxel_count(seg.segments[v - 1].id) == int(np.sum(arr == v))
+
+
+def test_a_lattice_nifti_cannot_hold_is_refused_on_export_and_nothing_is_written(tmp_path):
+    g = Geometry((4, 4, 4), (1.0, 1.0, 1.0), (1e39, 0.0, 0.0))     # beyond float32: srow would be inf
+    seg = Segmentation.from_layers(g, [_labels((4, 4, 4))], [Segment("a", "a", (1, 0, 0), 0, 1),
+                                                                 Segment("b", "b", (0, 1, 0), 0, 2),
+                                                                 Segment("c", "c", (0, 0, 1), 0, 3)])
+    with pytest.raises(io.FileFormatError, match="cannot be stored exactly in a NIfTI header"):
+        io.export_labelmap(seg, tmp_path / "x.nii.gz")
+    assert list(tmp_path.iterdir()) == []
+    io.save_segmentation(seg, tmp_path / "x.seg.nrrd")        # NRRD holds it: pynrrd reads the same origin
+    assert nrrd.read_header(str(tmp_path / "x.seg.nrrd"))["space origin"][0] == 1e39
+
+
+@settings(max_examples=40, deadline=None)
+@given(spacing=st.floats(1e-12, 1e12), origin=st.floats(-1e40, 1e40), name=st.sampled_from(["x.nii", "x.seg.nrrd"]))
+def test_whatever_segedit_writes_it_reads_back_on_the_same_lattice(tmp_path_factory, spacing, origin, name):
+    folder = tmp_path_factory.mktemp("w")
+    try:
+        g = Geometry((3, 3, 3), (spacing, 1.0, 2.0), (origin, -origin, 0.5))
+    except ValueError:
+        return
+    seg = Segmentation.from_layers(g, [np.eye(3, dtype=np.uint8)[:, :, None].repeat(3, 2)],
+                                   [Segment("a", "a", (1, 0, 0), 0, 1)])
+    path = folder / name
+    try:
+        if name.endswith(".nii"):
+            io.export_labelmap(seg, path)
+        else:
+            io.save_segmentation(seg, path)
+    except io.FileFormatError:
+        assert not path.exists()
+        return
+    back = io.open_segmentation(path).geometry
+    if name.endswith(".nii"):                                  # nibabel's affine, flipped to LPS
+        ref = np.diag([-1, -1, 1, 1]) @ nib.load(path).affine
+    else:
+        h = nrrd.read_header(str(path))
+        ref = np.eye(4)
+        ref[:3, :3] = np.asarray(h["space directions"], float).T
+        ref[:3, 3] = h["space origin"]
+    assert np.allclose(back.ijk_to_lps, ref, rtol=1e-6)
+    assert np.allclose(back.spacing, g.spacing, rtol=1e-6)
+
+
+# ------------------------------------------------------------------------------------------------ item 5
+def test_unknown_keys_are_kept_on_save(tmp_path):
+    arr = _labels()
+    keys = {"SegmentationVersion": "2", "SegmentEditor_SourceVolumeNodeID": "vtkMRMLScalarVolumeNode1",
+            "SegmentEditor_Options": "a|b&c", "Segmentation_FutureKey": "keep me", "MyTool.Something": "x y",
+            "Segment_NotAnIndex": "odd but kept"}
+    header = {"space": "left-posterior-superior", "space directions": np.eye(3), "space origin": np.zeros(3),
+              "kinds": ["domain"] * 3, "encoding": "raw"}
+    for n in range(3):
+        header.update({f"Segment{n}_ID": f"s{n}", f"Segment{n}_Name": f"n{n}", f"Segment{n}_LabelValue": str(n + 1),
+                       f"Segment{n}_Layer": "0", f"Segment{n}_MyExtra": f"e{n}"})
+    header.update(keys)
+    src = tmp_path / "in.seg.nrrd"
+    nrrd.write(str(src), arr, header)
+    out = tmp_path / "out.seg.nrrd"
+    io.save_segmentation(io.open_segmentation(src), out)
+    back = nrrd.read_header(str(out))
+    for key, value in keys.items():
+        assert back[key] == value, key
+    for n in range(3):
+        assert back[f"Segment{n}_MyExtra"] == f"e{n}"
+
+
+# ------------------------------------------------------------------------------------------------ item 11
+@pytest.mark.parametrize("dirs, word", [("(1e200,0,0) (0,1,0) (0,0,1)", "too large"),
+                                        ("(1e200,1e200,0) (0,1,0) (0,0,1)", "too large"),
+                                        ("(1e-300,0,0) (0,1,0) (0,0,1)", "too small"),
+                                        ("(0,0,0) (0,1,0) (0,0,1)", "is zero")])
+def test_absurd_nrrd_spacing_says_what_is_wrong(tmp_path, dirs, word):
+    p = tmp_path / "s.nrrd"
+    p.write_bytes(corpus.nrrd_bytes(dirs=dirs))
+    with pytest.raises(io.FileFormatError, match=f"^s.nrrd: the voxel spacing along i .*{word}"):
+        io.open_segmentation(p)
+
+
+@pytest.mark.parametrize("pixdim, word", [(3e38, "too large"), (1e-40, "too small"), (np.nan, "not a number")])
+def test_absurd_nifti_spacing_says_what_is_wrong(tmp_path, pixdim, word):
+    p, _ = _nifti(tmp_path, "s.nii", qcode=0, scode=0)
+    data = bytearray(p.read_bytes())
+    data[80:84] = np.float32(pixdim).tobytes()                # pixdim[1]
+    p.write_bytes(bytes(data))
+    assert nib.load(p).header["pixdim"][1] == np.float32(pixdim) or np.isnan(pixdim)
+    with pytest.raises(io.FileFormatError, match=f"^s.nii: the voxel spacing along i .*{word}"):
+        io.read_volume(p)
