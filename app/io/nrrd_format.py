@@ -41,6 +41,7 @@ _SPACE_FLIPS = {  # sign of (x, y, z) to turn the file's space into LPS
     "left-posterior-superior": (1, 1, 1), "lps": (1, 1, 1),
     "right-anterior-superior": (-1, -1, 1), "ras": (-1, -1, 1),
     "left-anterior-superior": (1, -1, 1), "las": (1, -1, 1),
+    "rast": (-1, -1, 1), "last": (1, -1, 1), "lpst": (1, 1, 1),      # teem's short names of the "-time" spaces
 }
 MAGIC = b"NRRD000"
 PER_AXIS_FIELDS = ("kinds", "space directions", "spacings", "thicknesses", "axis mins", "axis maxs", "centers",
@@ -316,8 +317,7 @@ def geometry(nf: NrrdFile, axes: list[int]) -> Geometry:
     """The LPS lattice of the spatial axes (RAS and LAS spaces are converted)."""
     h = nf.header
     shape = tuple(nf.sizes[a] for a in axes)
-    space = str(h.get("space", "")).lower()
-    flip = np.array(_SPACE_FLIPS.get(space, (1, 1, 1)), dtype=float)
+    flip = np.array(space_flip(nf), dtype=float)
     dirs = h.get("space directions")
     origin = np.asarray(h.get("space origin", np.zeros(3)), dtype=float).reshape(-1)
     if (dirs is not None and (len(dirs) <= max(axes) or any(np.size(dirs[a]) < 3 for a in axes))) or origin.size < 3:
@@ -339,6 +339,25 @@ def geometry(nf: NrrdFile, axes: list[int]) -> Geometry:
         return Geometry.from_ijk_to_lps(shape, m)
     except ValueError as exc:
         raise FileFormatError(f"{nf.path.name}: {exc}") from None
+
+
+def space_flip(nf: NrrdFile) -> tuple[int, int, int]:
+    """Signs turning the file's `space` into LPS. A file without `space` is taken as LPS (ITK's default); the
+    "-time" spaces are the same anatomical frame plus a time axis; a space that does not say where the patient
+    is (scanner-xyz, 3D-right-handed, ...) or that no one knows is refused, never silently read as LPS."""
+    if "space" not in nf.header:
+        return 1, 1, 1
+    space = str(nf.header["space"]).strip().lower()
+    base = space[:-5] if space.endswith("-time") else space
+    if base in _SPACE_FLIPS:
+        return _SPACE_FLIPS[base]
+    if base in ("scanner-xyz", "3d-right-handed", "3d-left-handed"):
+        raise FileFormatError(f"{nf.path.name}: its space {_shown(nf.header['space'])} does not say which way "
+                              f"the patient lies (left/right, front/back), so it cannot be placed; segedit reads "
+                              f"the anatomical spaces (right-anterior-superior, left-anterior-superior, "
+                              f"left-posterior-superior)")
+    raise FileFormatError(f"{nf.path.name}: its space {_shown(nf.header['space'])} is not a NRRD space segedit "
+                          f"knows (right-anterior-superior, left-anterior-superior, left-posterior-superior)")
 
 
 def scaled(progress, lo: float, hi: float):

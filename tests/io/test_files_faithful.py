@@ -181,3 +181,55 @@ def test_absurd_nifti_spacing_says_what_is_wrong(tmp_path, pixdim, word):
     assert nib.load(p).header["pixdim"][1] == np.float32(pixdim) or np.isnan(pixdim)
     with pytest.raises(io.FileFormatError, match=f"^s.nii: the voxel spacing along i .*{word}"):
         io.read_volume(p)
+
+
+# ------------------------------------------------------------------------------------------------ item 1
+def test_legacy_2016_layout_lands_where_slicer_puts_it(tmp_path):
+    """Slicer's 4D-spatial reader: origin and directions (ITK's numbers) used as RAS unchanged, file voxel 0 at
+    the absolute index Segmentation_Extent starts with. The expected LPS positions are computed here from that
+    rule alone, with numpy."""
+    g = np.zeros((5, 4, 3, 2), np.uint8)
+    g[1:3, 1:3, 0:2, 0] = 1
+    g[0:2, 0:1, 2, 1] = 1
+    rot = np.array([[0.0, -1.0, 0.0], [0.6, 0.0, 0.8], [-0.8, 0.0, 0.6]])        # columns: i, j, k axes
+    spacing = np.array([2.0, 1.5, 3.0])
+    origin = np.array([-120.5, 33.0, 7.25])
+    start = np.array([10, 20, 30])
+    dirs = np.zeros((4, 4))
+    dirs[:3, :3] = (rot * spacing).T                        # pynrrd: one row per axis
+    dirs[3, 3] = 1.0
+    header = {"type": "unsigned char", "dimension": 4, "encoding": "gzip", "space dimension": 4,
+              "space directions": dirs, "space origin": np.append(origin, 0.0),
+              "Segmentation_Extent": "10 14 20 23 30 32"}
+    for n in range(2):
+        header[f"Segment{n}_ID"] = f"S{n}"
+        header[f"Segment{n}_Name"] = f"structure {n}"
+        header[f"Segment{n}_DefaultColor"] = "1 0 0"
+    header["Segment0_Extent"] = "11 12 21 22 30 31"          # absolute, like Segmentation_Extent
+    header["Segment1_Extent"] = "10 11 20 20 32 32"
+    path = tmp_path / "legacy.seg.nrrd"
+    nrrd.write(str(path), g, header)
+    seg = io.open_segmentation(path)
+    for n in range(2):
+        file_ijk = np.argwhere(g[..., n] == 1)
+        ras = origin + (file_ijk + start) @ (rot * spacing).T
+        lps = ras * np.array([-1.0, -1.0, 1.0])
+        got = seg.geometry.index_to_physical(np.argwhere(seg.mask(f"S{n}")))
+        assert np.allclose(np.sort(got, axis=0), np.sort(lps, axis=0), atol=1e-9)
+        s = seg.segment(f"S{n}")
+        assert (s.name_auto_generated, s.color_auto_generated) == (False, False)    # absent: 0 in that layout
+    out = tmp_path / "again.seg.nrrd"                         # saved in the current layout: same place
+    io.save_segmentation(seg, out)
+    data, h = nrrd.read(str(out))
+    m = np.eye(4)
+    m[:3, :3] = np.asarray(h["space directions"], float)[-3:].T
+    m[:3, 3] = h["space origin"]
+    layers = [data] if data.ndim == 3 else [data[n] for n in range(data.shape[0])]
+    placed = {}
+    for n in range(2):
+        lay, lab = int(h[f"Segment{n}_Layer"]), int(h[f"Segment{n}_LabelValue"])
+        ijk = np.argwhere(layers[lay] == lab)
+        placed[h[f"Segment{n}_ID"]] = (m[:3, :3] @ ijk.T).T + m[:3, 3]
+    for n in range(2):
+        ras = origin + (np.argwhere(g[..., n] == 1) + start) @ (rot * spacing).T
+        assert np.allclose(np.sort(placed[f"S{n}"], axis=0), np.sort(ras * [-1, -1, 1], axis=0), atol=1e-9)
