@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="first merge layers where no voxel would change (Slicer's collapse)")
     how.add_argument("--single-layer", action="store_true",
                      help="first force all segments into one layer; where they overlap, later segments win")
+    conv.add_argument("--renumber-large-labels", action="store_true",
+                      help="give segments whose label value is above 2147483647 (which 3D Slicer cannot read) the "
+                           "smallest free value of their layer")
     _level(conv)
     imp = sub.add_parser("import-masks", help="binary mask files (or folders) -> one segment each")
     imp.add_argument("output", type=Path, metavar="OUT", help=".seg.nrrd (or a labelmap name)")
@@ -176,6 +179,11 @@ def cmd_convert(args) -> int:
         seg.collapse()
     elif args.single_layer:
         seg.force_single_layer()
+    if args.renumber_large_labels:
+        from app.io.seg_nrrd_writer import renumber_large_labels
+
+        for name, label in renumber_large_labels(seg):
+            print(f"segedit: renumbered {name!r} to label {label}", file=sys.stderr)
     _save(seg, args.output, args.compression_level)
     return 0
 

@@ -66,7 +66,13 @@ def read(header: nf.NrrdFile, progress=None) -> Segmentation:
     if legacy:
         geometry = legacy_geometry(geometry, offset)
     raw = _raw_segments(header.custom)
-    segments, extents = _segments(raw, len(frames), shift, name, auto_default="0" if legacy else "1")
+    segments, extents, copies = _segments(raw, len(frames), shift, name, auto_default="0" if legacy else "1")
+    for layer, label in copies:          # a segment sharing (layer, label) with an earlier one: its own layer
+        try:
+            check_allocation(frames[layer].shape, frames[layer].itemsize * (len(frames) + 1), name)
+        except TooLarge as exc:
+            raise FileFormatError(str(exc)) from None
+        frames.append(np.where(frames[layer] == label, frames[layer], 0).astype(frames[layer].dtype, order="F"))
     if geometry.shape == (1, 1, 1) and not any(f.any() for f in frames):
         geometry, frames, offset = _sentinel(header, geometry, frames, offset)
     _apply_extents(frames, segments, extents, geometry.shape)
@@ -125,7 +131,7 @@ def _raw_segments(custom: dict) -> list[_RawSegment]:
 
 
 def _segments(raw: list[_RawSegment], n_frames: int, offset, name: str, auto_default: str = "1"):
-    segments, extents, ids, taken = [], [], set(), {}
+    segments, extents, ids, taken, copies = [], [], set(), {}, []
     generated = 0
     for rs in raw:
         k = rs.keys
@@ -140,15 +146,17 @@ def _segments(raw: list[_RawSegment], n_frames: int, offset, name: str, auto_def
         if label == 0:
             warn(f"{name}: segment {sid!r} has label value 0 (the background); it was skipped")
             continue
-        if (layer, label) in taken:
-            raise FileFormatError(f"{name}: segments {taken[(layer, label)]!r} and {sid!r} both claim label {label} "
-                                  f"of layer {layer}")
+        if (layer, label) in taken:      # Slicer loads it: both show the same voxels. The second gets a copy.
+            warn(f"{name}: segments {taken[(layer, label)]!r} and {sid!r} both claim label {label} of layer "
+                 f"{layer}; {sid!r} was given a copy of those voxels in a layer of its own")
+            copies.append((layer, label))
+            layer = n_frames + len(copies) - 1
         if sid in ids:
             new = _dedupe(sid, ids)
             warn(f"{name}: segment ID {sid!r} appears twice; the second one was renamed {new!r}")
             sid = new
         ids.add(sid)
-        taken[(layer, label)] = sid
+        taken.setdefault((layer, label), sid)
         color, auto_color = _color(k, auto_default)
         if color is None:
             color, generated = generated_color(generated), generated + 1
@@ -158,7 +166,7 @@ def _segments(raw: list[_RawSegment], n_frames: int, offset, name: str, auto_def
             color_auto_generated=auto_color,
             extra={key: v for key, v in k.items() if key not in KNOWN_SEGMENT_KEYS}))
         extents.append(_extent(k.get("Extent"), offset, name))
-    return segments, extents
+    return segments, extents, copies
 
 
 def _int_key(keys: dict, key: str, default: int, name: str) -> int:

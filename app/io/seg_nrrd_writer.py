@@ -40,6 +40,7 @@ def write(seg: Segmentation, path: Path, level: int = 1, progress=None) -> None:
         raise FileFormatError(f"{path.name}: a segmentation is saved as .seg.nrrd or .seg.nhdr (export writes "
                               f"labelmaps such as .nii.gz)")
     check_writable(seg.geometry, path.name)
+    check_label_values(seg, path.name)
     order = layer_order(seg)
     offset = _offset(seg)
     if order:
@@ -59,6 +60,32 @@ def write(seg: Segmentation, path: Path, level: int = 1, progress=None) -> None:
         _write_files(path, dtype, sizes, geometry, len(layers) > 1, encoding, custom, chunks, level)
     except OSError as exc:
         raise FileFormatError(os_error_message(path, exc)) from None
+
+
+SLICER_MAX_LABEL = 2**31 - 1     # Slicer reads LabelValue as a signed 32-bit int (vtkVariant::ToInt)
+
+
+def check_label_values(seg: Segmentation, what: str) -> None:
+    """A label above 2^31-1 would open in Slicer as a negative value, i.e. an empty segment: refuse, naming the
+    segment and the way out (segedit renumbers only when asked to, see `renumber_large_labels`)."""
+    for s in seg.segments:
+        if s.label > SLICER_MAX_LABEL:
+            raise FileFormatError(f"{what}: segment {s.name!r} has label value {s.label}, above {SLICER_MAX_LABEL}, "
+                                  f"which 3D Slicer reads as a negative number (the segment would open empty); "
+                                  f"give it a smaller value, e.g. `segedit convert IN OUT --renumber-large-labels`")
+
+
+def renumber_large_labels(seg: Segmentation) -> list[tuple[str, int]]:
+    """Give every segment whose label exceeds Slicer's range the smallest free value of its layer (one undo step
+    each, no voxel moves to another place). Returns (name, new label) of the segments renumbered."""
+    done = []
+    for s in list(seg.segments):
+        if s.label > SLICER_MAX_LABEL:
+            used = set(seg.labels_in_layer(s.layer))
+            free = next(v for v in range(1, len(used) + 2) if v not in used)
+            seg.move_to_layer(s.id, s.layer, free)
+            done.append((s.name, free))
+    return done
 
 
 def _write_files(path, dtype, sizes, geometry, list_first, encoding, custom, chunks, level) -> None:

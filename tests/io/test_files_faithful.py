@@ -233,3 +233,82 @@ def test_legacy_2016_layout_lands_where_slicer_puts_it(tmp_path):
     for n in range(2):
         ras = origin + (np.argwhere(g[..., n] == 1) + start) @ (rot * spacing).T
         assert np.allclose(np.sort(placed[f"S{n}"], axis=0), np.sort(ras * [-1, -1, 1], axis=0), atol=1e-9)
+
+
+# ------------------------------------------------------------------------------------------------ item 8
+@pytest.mark.parametrize("space", ["scanner-xyz", "3D-right-handed", "3D-left-handed-time", "made-up-space"])
+def test_unknown_or_non_anatomical_spaces_are_refused_never_read_as_lps(tmp_path, space):
+    p = tmp_path / "sp.nrrd"
+    p.write_bytes(corpus.nrrd_bytes().replace(b"left-posterior-superior", space.encode()))
+    assert nrrd.read_header(str(p))["space"] == space            # pynrrd takes it; the meaning is ours to check
+    for call in (io.open_segmentation, io.read_volume):
+        with pytest.raises(io.FileFormatError, match=f"^sp.nrrd: its space '{space}'"):
+            call(p)
+
+
+def test_time_variants_of_anatomical_spaces_are_read_in_their_frame(tmp_path):
+    p = tmp_path / "rast.nrrd"
+    data = corpus.nrrd_bytes(dirs="(2,0,0,0) (0,3,0,0) (0,0,4,0)", origin="(10,20,30,0)")
+    p.write_bytes(data.replace(b"left-posterior-superior", b"right-anterior-superior-time"))
+    h = nrrd.read_header(str(p))
+    ras = np.eye(4)
+    ras[:3, :3] = np.asarray(h["space directions"], float)[:, :3].T
+    ras[:3, 3] = h["space origin"][:3]
+    assert np.allclose(io.read_volume(p).geometry.ijk_to_lps, np.diag([-1, -1, 1, 1]) @ ras)
+
+
+def test_data_file_list_gets_a_message_in_the_users_words(tmp_path):
+    p = tmp_path / "list.nhdr"
+    p.write_bytes(corpus.nrrd_bytes(enc="raw", payload=b"", extra="data file: LIST\n") + b"a.raw\nb.raw\n")
+    with pytest.raises(io.FileFormatError, match="^list.nhdr: its voxels are split over several data files"):
+        io.open_segmentation(p)
+
+
+# ------------------------------------------------------------------------------------------------ items 9, 10
+def _seg_header(n_segments, **over):
+    h = {"space": "left-posterior-superior", "space directions": np.diag([1.0, 2.0, 3.0]),
+         "space origin": np.array([5.0, 6.0, 7.0]), "kinds": ["domain"] * 3, "encoding": "gzip"}
+    for n in range(n_segments):
+        h.update({f"Segment{n}_ID": f"s{n}", f"Segment{n}_Name": f"n{n}", f"Segment{n}_LabelValue": "1",
+                  f"Segment{n}_Layer": "0"})
+    h.update(over)
+    return h
+
+
+def test_two_segments_with_the_same_layer_and_label_load_with_a_warning(tmp_path):
+    arr = _labels()
+    p = tmp_path / "dup.seg.nrrd"
+    nrrd.write(str(p), arr, _seg_header(3, Segment1_LabelValue="2", Segment2_LabelValue="1",
+                                        Segment2_Name="same as n0"))
+    with pytest.warns(io.FileFormatWarning, match="'s0' and 's2' both claim label 1 of layer 0"):
+        seg = io.open_segmentation(p)
+    assert [s.id for s in seg.segments] == ["s0", "s1", "s2"]
+    assert np.array_equal(seg.mask("s0"), arr == 1) and np.array_equal(seg.mask("s2"), arr == 1)
+    assert np.array_equal(seg.mask("s1"), arr == 2)
+    assert seg.segment("s2").layer != seg.segment("s0").layer
+    out = tmp_path / "out.seg.nrrd"                        # saved: two layers, both segments keep their voxels
+    io.save_segmentation(seg, out)
+    data, h = nrrd.read(str(out))
+    assert data.ndim == 4 and data.shape[0] == 2
+    for n, ref in ((0, arr == 1), (1, arr == 2), (2, arr == 1)):
+        assert np.array_equal(data[int(h[f"Segment{n}_Layer"])] == int(h[f"Segment{n}_LabelValue"]), ref)
+
+
+def test_uint32_label_beyond_slicers_int32_is_refused_naming_the_segment(tmp_path):
+    arr = np.zeros((4, 4, 4), np.uint32)
+    arr[1:3, 1:3, 1:3] = 3_000_000_000
+    arr[0, 0, 0] = 7
+    src = tmp_path / "big.nrrd"
+    nrrd.write(str(src), arr)
+    seg = io.open_segmentation(src)
+    out = tmp_path / "big.seg.nrrd"
+    with pytest.raises(io.FileFormatError, match="segment 'Segment_3000000000' has label value 3000000000, above "
+                                                 "2147483647.*--renumber-large-labels"):
+        io.save_segmentation(seg, out)
+    assert list(tmp_path.iterdir()) == [src]
+    from app.io.seg_nrrd_writer import renumber_large_labels
+    assert renumber_large_labels(seg) == [("Segment_3000000000", 1)]
+    io.save_segmentation(seg, out)
+    data, h = nrrd.read(str(out))
+    assert np.array_equal(data == 1, arr == 3_000_000_000) and np.array_equal(data == 7, arr == 7)
+    assert int(h["Segment1_LabelValue"]) == 1 and np.iinfo(np.int32).max >= int(h["Segment1_LabelValue"])
