@@ -312,3 +312,78 @@ def test_uint32_label_beyond_slicers_int32_is_refused_naming_the_segment(tmp_pat
     data, h = nrrd.read(str(out))
     assert np.array_equal(data == 1, arr == 3_000_000_000) and np.array_equal(data == 7, arr == 7)
     assert int(h["Segment1_LabelValue"]) == 1 and np.iinfo(np.int32).max >= int(h["Segment1_LabelValue"])
+
+
+# ------------------------------------------------------------------------------------------------ items 2, 3
+def _write_mask(folder, name, arr, affine=np.diag([0.8, 0.8, 1.5, 1.0])):
+    nib.save(nib.Nifti1Image(arr, affine), folder / name)
+
+
+def test_import_masks_with_empty_masks_every_mask_a_segment(tmp_path):
+    """TotalSegmentator-style folder: one file per class, most of them empty. Every mask is a segment, values
+    unique per layer, voxel-exact, and the overlapping pair needs exactly two layers."""
+    rng = np.random.default_rng(3)
+    shape = (10, 9, 8)
+    masks = {}
+    masks["a_liver"] = np.zeros(shape, np.uint8); masks["a_liver"][1:5, 1:5, 1:5] = 1
+    masks["b_empty"] = np.zeros(shape, np.uint8)
+    masks["c_spleen"] = np.zeros(shape, np.uint8); masks["c_spleen"][6:9, 6:8, 2:6] = 1
+    masks["d_empty"] = np.zeros(shape, np.uint8)
+    masks["e_overlap"] = (rng.random(shape) > 0.9).astype(np.uint8)
+    masks["e_overlap"][2, 2, 2] = 1                             # surely inside a_liver
+    masks["f_empty"] = np.zeros(shape, np.uint8)
+    for name, arr in masks.items():
+        _write_mask(tmp_path, f"{name}.nii.gz", arr)
+    seg = io.import_masks([tmp_path])
+    assert [s.name for s in seg.segments] == sorted(masks)
+    pairs = [(s.layer, s.label) for s in seg.segments]
+    assert len(set(pairs)) == len(pairs)                        # label values unique per layer
+    assert seg.n_layers == 2                                     # the fewest: e overlaps a
+    for name, arr in masks.items():
+        assert np.array_equal(seg.mask(seg.segment_by_name(name).id), arr == 1), name
+
+
+def test_float_mask_nan_is_not_foreground(tmp_path):
+    arr = np.full((6, 6, 6), np.nan, np.float32)
+    arr[1:3, 1:4, 2:5] = 1.0
+    arr[4, 4, 4] = 0.0
+    _write_mask(tmp_path, "nanbg.nii.gz", arr)
+    seg = io.import_masks([tmp_path / "nanbg.nii.gz"])
+    expected = np.nan_to_num(nib.load(tmp_path / "nanbg.nii.gz").get_fdata(), nan=0.0) != 0
+    assert expected.sum() == 2 * 3 * 3
+    assert np.array_equal(seg.mask(seg.segments[0].id), expected)
+
+
+def test_a_multi_valued_mask_is_warned_about_by_name(tmp_path):
+    arr = np.zeros((5, 5, 5), np.int16)
+    arr[0:2] = 1
+    arr[3:5] = 4
+    _write_mask(tmp_path, "multi.nii.gz", arr)
+    _write_mask(tmp_path, "plain.nii.gz", (arr == 1).astype(np.uint8))
+    with pytest.warns(io.FileFormatWarning, match=r"^multi.nii.gz holds several distinct non-zero values \(1, 4"):
+        seg = io.import_masks([tmp_path / "multi.nii.gz", tmp_path / "plain.nii.gz"])
+    assert np.array_equal(seg.mask(seg.segment_by_name("multi").id), arr != 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        io.import_masks([tmp_path / "plain.nii.gz"])           # a real mask: no warning
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(0, 4), min_size=1, max_size=9), st.integers(0, 10_000))
+def test_import_masks_property(tmp_path_factory, kinds, seed):
+    """Any mix of empty, disjoint and overlapping masks: every mask a segment, voxel-exact, (layer, label) unique,
+    and empty masks never cost a layer (at most one layer per non-empty mask)."""
+    folder = tmp_path_factory.mktemp("m")
+    rng = np.random.default_rng(seed)
+    shape = (5, 4, 3)
+    arrays = []
+    for n, kind in enumerate(kinds):
+        arr = np.zeros(shape, np.uint8) if kind == 0 else (rng.random(shape) > 0.5 + 0.1 * kind).astype(np.uint8)
+        arrays.append(arr)
+        _write_mask(folder, f"m{n:02d}.nii", arr, np.eye(4))
+    seg = io.import_masks([folder])
+    assert len(seg.segments) == len(kinds)
+    assert len({(s.layer, s.label) for s in seg.segments}) == len(kinds)
+    for s, arr in zip(seg.segments, arrays):
+        assert np.array_equal(seg.mask(s.id), arr == 1)
+    assert seg.n_layers <= max(1, sum(1 for a in arrays if a.any()))
