@@ -30,6 +30,7 @@ def export_labelmap(seg: Segmentation, path: Path, progress=None, compression_le
     check_writable(seg.geometry, path.name)
     order = layer_order(seg)
     _check_single_labelmap(seg, order)
+    _check_table_names(seg, path.name)
     arr = merged(seg, order)
     entries = [LabelEntry(s.label, s.name, s.color, s.opacity) for s in sorted(seg.segments, key=lambda s: s.label)]
     label_path = path.with_name(stem(path) + ".label")
@@ -64,6 +65,16 @@ def _check_single_labelmap(seg: Segmentation, order: list[int]) -> None:
                                   f"different layers; collapse the layers first (`segedit convert --collapse`), "
                                   f"which gives clashing segments free values, or {OPTIONS}")
         owner[s.label] = s.name
+
+
+def _check_table_names(seg: Segmentation, what: str) -> None:
+    """The ITK-SNAP .label file quotes each name on one line, with no escapes: a line break, tab or double quote
+    in a name cannot come back, so the export is refused naming the segment (a .seg.nrrd keeps such names)."""
+    for s in seg.segments:
+        if any(c in s.name for c in '"\n\r\t') or any(ord(c) < 32 for c in s.name):
+            raise FileFormatError(f"{what}: the name of segment {s.name!r} holds a line break, tab or double quote, "
+                                  f"which the .label table beside the labelmap cannot store; rename it, or save "
+                                  f"as .seg.nrrd, which keeps it")
 
 
 def merged(seg: Segmentation, order: list[int]) -> np.ndarray:

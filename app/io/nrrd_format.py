@@ -16,7 +16,7 @@ import numpy as np
 
 from app.model.geometry import Geometry
 
-from .errors import FileFormatError
+from .errors import FileFormatError, warn
 from .gzip_fast import TruncatedData, gunzip_into
 from .lattice import check_spacing, column_lengths
 from .limits import TooLarge, check_allocation
@@ -114,10 +114,14 @@ def _shown(value, limit: int = 60) -> str:
 def _header_lines(fh, custom: dict, name: str):
     """Lines for pynrrd; `key:=value` lines are kept aside verbatim (pynrrd would strip/parse them) and never
     sent to pynrrd, which also keeps the parse fast for headers with thousands of segment keys."""
+    latin1 = []
     for n, raw in enumerate(fh):
         if n > 200_000:
             raise FileFormatError(f"{name}: the NRRD header is too long (no blank line ends it)")
-        line = raw.decode("utf-8", "strict").rstrip("\r\n")
+        line = _decode_line(raw, n, latin1).rstrip("\r\n")
+        if len(latin1) == 1 and latin1[0] == n:
+            warn(f"{name}: its header is not all UTF-8 (line {n + 1} first); it was read as Latin-1, as 3D "
+                 f"Slicer does (check the names)")
         if not line.strip():
             yield line
             return
@@ -126,6 +130,23 @@ def _header_lines(fh, custom: dict, name: str):
             custom[unescape(key.strip())] = unescape(value)
             continue
         yield line
+
+
+def _decode_line(raw: bytes, n: int, latin1: list) -> str:
+    """UTF-8, else Latin-1 (Slicer reads header bytes as they are, so a segment name written by an old tool in
+    Latin-1 opens there too; `latin1` collects the line numbers); a line with control bytes is not text at all."""
+    try:
+        return raw.decode("utf-8", "strict")
+    except UnicodeDecodeError:
+        pass
+    line = raw.decode("latin-1")
+    if _CONTROL.search(line.rstrip("\r\n")):
+        raise UnicodeDecodeError("latin-1", raw, 0, len(raw), "control bytes")
+    latin1.append(n)
+    return line
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _header_size(path: Path) -> int:

@@ -10,6 +10,7 @@ slicer-segmentations.md §1.8), without changing the user's segmentation:
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,7 @@ def write(seg: Segmentation, path: Path, level: int = 1, progress=None) -> None:
                               f"labelmaps such as .nii.gz)")
     check_writable(seg.geometry, path.name)
     check_label_values(seg, path.name)
+    check_texts(seg, path.name)
     order = layer_order(seg)
     offset = _offset(seg)
     if order:
@@ -73,6 +75,30 @@ def check_label_values(seg: Segmentation, what: str) -> None:
             raise FileFormatError(f"{what}: segment {s.name!r} has label value {s.label}, above {SLICER_MAX_LABEL}, "
                                   f"which 3D Slicer reads as a negative number (the segment would open empty); "
                                   f"give it a smaller value, e.g. `segedit convert IN OUT --renumber-large-labels`")
+
+
+_UNSTORABLE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")     # a newline is escaped (teem's \n); these are not
+
+
+def check_texts(seg: Segmentation, what: str) -> None:
+    """Names, IDs and tags must come back as they are: a newline is escaped as teem does (Slicer reads it back);
+    a tab or another control character would come back as a space, and a '|' inside a tag (or ':' in a tag's
+    name) would split it, so those are refused naming the segment."""
+    for s in seg.segments:
+        texts = [("name", s.name), ("ID", s.id)] + [("tag", f"{k}:{v}") for k, v in s.tags.items()]
+        for kind, text in texts:
+            bad = _UNSTORABLE.search(text)
+            if bad:
+                raise FileFormatError(f"{what}: the {kind} of segment {s.name!r} holds a "
+                                      f"{_CHAR_NAMES.get(bad[0], 'control character')}, which a .seg.nrrd cannot "
+                                      f"store; rename it")
+        for key, value in s.tags.items():
+            if "|" in key + value or ":" in key:
+                raise FileFormatError(f"{what}: the tag {key!r} of segment {s.name!r} holds a '|' (or its name a "
+                                      f"':'), which splits tags in a .seg.nrrd; rename the tag")
+
+
+_CHAR_NAMES = {"\t": "tab", "\r": "carriage return", "\x00": "NUL byte"}
 
 
 def renumber_large_labels(seg: Segmentation) -> list[tuple[str, int]]:

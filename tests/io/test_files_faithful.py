@@ -17,6 +17,7 @@ from app.model.geometry import Geometry
 from app.model.segment import Segment
 from app.model.segmentation import Segmentation
 from tests.io import malformed_corpus as corpus
+from tests.io.conftest import custom_keys
 
 
 def _labels(shape=(6, 5, 4), seed=0):
@@ -387,3 +388,117 @@ def test_import_masks_property(tmp_path_factory, kinds, seed):
     for s, arr in zip(seg.segments, arrays):
         assert np.array_equal(seg.mask(s.id), arr == 1)
     assert seg.n_layers <= max(1, sum(1 for a in arrays if a.any()))
+
+
+# ------------------------------------------------------------------------------------------------ item 6
+def _named(names, tags=None):
+    arr = np.zeros((4, 4, 3), np.uint8)
+    segs = []
+    for n, name in enumerate(names):
+        arr[n % 4, :, n // 4] = n + 1
+        segs.append(Segment(f"id{n}", name, (0.1 * n, 0.5, 0.2), 0, n + 1, dict(tags or {})))
+    return Segmentation.from_layers(Geometry((4, 4, 3)), [arr], segs)
+
+
+NAMES = ["line\nbreak", "pipe | name", 'say "hi"', "it's", "ünïcödé & more", "back\\slash\\n"]
+
+
+def test_special_names_and_tags_survive_seg_nrrd(tmp_path):
+    seg = _named(NAMES, {"Note": "two\nlines", "Segmentation.Status": "inprogress"})
+    p = tmp_path / "n.seg.nrrd"
+    io.save_segmentation(seg, p)
+    raw = custom_keys(p)            # the header's own text (pynrrd drops non-ASCII), teem's escapes undone here
+    unescape = lambda t: t.replace("\\\\", "\0").replace("\\n", "\n").replace("\0", "\\")  # noqa: E731
+    assert [unescape(raw[f"Segment{n}_Name"]) for n in range(len(NAMES))] == NAMES
+    back = io.open_segmentation(p)
+    assert [s.name for s in back.segments] == NAMES
+    assert back.segments[0].tags == {"Note": "two\nlines", "Segmentation.Status": "inprogress"}
+
+
+@pytest.mark.parametrize("name, tags, fragment", [
+    ("tab\there", {}, "the name of segment 'tab\\\\there' holds a tab"),
+    ("cr\rhere", {}, "holds a carriage return"),
+    ("ok", {"a|b": "c"}, "the tag 'a|b' of segment 'ok' holds a '|'"),
+    ("ok", {"a": "b|c"}, "holds a '|'"),
+    ("ok", {"a:b": "c"}, "its name a ':'")])
+def test_names_and_tags_a_seg_nrrd_cannot_hold_are_refused_naming_the_segment(tmp_path, name, tags, fragment):
+    p = tmp_path / "n.seg.nrrd"
+    with pytest.raises(io.FileFormatError, match=fragment):
+        io.save_segmentation(_named([name], tags), p)
+    assert not p.exists()
+
+
+def test_special_names_survive_label_and_ctbl_export_or_are_refused(tmp_path):
+    ok = ["pipe | name", "it's", "ünïcödé & more", "trailing space "]
+    io.export_labelmap(_named(ok), tmp_path / "x.nii.gz")
+    back = io.open_segmentation(tmp_path / "x.nii.gz")            # finds x.label beside it
+    assert [s.name for s in back.segments] == ok
+    label_names = [line.rsplit('"', 2)[1] for line in (tmp_path / "x.label").read_text("utf-8").splitlines()
+                   if line.strip() and not line.startswith("#")][1:]
+    assert label_names == ok                                      # the file itself, read without segedit
+    ctbl = {int(ln.split()[0]): ln.split()[1] for ln in (tmp_path / "x.ctbl").read_text("utf-8").splitlines()
+            if ln and not ln.startswith("#")}
+    assert ctbl[1] == "pipe_|_name"                                # .ctbl names have no spaces (as Slicer writes)
+    for bad in ("line\nbreak", 'say "hi"', "tab\there"):
+        out = tmp_path / "bad" / "y.nii.gz"
+        out.parent.mkdir(exist_ok=True)
+        with pytest.raises(io.FileFormatError, match=r"^y.nii.gz: the name of segment .* cannot store; rename"):
+            io.export_labelmap(_named(["fine", bad]), out)
+        assert list(out.parent.iterdir()) == []
+
+
+# ------------------------------------------------------------------------------------------------ item 7
+def _labelmap(tmp_path, name="img.nrrd"):
+    arr = _labels()
+    nrrd.write(str(tmp_path / name), arr)
+    return tmp_path / name, arr
+
+
+def test_an_unreadable_table_beside_the_image_is_help_not_a_gate(tmp_path):
+    img, arr = _labelmap(tmp_path)
+    (tmp_path / "img.label").write_bytes(bytes(range(256)) * 8)
+    with pytest.warns(io.FileFormatWarning, match=r"^img.nrrd: the label table beside it was not used \(img.label"):
+        seg = io.open_segmentation(img)
+    assert [s.name for s in seg.segments] == [f"Segment_{v}" for v in np.unique(arr[arr > 0])]
+    with pytest.raises(io.FileFormatError, match="img.label is not a label table"):
+        io.open_segmentation(img, labels=tmp_path / "img.label")     # named by the user: an error
+
+
+def test_no_labels_ignores_the_table_beside_the_image(tmp_path):
+    img, _ = _labelmap(tmp_path)
+    (tmp_path / "img.ctbl").write_text("1 liver 255 0 0 255\n2 spleen 0 255 0 255\n3 kidney 0 0 255 255\n")
+    assert [s.name for s in io.open_segmentation(img).segments] == ["liver", "spleen", "kidney"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert [s.name for s in io.open_segmentation(img, labels=False).segments] == [
+            "Segment_1", "Segment_2", "Segment_3"]
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252"])
+def test_latin1_and_cp1252_tables_are_decoded(tmp_path, encoding):
+    img, _ = _labelmap(tmp_path)
+    names = ["Hüftkopf", "Rückenmark", "côté–droit" if encoding == "cp1252" else "côté droit"]
+    text = "".join(f'{n + 1} 255 0 0 1 1 1 "{name}"\n' for n, name in enumerate(names))
+    (tmp_path / "t.label").write_bytes(text.encode(encoding))
+    with pytest.raises(UnicodeDecodeError):
+        (tmp_path / "t.label").read_bytes().decode("utf-8")
+    seg = io.open_segmentation(img, labels=tmp_path / "t.label")
+    assert [s.name for s in seg.segments] == names
+
+
+def test_a_numbers_only_text_file_is_not_a_table(tmp_path):
+    img, _ = _labelmap(tmp_path)
+    (tmp_path / "img.txt").write_text("1 2 3 4 5\n2 3 4 5 6\n3 4 5 6 7\n")        # e.g. a matrix beside it
+    with pytest.warns(io.FileFormatWarning, match="img.txt is not a label table"):
+        seg = io.open_segmentation(img)
+    assert [s.name for s in seg.segments] == ["Segment_1", "Segment_2", "Segment_3"]
+
+
+def test_a_seg_nrrd_header_with_a_latin1_byte_opens_with_a_warning(tmp_path):
+    p = tmp_path / "l.seg.nrrd"
+    io.save_segmentation(_named(["placeholder", "other"]), p)
+    data = p.read_bytes().replace("placeholder".encode(), "Hüfte".encode("latin-1"))
+    p.write_bytes(data)
+    with pytest.warns(io.FileFormatWarning, match=r"^l.seg.nrrd: its header is not all UTF-8"):
+        seg = io.open_segmentation(p)
+    assert [s.name for s in seg.segments] == ["Hüfte", "other"]
