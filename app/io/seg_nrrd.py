@@ -18,6 +18,7 @@ from app.model.segment import Segment, generated_color
 from app.model.segmentation import Segmentation
 
 from . import nrrd_format as nf
+from .nrrd_format import _shown
 from .errors import FileFormatError, warn
 from .labelmap import as_label_array
 from .limits import TooLarge, check_allocation
@@ -111,7 +112,7 @@ def _ints(text: str, n: int, name: str, key: str) -> list[int]:
     except (ValueError, OverflowError):      # "nan", "inf"
         values = []
     if len(values) != n:
-        raise FileFormatError(f"{name}: {key} must hold {n} integers, not {text!r}")
+        raise FileFormatError(f"{name}: {key} must hold {n} integers, not {_shown(text)}")
     return values
 
 
@@ -139,21 +140,21 @@ def _segments(raw: list[_RawSegment], n_frames: int, offset, name: str, auto_def
         label = _int_key(k, "LabelValue", 1, name)
         sid = k["ID"].strip() or f"Segment_{rs.index + 1}"
         if not -2**31 <= label < 2**32:
-            raise FileFormatError(f"{name}: LabelValue {label} of segment {sid!r} is beyond the 32-bit range")
+            raise FileFormatError(f"{name}: LabelValue {label} of segment {_shown(sid)} is beyond the 32-bit range")
         if not 0 <= layer < n_frames:
-            warn(f"{name}: segment {sid!r} names layer {layer} but the file has {n_frames}; it was skipped")
+            warn(f"{name}: segment {_shown(sid)} names layer {layer} but the file has {n_frames}; it was skipped")
             continue
         if label == 0:
-            warn(f"{name}: segment {sid!r} has label value 0 (the background); it was skipped")
+            warn(f"{name}: segment {_shown(sid)} has label value 0 (the background); it was skipped")
             continue
         if (layer, label) in taken:      # Slicer loads it: both show the same voxels. The second gets a copy.
-            warn(f"{name}: segments {taken[(layer, label)]!r} and {sid!r} both claim label {label} of layer "
-                 f"{layer}; {sid!r} was given a copy of those voxels in a layer of its own")
+            warn(f"{name}: segments {_shown(taken[(layer, label)])} and {_shown(sid)} both claim label {label} of "
+                 f"layer {layer}; {_shown(sid)} was given a copy of those voxels in a layer of its own")
             copies.append((layer, label))
             layer = n_frames + len(copies) - 1
         if sid in ids:
             new = _dedupe(sid, ids)
-            warn(f"{name}: segment ID {sid!r} appears twice; the second one was renamed {new!r}")
+            warn(f"{name}: segment ID {_shown(sid)} appears twice; the second one was renamed {_shown(new)}")
             sid = new
         ids.add(sid)
         taken.setdefault((layer, label), sid)
@@ -175,7 +176,8 @@ def _int_key(keys: dict, key: str, default: int, name: str) -> int:
     try:
         return int(keys[key].strip())
     except ValueError:
-        raise FileFormatError(f"{name}: {key} {keys[key]!r} of segment {keys.get('ID')!r} is not an integer") from None
+        raise FileFormatError(f"{name}: {key} {_shown(keys[key])} of segment {_shown(keys.get('ID'))} is not an "
+                              f"integer") from None
 
 
 def _dedupe(sid: str, ids: set) -> str:
