@@ -502,3 +502,18 @@ def test_a_seg_nrrd_header_with_a_latin1_byte_opens_with_a_warning(tmp_path):
     with pytest.warns(io.FileFormatWarning, match=r"^l.seg.nrrd: its header is not all UTF-8"):
         seg = io.open_segmentation(p)
     assert [s.name for s in seg.segments] == ["Hüfte", "other"]
+
+
+def test_slicer5_csv_table_with_special_names_reimports_exactly(tmp_path):
+    """Slicer 5's .csv colour table quotes as the csv module does: line breaks, quotes, '|', tabs come back."""
+    import csv
+
+    img, _ = _labelmap(tmp_path)
+    names = ["line\nbreak", 'say "hi"', "pipe | and\ttab"]
+    with open(tmp_path / "t.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["LabelValue", "Name", "Color_R", "Color_G", "Color_B", "Color_A"])
+        for n, name in enumerate(names):
+            w.writerow([n + 1, name, 255, 0, 0, 255])
+    seg = io.open_segmentation(img, labels=tmp_path / "t.csv")
+    assert [s.name for s in seg.segments] == names
