@@ -205,10 +205,14 @@ def write(path, arr: np.ndarray, geom: Geometry, compression_level: int = 1) -> 
     path = Path(path)
     check_writable(geom, path.name)
     affine = RAS_TO_LPS @ geom.ijk_to_lps
-    with np.errstate(all="ignore"):
-        img = nib.Nifti1Image(arr, affine)
-        img.header.set_qform(affine, code=1)
-        img.header.set_sform(affine, code=1)
+    try:
+        with np.errstate(all="ignore"):
+            img = nib.Nifti1Image(arr, affine)
+            img.header.set_qform(affine, code=1)
+            img.header.set_sform(affine, code=1)
+    except (nib.spatialimages.HeaderDataError, np.linalg.LinAlgError, ValueError):
+        raise FileFormatError(f"{path.name}: this lattice (spacing {geom.spacing}, origin {geom.origin}) cannot be "
+                              f"stored in a NIfTI header; save as .nrrd or .seg.nrrd instead") from None
     img.header.set_xyzt_units("mm")
     _check_readable(img.header, arr.shape, geom, path.name)
     data = img.to_bytes()
