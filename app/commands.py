@@ -25,24 +25,34 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     info = sub.add_parser("info", help="geometry and per-segment facts of a segmentation or labelmap")
     info.add_argument("file", type=Path, help=".seg.nrrd, .seg.nhdr, .nrrd, .nhdr, .nii or .nii.gz")
-    info.add_argument("--labels", type=Path, metavar="TABLE", help="label table (.label/.txt/.ctbl/.csv)")
+    _labels(info, "label table (.label/.txt/.ctbl/.csv)")
     info.add_argument("--json", action="store_true", help="print JSON instead of text")
     conv = sub.add_parser("convert", help="convert between .seg.nrrd and labelmaps (+ label tables)")
     conv.add_argument("input", type=Path, metavar="IN")
     conv.add_argument("output", type=Path, metavar="OUT",
                       help=".seg.nrrd/.seg.nhdr (segmentation) or .nrrd/.nhdr/.nii/.nii.gz (labelmap + tables)")
-    conv.add_argument("--labels", type=Path, metavar="TABLE", help="label table for a labelmap input")
+    _labels(conv, "label table for a labelmap input")
     how = conv.add_mutually_exclusive_group()
     how.add_argument("--collapse", action="store_true",
                      help="first merge layers where no voxel would change (Slicer's collapse)")
     how.add_argument("--single-layer", action="store_true",
                      help="first force all segments into one layer; where they overlap, later segments win")
+    conv.add_argument("--renumber-large-labels", action="store_true",
+                      help="give segments whose label value is above 2147483647 (which 3D Slicer cannot read) the "
+                           "smallest free value of their layer")
     _level(conv)
     imp = sub.add_parser("import-masks", help="binary mask files (or folders) -> one segment each")
     imp.add_argument("output", type=Path, metavar="OUT", help=".seg.nrrd (or a labelmap name)")
     imp.add_argument("masks", type=Path, nargs="+", metavar="MASK_OR_FOLDER")
     _level(imp)
     return p
+
+
+def _labels(p: argparse.ArgumentParser, text: str) -> None:
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--labels", type=Path, metavar="TABLE", help=text)
+    group.add_argument("--no-labels", dest="labels", action="store_false", default=None,
+                       help="use no label table, not even one found beside the image (segments named by value)")
 
 
 def _level(p: argparse.ArgumentParser) -> None:
@@ -176,6 +186,11 @@ def cmd_convert(args) -> int:
         seg.collapse()
     elif args.single_layer:
         seg.force_single_layer()
+    if args.renumber_large_labels:
+        from app.io.seg_nrrd_writer import renumber_large_labels
+
+        for name, label in renumber_large_labels(seg):
+            print(f"segedit: renumbered {name!r} to label {label}", file=sys.stderr)
     _save(seg, args.output, args.compression_level)
     return 0
 

@@ -39,7 +39,8 @@ class Volume:
 def open_segmentation(path, labels=None, progress: Progress = None) -> Segmentation:
     """Open `.seg.nrrd/.seg.nhdr` (Slicer), or a plain labelmap (`.nrrd/.nhdr/.nii/.nii.gz`) as a segmentation,
     with an optional label table (ITK-SNAP `.label/.txt`, Slicer `.ctbl/.txt/.csv`); a table beside the image
-    with the same stem is found automatically."""
+    with the same stem is found automatically (and skipped with a warning when unreadable); `labels=False`: no
+    table at all."""
     from .reading import open_segmentation as _open
 
     return _open(Path(path), labels, progress)

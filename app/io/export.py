@@ -11,6 +11,8 @@ from app.model.segmentation import Segmentation
 from . import nrrd_write as nw
 from .atomic import atomic_write, os_error_message
 from .errors import FileFormatError
+from .nrrd_format import _shown
+from .lattice import check_writable
 from .label_tables import LabelEntry, ctbl_text, itksnap_text
 from .masks import stem
 from .seg_nrrd_writer import check_level, common_dtype, layer_order
@@ -26,8 +28,10 @@ def export_labelmap(seg: Segmentation, path: Path, progress=None, compression_le
         raise FileFormatError(f"{path.name}: a labelmap is exported as .nrrd, .nhdr, .nii or .nii.gz "
                               f"(use .seg.nrrd to save the segmentation itself)")
     level = check_level(compression_level)
+    check_writable(seg.geometry, path.name)
     order = layer_order(seg)
     _check_single_labelmap(seg, order)
+    _check_table_names(seg, path.name)
     arr = merged(seg, order)
     entries = [LabelEntry(s.label, s.name, s.color, s.opacity) for s in sorted(seg.segments, key=lambda s: s.label)]
     label_path = path.with_name(stem(path) + ".label")
@@ -58,10 +62,22 @@ def _check_single_labelmap(seg: Segmentation, order: list[int]) -> None:
     owner: dict[int, str] = {}
     for s in seg.segments:
         if s.label in owner:
-            raise FileFormatError(f"segments {owner[s.label]!r} and {s.name!r} both use label value {s.label} in "
+            raise FileFormatError(f"segments {_shown(owner[s.label])} and {_shown(s.name)} both use label value "
+                                  f"{s.label} in "
                                   f"different layers; collapse the layers first (`segedit convert --collapse`), "
                                   f"which gives clashing segments free values, or {OPTIONS}")
         owner[s.label] = s.name
+
+
+def _check_table_names(seg: Segmentation, what: str) -> None:
+    """The ITK-SNAP .label file quotes each name on one line, with no escapes: a line break, tab or double quote
+    in a name cannot come back, so the export is refused naming the segment (a .seg.nrrd keeps such names)."""
+    for s in seg.segments:
+        if any(c in s.name for c in '"\n\r\t') or any(ord(c) < 32 for c in s.name):
+            raise FileFormatError(f"{what}: the name of segment {_shown(s.name)} holds a line break, tab or double "
+                                  f"quote, "
+                                  f"which the .label table beside the labelmap cannot store; rename it, or save "
+                                  f"as .seg.nrrd, which keeps it")
 
 
 def merged(seg: Segmentation, order: list[int]) -> np.ndarray:

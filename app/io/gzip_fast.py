@@ -73,6 +73,34 @@ def gunzip_into(read, out: np.ndarray, skip: int = 0, progress=None) -> None:
         raise TruncatedData(f"the compressed data ends after {max(0, filled - skip)} of {len(view)} bytes")
 
 
+def gunzip_prefix(read, n: int) -> bytes:
+    """The first `n` decompressed bytes of a gzip stream (fewer when the stream holds fewer). Decoding stops as
+    soon as `n` bytes are there, so whatever follows them (more data, junk after the last member) is never
+    looked at; junk right after a member that ends early also just ends the stream here."""
+    out, filled = [], 0
+    decomp = _fast_zlib.decompressobj(GZIP_WBITS)
+    members = 0
+    while filled < n:
+        if decomp.eof:
+            data = decomp.unused_data or read(_CHUNK)
+            if not data or data[:2] != b"\x1f\x8b" or members > _MAX_EMPTY_MEMBERS:
+                break
+            decomp, members = _fast_zlib.decompressobj(GZIP_WBITS), members + 1
+        else:
+            data = decomp.unconsumed_tail or read(_CHUNK)
+        if not data:
+            break
+        try:
+            piece = decomp.decompress(data, n - filled)
+        except (_fast_zlib.error, _std_zlib.error) as exc:
+            if filled:
+                break
+            raise TruncatedData(f"the compressed data is corrupt ({exc})") from None
+        out.append(piece)
+        filled += len(piece)
+    return b"".join(out)
+
+
 def _copy_piece(view: memoryview, piece: bytes, filled: int, skip: int) -> int:
     start = filled - skip
     if start >= 0:

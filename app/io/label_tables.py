@@ -32,7 +32,7 @@ def read_table(path) -> dict[int, LabelEntry]:
     try:
         if path.stat().st_size > _MAX_BYTES:
             raise FileFormatError(f"{path.name} is too large to be a label table")
-        text = path.read_bytes().decode("utf-8-sig", errors="replace")
+        text = decode(path.read_bytes())
     except FileNotFoundError:
         raise FileFormatError(f"label table {path} does not exist") from None
     except IsADirectoryError:
@@ -45,9 +45,24 @@ def read_table(path) -> dict[int, LabelEntry]:
     if not entries:
         raise FileFormatError(f"{path.name} is not a label table (no line reads as 'value name r g b' or as an "
                               f"ITK-SNAP label line)")
+    if all(_is_number(e.name) for e in entries.values()):      # "1 2 3 4 5" lines: a matrix, not a table
+        raise FileFormatError(f"{path.name} is not a label table (it holds only numbers, no names)")
     if bad:
         warn(f"{path.name}: skipped {len(bad)} line(s) that are not label entries (first: line {bad[0]})")
     return entries
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 (with or without BOM) when the bytes are UTF-8, else Windows-1252 / Latin-1 (tables written by
+    Windows tools and older Slicer/FreeSurfer versions): a name never turns into U+FFFD."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:       # 0x81, 0x8d, 0x8f, 0x90, 0x9d: undefined in cp1252, Latin-1 controls
+        return data.decode("latin-1")
 
 
 def _parse_lines(text: str):
@@ -89,6 +104,14 @@ def _colortable_line(s: str) -> LabelEntry | None:
     except (ValueError, OverflowError):          # words, "nan", "inf"
         return None
     return LabelEntry(value, parts[1], _rgb(r, g, b), min(1.0, max(0.0, a / 255.0)))
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _parse_csv(text: str):

@@ -1,7 +1,9 @@
 """Import binary masks (one file per segment, named by file stem) into the fewest layers, overlaps allowed.
 
 Each mask goes into the first layer where none of its voxels is taken (first fit, in the order given; folders are
-read in name order), else into a new layer. All masks must share one lattice (no resampling)."""
+read in name order), else into a new layer, under the smallest label value not yet taken in that layer. An empty
+mask (TotalSegmentator writes one file per class, most of them empty for a given scan) is a segment too, with a
+value of its own, so the user can paint it. All masks must share one lattice (no resampling)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -50,17 +52,15 @@ def stem(path: Path) -> str:
 def import_masks(paths, geometry: Geometry | None = None, progress=None) -> Segmentation:
     files = mask_files(paths)
     layers: list[np.ndarray] = []
+    used: list[set[int]] = []              # label values taken in each layer (empty masks take one too)
     segments: list[Segment] = []
     used_ids: set[str] = set()
     for n, path in enumerate(files):
         arr, g = read_volume(path)
         geometry = _check_lattice(geometry, g, path)
-        values = np.unique(arr[arr != 0]) if arr.dtype.kind == "f" else None
-        mask = arr != 0
+        mask = foreground(arr, path.name)
         del arr
-        if values is not None and values.size > 1:
-            warn(f"{path.name} holds several non-zero values; all of them were taken as the mask")
-        layer, label = _place(layers, mask, geometry.shape)
+        layer, label = _place(layers, used, mask, geometry.shape)
         layers[layer] = _fit(layers[layer], label)
         layers[layer][mask] = label
         name = stem(path)
@@ -69,6 +69,25 @@ def import_masks(paths, geometry: Geometry | None = None, progress=None) -> Segm
         if progress:
             progress((n + 1) / len(files))
     return Segmentation.from_layers(geometry, layers, segments)
+
+
+def foreground(arr: np.ndarray, what: str) -> np.ndarray:
+    """The voxels of a mask: non-zero and not NaN (a NaN background is no foreground). A "mask" holding several
+    distinct non-zero values (a multi-label file passed as a mask) is taken whole, with a warning naming it."""
+    if arr.dtype.kind == "f":
+        mask = (arr != 0) & ~np.isnan(arr)
+    else:
+        mask = arr != 0
+    if mask.any():
+        values = arr[mask]
+        lo, hi = values.min(), values.max()
+        if lo != hi:
+            shown = np.unique(values[: 1 << 20])[:4]
+            examples = ", ".join(f"{v:g}" for v in shown.astype(float))
+            warn(f"{what} holds several distinct non-zero values ({examples}, ...), so it looks like a labelmap "
+                 f"rather than a mask; all of them were taken as one segment (open it as a labelmap to get one "
+                 f"segment per value)")
+    return mask
 
 
 def _check_lattice(geometry: Geometry | None, g: Geometry, path: Path) -> Geometry:
@@ -80,12 +99,16 @@ def _check_lattice(geometry: Geometry | None, g: Geometry, path: Path) -> Geomet
     return geometry
 
 
-def _place(layers: list[np.ndarray], mask: np.ndarray, shape) -> tuple[int, int]:
-    """First layer with no voxel under the mask, and the next label there; a new layer if none."""
+def _place(layers: list[np.ndarray], used: list[set[int]], mask: np.ndarray, shape) -> tuple[int, int]:
+    """First layer with no voxel under the mask, and the smallest label value not yet taken there (an empty mask
+    takes one too, so that every segment has its own value); a new layer if none fits."""
     for n, arr in enumerate(layers):
         if not np.any(arr[mask]):
-            return n, int(arr.max()) + 1
+            label = next(v for v in range(1, len(used[n]) + 2) if v not in used[n])
+            used[n].add(label)
+            return n, label
     layers.append(np.zeros(shape, dtype=np.uint8))
+    used.append({1})
     return len(layers) - 1, 1
 
 

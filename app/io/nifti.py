@@ -10,22 +10,21 @@ from __future__ import annotations
 
 import io
 import struct
-import zlib
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
-from isal.isal_zlib import error as _isal_error
 
 from app.model.geometry import Geometry
 
 from .atomic import atomic_write
 from .errors import FileFormatError
-from .gzip_fast import TruncatedData, gunzip_into, gzip_chunks
+from .gzip_fast import TruncatedData, gunzip_into, gunzip_prefix, gzip_chunks
+from .lattice import check_spacing, check_writable
 from .limits import TooLarge, check_allocation
 
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
-_HEAD_BYTES = 1 << 16
+_MAX_EXTENSIONS = 64
 
 
 def is_gz(path: Path) -> bool:
@@ -41,20 +40,22 @@ def _open(path: Path):
 
 
 def read_header(path: Path):
-    """(header, data offset) of a NIfTI-1 or NIfTI-2 file."""
-    try:
-        with _open(path) as fh:
-            head = fh.read(_HEAD_BYTES)
-    except (OSError, EOFError, zlib.error, _isal_error) as exc:
-        raise FileFormatError(f"{path.name} cannot be read as NIfTI ({exc})") from None
-    if len(head) < 348:
+    """(header, data offset) of a NIfTI-1 or NIfTI-2 file. Only the bytes the header needs are read (and, in a
+    .nii.gz, decompressed): header extensions of any size are skipped through `vox_offset`, and bytes after the
+    end of the data (trailing junk after the gzip stream) are never looked at, whatever the file's size."""
+    first = _prefix(path, 4)
+    if len(first) < 4:
         raise FileFormatError(f"{path.name} is too short to be a NIfTI file")
-    size_le, size_be = struct.unpack("<i", head[:4])[0], struct.unpack(">i", head[:4])[0]
+    size_le, size_be = struct.unpack("<i", first)[0], struct.unpack(">i", first)[0]
     klass = nib.Nifti2Header if 540 in (size_le, size_be) else nib.Nifti1Header
     if 348 not in (size_le, size_be) and klass is nib.Nifti1Header:
         raise FileFormatError(f"{path.name} is not a NIfTI file (its header size field is {size_le})")
-    try:
-        hdr = klass.from_fileobj(io.BytesIO(head), check=False)
+    size = 540 if klass is nib.Nifti2Header else 348
+    head = _prefix(path, size + 4)
+    if len(head) < size:
+        raise FileFormatError(f"{path.name} is too short to be a NIfTI file")
+    try:   # extension flag cleared: nibabel must not try to read extensions we do not use (and may not have)
+        hdr = klass.from_fileobj(io.BytesIO(head[:size] + bytes(4)), check=False)
     except Exception as exc:  # nibabel raises several types for malformed headers
         raise FileFormatError(f"{path.name} has an invalid NIfTI header ({exc})") from None
     if hdr["magic"] not in (b"n+1", b"n+2"):
@@ -62,8 +63,36 @@ def read_header(path: Path):
     raw = float(hdr["vox_offset"])
     if not np.isfinite(raw) or not 0 <= raw < 2**62:
         raise FileFormatError(f"{path.name} has an invalid data offset ({raw:g}) in its NIfTI header")
-    offset = int(raw) or int(hdr.single_vox_offset + hdr.extensions.get_sizeondisk())
+    offset = int(raw) or _offset_after_extensions(path, size, head[size:size + 4])
     return hdr, offset
+
+
+def _prefix(path: Path, n: int) -> bytes:
+    """The first `n` bytes of the (decompressed) file, or fewer when it is shorter."""
+    try:
+        with open(path, "rb") as fh:
+            return gunzip_prefix(fh.read, n) if is_gz(path) else fh.read(n)
+    except TruncatedData as exc:
+        raise FileFormatError(f"{path.name} cannot be read as NIfTI ({exc})") from None
+    except OSError as exc:
+        raise FileFormatError(f"{path.name} cannot be read as NIfTI ({exc.strerror or exc})") from None
+
+
+def _offset_after_extensions(path: Path, size: int, flag: bytes) -> int:
+    """Where the data starts when `vox_offset` is 0: after the header and its extensions (walked by their sizes,
+    at most _MAX_EXTENSIONS of them)."""
+    pos = size + 4
+    if len(flag) < 1 or flag[0] == 0:
+        return pos
+    for _ in range(_MAX_EXTENSIONS):
+        head = _prefix(path, pos + 8)[pos:]
+        if len(head) < 8:
+            break
+        esize = max(struct.unpack("<i", head[:4])[0], struct.unpack(">i", head[:4])[0])
+        if esize < 16 or esize % 16:
+            break
+        pos += esize
+    return pos
 
 
 def read(path, progress=None) -> tuple[np.ndarray, Geometry]:
@@ -126,7 +155,8 @@ def _shape3(hdr, name: str) -> tuple[int, int, int]:
 
 
 def geometry(hdr, shape, name: str = "the image") -> Geometry:
-    spacing = [abs(float(p)) or 1.0 for p in hdr["pixdim"][1:4]]
+    spacing = [abs(float(p)) or 1.0 for p in hdr["pixdim"][1:4]]      # ITK: a zero pixdim means 1
+    check_spacing(spacing, name)
     matrix = choose_affine(hdr, name)
     if matrix is None:
         return Geometry(shape, spacing)
@@ -146,11 +176,19 @@ def choose_affine(hdr, name: str) -> np.ndarray | None:
     if scode > 0 and _orthonormal(sform):
         agree = qform is not None and np.allclose(qform, sform, atol=1e-4)
         if qcode <= 0 or scode == 1 or agree:
-            return sform
+            return _finite(sform, "sform", name)
     if qform is not None:
-        return qform
+        return _finite(qform, "qform", name)
     raise FileFormatError(f"{name}: its only orientation (the sform) is sheared or degenerate, which ITK and "
                           f"3D Slicer refuse as well")
+
+
+def _finite(m: np.ndarray, which: str, name: str) -> np.ndarray:
+    """The chosen form, refused when any number in it (rotation or translation) is NaN or infinite: ITK would
+    place the image nowhere, and silently dropping the bad numbers would place it somewhere wrong."""
+    if not np.all(np.isfinite(np.asarray(m, float))):
+        raise FileFormatError(f"{name}: its {which}, which places the image, holds NaN or infinite numbers")
+    return m
 
 
 def _orthonormal(m: np.ndarray) -> bool:
@@ -165,11 +203,18 @@ def _orthonormal(m: np.ndarray) -> bool:
 def write(path, arr: np.ndarray, geom: Geometry, compression_level: int = 1) -> None:
     """Write a 3D array with qform and sform (codes 1) set from the LPS geometry; gzip when the name ends .gz."""
     path = Path(path)
+    check_writable(geom, path.name)
     affine = RAS_TO_LPS @ geom.ijk_to_lps
-    img = nib.Nifti1Image(arr, affine)
-    img.header.set_qform(affine, code=1)
-    img.header.set_sform(affine, code=1)
+    try:
+        with np.errstate(all="ignore"):
+            img = nib.Nifti1Image(arr, affine)
+            img.header.set_qform(affine, code=1)
+            img.header.set_sform(affine, code=1)
+    except (nib.spatialimages.HeaderDataError, np.linalg.LinAlgError, ValueError):
+        raise FileFormatError(f"{path.name}: this lattice (spacing {geom.spacing}, origin {geom.origin}) cannot be "
+                              f"stored in a NIfTI header; save as .nrrd or .seg.nrrd instead") from None
     img.header.set_xyzt_units("mm")
+    _check_readable(img.header, arr.shape, geom, path.name)
     data = img.to_bytes()
     with atomic_write(path) as fh:
         if is_gz(path):
@@ -177,3 +222,18 @@ def write(path, arr: np.ndarray, geom: Geometry, compression_level: int = 1) -> 
                 fh.write(piece)
         else:
             fh.write(data)
+
+
+def _check_readable(hdr, shape, geom: Geometry, name: str) -> None:
+    """The header as written (float32 numbers) must be read back, by our own reader's rule, onto the same
+    lattice; else nothing is written (a spacing below float32's range would come back as 1 mm, say)."""
+    try:
+        back = geometry(hdr, tuple(shape) + (1,) * (3 - len(shape)), name)
+    except (FileFormatError, ValueError, nib.spatialimages.HeaderDataError):
+        back = None
+    scale = max(1.0, float(np.max(np.abs(geom.origin))))
+    if back is None or not (np.allclose(back.spacing, geom.spacing, rtol=1e-5, atol=0)
+                            and np.allclose(back.direction_matrix, geom.direction_matrix, atol=1e-4)
+                            and np.allclose(back.origin, geom.origin, rtol=1e-5, atol=1e-4 * scale)):
+        raise FileFormatError(f"{name}: this lattice (spacing {geom.spacing}, origin {geom.origin}) cannot be "
+                              f"stored exactly in a NIfTI header; save as .nrrd or .seg.nrrd instead")

@@ -16,8 +16,9 @@ import numpy as np
 
 from app.model.geometry import Geometry
 
-from .errors import FileFormatError
+from .errors import FileFormatError, warn
 from .gzip_fast import TruncatedData, gunzip_into
+from .lattice import check_spacing, column_lengths
 from .limits import TooLarge, check_allocation
 
 _BASE_TYPES = {
@@ -40,6 +41,7 @@ _SPACE_FLIPS = {  # sign of (x, y, z) to turn the file's space into LPS
     "left-posterior-superior": (1, 1, 1), "lps": (1, 1, 1),
     "right-anterior-superior": (-1, -1, 1), "ras": (-1, -1, 1),
     "left-anterior-superior": (1, -1, 1), "las": (1, -1, 1),
+    "rast": (-1, -1, 1), "last": (1, -1, 1), "lpst": (1, 1, 1),      # teem's short names of the "-time" spaces
 }
 MAGIC = b"NRRD000"
 PER_AXIS_FIELDS = ("kinds", "space directions", "spacings", "thicknesses", "axis mins", "axis maxs", "centers",
@@ -112,10 +114,14 @@ def _shown(value, limit: int = 60) -> str:
 def _header_lines(fh, custom: dict, name: str):
     """Lines for pynrrd; `key:=value` lines are kept aside verbatim (pynrrd would strip/parse them) and never
     sent to pynrrd, which also keeps the parse fast for headers with thousands of segment keys."""
+    latin1 = []
     for n, raw in enumerate(fh):
         if n > 200_000:
             raise FileFormatError(f"{name}: the NRRD header is too long (no blank line ends it)")
-        line = raw.decode("utf-8", "strict").rstrip("\r\n")
+        line = _decode_line(raw, n, latin1).rstrip("\r\n")
+        if len(latin1) == 1 and latin1[0] == n:
+            warn(f"{name}: its header is not all UTF-8 (line {n + 1} first); it was read as Latin-1, as 3D "
+                 f"Slicer does (check the names)")
         if not line.strip():
             yield line
             return
@@ -124,6 +130,23 @@ def _header_lines(fh, custom: dict, name: str):
             custom[unescape(key.strip())] = unescape(value)
             continue
         yield line
+
+
+def _decode_line(raw: bytes, n: int, latin1: list) -> str:
+    """UTF-8, else Latin-1 (Slicer reads header bytes as they are, so a segment name written by an old tool in
+    Latin-1 opens there too; `latin1` collects the line numbers); a line with control bytes is not text at all."""
+    try:
+        return raw.decode("utf-8", "strict")
+    except UnicodeDecodeError:
+        pass
+    line = raw.decode("latin-1")
+    if _CONTROL.search(line.rstrip("\r\n")):
+        raise UnicodeDecodeError("latin-1", raw, 0, len(raw), "control bytes")
+    latin1.append(n)
+    return line
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _header_size(path: Path) -> int:
@@ -183,15 +206,25 @@ def _data_source(nf: NrrdFile) -> Path:
     if name is None:
         return nf.path
     if isinstance(name, (list, tuple)) or str(name).startswith("LIST") or "%" in str(name):
-        raise FileFormatError(f"{nf.path.name}: data split over several files is not supported")
-    folder = nf.path.parent.resolve()
-    target = (folder / str(name)).resolve()
-    if folder not in target.parents:
-        raise FileFormatError(f"{nf.path.name}: its data file {_shown(name)} lies outside the header's folder")
+        raise FileFormatError(f"{nf.path.name}: its voxels are split over several data files (one per slice), "
+                              f"which segedit does not read; save the image as one file (e.g. .nrrd) first")
+    name = str(name)
+    if "\x00" in name or not name.strip():      # the OS cannot even look such a name up
+        raise FileFormatError(f"{nf.path.name}: its data file name {_shown(name)} is not a usable file name")
     try:
+        folder = nf.path.parent.resolve()
+        target = (folder / name).resolve()
+        if folder not in target.parents:
+            raise FileFormatError(f"{nf.path.name}: its data file {_shown(name)} lies outside the header's folder")
         st = target.stat()
+    except FileFormatError:
+        raise
     except FileNotFoundError:
         raise FileFormatError(f"{nf.path.name}: its data file {_shown(name)} is missing") from None
+    except (OSError, ValueError) as exc:      # a name too long, a folder we may not enter, a loop of links
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a usable file name"
+        raise FileFormatError(f"{nf.path.name}: its data file {_shown(name)} cannot be opened "
+                              f"({reason.lower()})") from None
     if not stat.S_ISREG(st.st_mode):
         raise FileFormatError(f"{nf.path.name}: its data file {_shown(name)} is not a regular file")
     return target
@@ -305,8 +338,7 @@ def geometry(nf: NrrdFile, axes: list[int]) -> Geometry:
     """The LPS lattice of the spatial axes (RAS and LAS spaces are converted)."""
     h = nf.header
     shape = tuple(nf.sizes[a] for a in axes)
-    space = str(h.get("space", "")).lower()
-    flip = np.array(_SPACE_FLIPS.get(space, (1, 1, 1)), dtype=float)
+    flip = np.array(space_flip(nf), dtype=float)
     dirs = h.get("space directions")
     origin = np.asarray(h.get("space origin", np.zeros(3)), dtype=float).reshape(-1)
     if (dirs is not None and (len(dirs) <= max(axes) or any(np.size(dirs[a]) < 3 for a in axes))) or origin.size < 3:
@@ -323,10 +355,30 @@ def geometry(nf: NrrdFile, axes: list[int]) -> Geometry:
     m[:3, 3] = flip * origin
     if not np.all(np.isfinite(m)):
         raise FileFormatError(f"{nf.path.name}: the space directions or origin are not finite numbers")
+    check_spacing(column_lengths(cols), nf.path.name)
     try:
         return Geometry.from_ijk_to_lps(shape, m)
     except ValueError as exc:
         raise FileFormatError(f"{nf.path.name}: {exc}") from None
+
+
+def space_flip(nf: NrrdFile) -> tuple[int, int, int]:
+    """Signs turning the file's `space` into LPS. A file without `space` is taken as LPS (ITK's default); the
+    "-time" spaces are the same anatomical frame plus a time axis; a space that does not say where the patient
+    is (scanner-xyz, 3D-right-handed, ...) or that no one knows is refused, never silently read as LPS."""
+    if "space" not in nf.header:
+        return 1, 1, 1
+    space = str(nf.header["space"]).strip().lower()
+    base = space[:-5] if space.endswith("-time") else space
+    if base in _SPACE_FLIPS:
+        return _SPACE_FLIPS[base]
+    if base in ("scanner-xyz", "3d-right-handed", "3d-left-handed"):
+        raise FileFormatError(f"{nf.path.name}: its space {_shown(nf.header['space'])} does not say which way "
+                              f"the patient lies (left/right, front/back), so it cannot be placed; segedit reads "
+                              f"the anatomical spaces (right-anterior-superior, left-anterior-superior, "
+                              f"left-posterior-superior)")
+    raise FileFormatError(f"{nf.path.name}: its space {_shown(nf.header['space'])} is not a NRRD space segedit "
+                          f"knows (right-anterior-superior, left-anterior-superior, left-posterior-superior)")
 
 
 def scaled(progress, lo: float, hi: float):

@@ -1,6 +1,7 @@
 """Dispatch by file type: which reader opens a path as a segmentation or a volume."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,7 @@ def open_segmentation(path: Path, labels=None, progress=None) -> Segmentation:
     if kind == "nrrd":
         header = nrrd_format.read_header(path)
         if seg_nrrd.is_segmentation(header):
-            if labels is not None:
+            if labels not in (None, False):
                 warn(f"{path.name} names its own segments; the label table {Path(labels).name} was not used")
             return seg_nrrd.read(header, progress)
         axes = nrrd_format.spatial_axes(header)
@@ -63,10 +64,25 @@ def open_segmentation(path: Path, labels=None, progress=None) -> Segmentation:
 
 
 def _table(path: Path, labels):
+    """The table the user named (its errors are errors), none (`labels=False`), or the one found beside the image,
+    which is help, not a gate: if it cannot be read, the image opens without names and one warning says why."""
+    if labels is False:
+        return None
     if labels is not None:
         return label_tables.read_table(labels)
     beside = label_tables.find_beside(path)
-    return label_tables.read_table(beside) if beside is not None else None
+    if beside is None:
+        return None
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            table = label_tables.read_table(beside)
+    except FileFormatError as exc:
+        warn(f"{path.name}: the label table beside it was not used ({exc}); the segments are named by value")
+        return None
+    for w in caught:                       # the table's own warnings (skipped lines), passed on once each
+        warn(str(w.message))
+    return table
 
 
 def read_volume(path: Path, progress=None) -> tuple[np.ndarray, Geometry]:

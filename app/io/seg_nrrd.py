@@ -18,6 +18,7 @@ from app.model.segment import Segment, generated_color
 from app.model.segmentation import Segmentation
 
 from . import nrrd_format as nf
+from .nrrd_format import _shown
 from .errors import FileFormatError, warn
 from .labelmap import as_label_array
 from .limits import TooLarge, check_allocation
@@ -61,9 +62,18 @@ def read(header: nf.NrrdFile, progress=None) -> Segmentation:
                                           for n in range(data.shape[lax])]
     del data
     offset = _offset(header)
-    shift = offset if KEY_LEGACY_EXTENT in header.custom and KEY_OFFSET not in header.custom else (0, 0, 0)
+    legacy = KEY_LEGACY_EXTENT in header.custom and KEY_OFFSET not in header.custom
+    shift = offset if legacy else (0, 0, 0)
+    if legacy:
+        geometry = legacy_geometry(geometry, offset)
     raw = _raw_segments(header.custom)
-    segments, extents = _segments(raw, len(frames), shift, name)
+    segments, extents, copies = _segments(raw, len(frames), shift, name, auto_default="0" if legacy else "1")
+    for layer, label in copies:          # a segment sharing (layer, label) with an earlier one: its own layer
+        try:
+            check_allocation(frames[layer].shape, frames[layer].itemsize * (len(frames) + 1), name)
+        except TooLarge as exc:
+            raise FileFormatError(str(exc)) from None
+        frames.append(np.where(frames[layer] == label, frames[layer], 0).astype(frames[layer].dtype, order="F"))
     if geometry.shape == (1, 1, 1) and not any(f.any() for f in frames):
         geometry, frames, offset = _sentinel(header, geometry, frames, offset)
     _apply_extents(frames, segments, extents, geometry.shape)
@@ -74,6 +84,16 @@ def read(header: nf.NrrdFile, progress=None) -> Segmentation:
     if progress:
         progress(1.0)
     return seg
+
+
+def legacy_geometry(itk: Geometry, start) -> Geometry:
+    """Where 3D Slicer puts the 2016 (`Segmentation_Extent`) layout: its 4D-spatial reader takes the origin and
+    directions through ITK (so `itk` is in ITK's LPS numbers) and uses those numbers as RAS unchanged; file voxel
+    (0,0,0) is the absolute index `start` (the extent's first voxel). So RAS(i,j,k) = M_itk @ ((i,j,k) + start),
+    and LPS is that with x and y negated."""
+    m = np.diag([-1.0, -1.0, 1.0, 1.0]) @ itk.ijk_to_lps
+    m[:3, 3] = m[:3, :3] @ np.asarray(start, dtype=float) + m[:3, 3]
+    return Geometry.from_ijk_to_lps(itk.shape, m)
 
 
 def _offset(header: nf.NrrdFile) -> tuple[int, int, int]:
@@ -92,7 +112,7 @@ def _ints(text: str, n: int, name: str, key: str) -> list[int]:
     except (ValueError, OverflowError):      # "nan", "inf"
         values = []
     if len(values) != n:
-        raise FileFormatError(f"{name}: {key} must hold {n} integers, not {text!r}")
+        raise FileFormatError(f"{name}: {key} must hold {n} integers, not {_shown(text)}")
     return values
 
 
@@ -111,8 +131,8 @@ def _raw_segments(custom: dict) -> list[_RawSegment]:
     return out
 
 
-def _segments(raw: list[_RawSegment], n_frames: int, offset, name: str):
-    segments, extents, ids, taken = [], [], set(), {}
+def _segments(raw: list[_RawSegment], n_frames: int, offset, name: str, auto_default: str = "1"):
+    segments, extents, ids, taken, copies = [], [], set(), {}, []
     generated = 0
     for rs in raw:
         k = rs.keys
@@ -120,32 +140,34 @@ def _segments(raw: list[_RawSegment], n_frames: int, offset, name: str):
         label = _int_key(k, "LabelValue", 1, name)
         sid = k["ID"].strip() or f"Segment_{rs.index + 1}"
         if not -2**31 <= label < 2**32:
-            raise FileFormatError(f"{name}: LabelValue {label} of segment {sid!r} is beyond the 32-bit range")
+            raise FileFormatError(f"{name}: LabelValue {label} of segment {_shown(sid)} is beyond the 32-bit range")
         if not 0 <= layer < n_frames:
-            warn(f"{name}: segment {sid!r} names layer {layer} but the file has {n_frames}; it was skipped")
+            warn(f"{name}: segment {_shown(sid)} names layer {layer} but the file has {n_frames}; it was skipped")
             continue
         if label == 0:
-            warn(f"{name}: segment {sid!r} has label value 0 (the background); it was skipped")
+            warn(f"{name}: segment {_shown(sid)} has label value 0 (the background); it was skipped")
             continue
-        if (layer, label) in taken:
-            raise FileFormatError(f"{name}: segments {taken[(layer, label)]!r} and {sid!r} both claim label {label} "
-                                  f"of layer {layer}")
+        if (layer, label) in taken:      # Slicer loads it: both show the same voxels. The second gets a copy.
+            warn(f"{name}: segments {_shown(taken[(layer, label)])} and {_shown(sid)} both claim label {label} of "
+                 f"layer {layer}; {_shown(sid)} was given a copy of those voxels in a layer of its own")
+            copies.append((layer, label))
+            layer = n_frames + len(copies) - 1
         if sid in ids:
             new = _dedupe(sid, ids)
-            warn(f"{name}: segment ID {sid!r} appears twice; the second one was renamed {new!r}")
+            warn(f"{name}: segment ID {_shown(sid)} appears twice; the second one was renamed {_shown(new)}")
             sid = new
         ids.add(sid)
-        taken[(layer, label)] = sid
-        color, auto_color = _color(k)
+        taken.setdefault((layer, label), sid)
+        color, auto_color = _color(k, auto_default)
         if color is None:
             color, generated = generated_color(generated), generated + 1
         segments.append(Segment(
             sid, k.get("Name", sid), color, layer, label, _parse_tags(k.get("Tags", "")),
-            name_auto_generated=k.get("NameAutoGenerated", "1").strip() == "1",
+            name_auto_generated=k.get("NameAutoGenerated", auto_default).strip() == "1",
             color_auto_generated=auto_color,
             extra={key: v for key, v in k.items() if key not in KNOWN_SEGMENT_KEYS}))
         extents.append(_extent(k.get("Extent"), offset, name))
-    return segments, extents
+    return segments, extents, copies
 
 
 def _int_key(keys: dict, key: str, default: int, name: str) -> int:
@@ -154,7 +176,8 @@ def _int_key(keys: dict, key: str, default: int, name: str) -> int:
     try:
         return int(keys[key].strip())
     except ValueError:
-        raise FileFormatError(f"{name}: {key} {keys[key]!r} of segment {keys.get('ID')!r} is not an integer") from None
+        raise FileFormatError(f"{name}: {key} {_shown(keys[key])} of segment {_shown(keys.get('ID'))} is not an "
+                              f"integer") from None
 
 
 def _dedupe(sid: str, ids: set) -> str:
@@ -164,9 +187,9 @@ def _dedupe(sid: str, ids: set) -> str:
     return f"{sid}_{n}"
 
 
-def _color(keys: dict):
+def _color(keys: dict, auto_default: str = "1"):
     text = keys.get("Color") or keys.get("DefaultColor")
-    auto = keys.get("ColorAutoGenerated", "1").strip() == "1"
+    auto = keys.get("ColorAutoGenerated", auto_default).strip() == "1"
     if text is None:
         return None, True
     try:

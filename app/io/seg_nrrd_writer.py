@@ -10,6 +10,7 @@ slicer-segmentations.md §1.8), without changing the user's segmentation:
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,9 @@ from app.model.segmentation import Segmentation
 from . import nrrd_write as nw
 from .atomic import atomic_write, os_error_message
 from .errors import FileFormatError
-from .seg_nrrd import (KEY_CONTAINED, KEY_MASTER, KEY_OFFSET, KEY_PARAMS, PARAM_GEOMETRY, reference_geometry)
+from .nrrd_format import _shown
+from .lattice import check_writable
+from .seg_nrrd import (_SEG_KEY, KEY_CONTAINED, KEY_MASTER, KEY_OFFSET, KEY_PARAMS, PARAM_GEOMETRY, reference_geometry)
 
 GEOMETRY_DESCRIPTION = ("Image geometry description string determining the geometry of the labelmap that is "
                         "created in course of conversion. Can be copied from a volume, using the button.")
@@ -38,6 +41,9 @@ def write(seg: Segmentation, path: Path, level: int = 1, progress=None) -> None:
     if not path.name.lower().endswith((".nrrd", ".nhdr")):
         raise FileFormatError(f"{path.name}: a segmentation is saved as .seg.nrrd or .seg.nhdr (export writes "
                               f"labelmaps such as .nii.gz)")
+    check_writable(seg.geometry, path.name)
+    check_label_values(seg, path.name)
+    check_texts(seg, path.name)
     order = layer_order(seg)
     offset = _offset(seg)
     if order:
@@ -57,6 +63,58 @@ def write(seg: Segmentation, path: Path, level: int = 1, progress=None) -> None:
         _write_files(path, dtype, sizes, geometry, len(layers) > 1, encoding, custom, chunks, level)
     except OSError as exc:
         raise FileFormatError(os_error_message(path, exc)) from None
+
+
+SLICER_MAX_LABEL = 2**31 - 1     # Slicer reads LabelValue as a signed 32-bit int (vtkVariant::ToInt)
+
+
+def check_label_values(seg: Segmentation, what: str) -> None:
+    """A label above 2^31-1 would open in Slicer as a negative value, i.e. an empty segment: refuse, naming the
+    segment and the way out (segedit renumbers only when asked to, see `renumber_large_labels`)."""
+    for s in seg.segments:
+        if s.label > SLICER_MAX_LABEL:
+            raise FileFormatError(f"{what}: segment {_shown(s.name)} has label value {s.label}, above "
+                                  f"{SLICER_MAX_LABEL}, "
+                                  f"which 3D Slicer reads as a negative number (the segment would open empty); "
+                                  f"give it a smaller value, e.g. `segedit convert IN OUT --renumber-large-labels`")
+
+
+_UNSTORABLE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")     # a newline is escaped (teem's \n); these are not
+
+
+def check_texts(seg: Segmentation, what: str) -> None:
+    """Names, IDs and tags must come back as they are: a newline is escaped as teem does (Slicer reads it back);
+    a tab or another control character would come back as a space, and a '|' inside a tag (or ':' in a tag's
+    name) would split it, so those are refused naming the segment."""
+    for s in seg.segments:
+        texts = [("name", s.name), ("ID", s.id)] + [("tag", f"{k}:{v}") for k, v in s.tags.items()]
+        for kind, text in texts:
+            bad = _UNSTORABLE.search(text)
+            if bad:
+                raise FileFormatError(f"{what}: the {kind} of segment {_shown(s.name)} holds a "
+                                      f"{_CHAR_NAMES.get(bad[0], 'control character')}, which a .seg.nrrd cannot "
+                                      f"store; rename it")
+        for key, value in s.tags.items():
+            if "|" in key + value or ":" in key:
+                raise FileFormatError(f"{what}: the tag {_shown(key)} of segment {_shown(s.name)} holds a '|' (or its "
+                                      f"name a "
+                                      f"':'), which splits tags in a .seg.nrrd; rename the tag")
+
+
+_CHAR_NAMES = {"\t": "tab", "\r": "carriage return", "\x00": "NUL byte"}
+
+
+def renumber_large_labels(seg: Segmentation) -> list[tuple[str, int]]:
+    """Give every segment whose label exceeds Slicer's range the smallest free value of its layer (one undo step
+    each, no voxel moves to another place). Returns (name, new label) of the segments renumbered."""
+    done = []
+    for s in list(seg.segments):
+        if s.label > SLICER_MAX_LABEL:
+            used = set(seg.labels_in_layer(s.layer))
+            free = next(v for v in range(1, len(used) + 2) if v not in used)
+            seg.move_to_layer(s.id, s.layer, free)
+            done.append((s.name, free))
+    return done
 
 
 def _write_files(path, dtype, sizes, geometry, list_first, encoding, custom, chunks, level) -> None:
@@ -128,7 +186,8 @@ def _segment_keys(seg: Segmentation, order: list[int], extents, offset) -> list[
 
 
 def _segmentation_keys(seg: Segmentation, offset) -> list[tuple[str, str]]:
-    keys = {k: v for k, v in seg.extra.items() if not k.startswith("Segment") or k.startswith("Segmentation_")}
+    # every key but the per-segment ones (rebuilt from the segments): SegmentationVersion, SegmentEditor_*, ...
+    keys = {k: v for k, v in seg.extra.items() if not _SEG_KEY.match(k)}
     keys[KEY_MASTER] = "Binary labelmap"
     keys[KEY_OFFSET] = " ".join(map(str, offset))
     contained = keys.get(KEY_CONTAINED, "Binary labelmap|")

@@ -83,7 +83,8 @@ class FileActions:
         """Open what the paths are (drag and drop, command line). Returns False after an error (reported)."""
         paths = [Path(p) for p in paths]
         tables = [p for p in paths if classify(p) == Kind.TABLE]
-        labels = labels or (tables[0] if tables else None)
+        if labels is None and tables:          # labels=False (--no-labels): no table, not even one given here
+            labels = tables[0]
         ok = True
         for p in paths:
             if classify(p) == Kind.TABLE:
@@ -103,7 +104,7 @@ class FileActions:
             volume = self.w.run_long(lambda p: io.read_volume(path, progress=p), f"Reading {path.name}...")
         except (io.FileFormatError, OSError, Cancelled, NotImplementedError) as exc:
             return self._report(self._sentence(exc, path))
-        if labels is not None or (self.w.segmentation is None and looks_like_labelmap(volume.array)):
+        if labels not in (None, False) or (self.w.segmentation is None and looks_like_labelmap(volume.array)):
             return self.open_segmentation(path, labels)
         return self._adopt_reference(volume, path)
 
@@ -185,9 +186,34 @@ class FileActions:
         path = self._ask("Open labelmap", SEG_FILTER)
         if path is None:
             return
-        table, _ = QFileDialog.getOpenFileName(self.w, "Label table (cancel: none, or the one beside the image)",
-                                               str(path.parent), "Label tables (*.label *.txt *.ctbl *.csv)")
-        self.open_segmentation(path, Path(table) if table else None)
+        choice = self.ask_table_choice(path)
+        if choice == "cancel":
+            return
+        if choice == "choose":
+            table, _ = QFileDialog.getOpenFileName(self.w, "Label table", str(path.parent),
+                                                   "Label tables (*.label *.txt *.ctbl *.csv)")
+            if not table:
+                return
+            self.open_segmentation(path, Path(table))
+        else:
+            self.open_segmentation(path, None if choice == "beside" else False)
+
+    def ask_table_choice(self, path: Path) -> str:
+        """'choose' a table, use the one 'beside' the image (when there is one), 'none', or 'cancel'."""
+        from app.io.label_tables import find_beside
+
+        beside = find_beside(path)
+        box = QMessageBox(QMessageBox.Question, "Label table", f"Names and colours for {path.name}:", parent=self.w)
+        buttons = {"choose": box.addButton("Choose a table...", QMessageBox.AcceptRole)}
+        if beside is not None:
+            buttons["beside"] = box.addButton(f"Use {beside.name}", QMessageBox.AcceptRole)
+            box.setDefaultButton(buttons["beside"])
+        buttons["none"] = box.addButton("No table", QMessageBox.AcceptRole)
+        buttons["cancel"] = box.addButton(QMessageBox.Cancel)
+        box.setObjectName("table_choice")
+        box.exec()
+        clicked = box.clickedButton()
+        return next((k for k, b in buttons.items() if b is clicked), "cancel")
 
     def ask_open_reference(self) -> None:
         path = self._ask("Open reference volume", IMAGE_FILTER)

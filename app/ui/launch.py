@@ -20,7 +20,10 @@ class _Parser(argparse.ArgumentParser):
 def parse_args(argv):
     p = _Parser(prog="segedit", description="Open the segmentation editor.")
     p.add_argument("files", nargs="*", help="segmentations (.seg.nrrd), labelmaps, reference volumes, label tables")
-    p.add_argument("--labels", help="label table for a labelmap (ITK-SNAP .label/.txt, Slicer .ctbl/.csv)")
+    labels = p.add_mutually_exclusive_group()
+    labels.add_argument("--labels", help="label table for a labelmap (ITK-SNAP .label/.txt, Slicer .ctbl/.csv)")
+    labels.add_argument("--no-labels", dest="labels", action="store_false", default=None,
+                        help="use no label table, not even one found beside the image")
     p.add_argument("--reference", help="grey-value reference volume shown under the segmentation")
     p.add_argument("--demo", action="store_true", help="open the synthetic demo atlas")
     p.add_argument("--screenshot", metavar="OUT.png", help="lay out the window, render, write a PNG and exit")

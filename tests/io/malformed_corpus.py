@@ -154,6 +154,35 @@ def build(folder) -> list[Case]:
     add("empty segmentation whose reference geometry extent is nan", "sentinel-nan.seg.nrrd", empty.replace(b"{hi}", b"nan"))
     add("two segments with one label", "seg-dup-label.seg.nrrd",
         nrrd_bytes(extra=SEG_KEYS + SEG_KEYS.replace("Segment0_", "Segment1_").replace("ID:=a", "ID:=b")))
+    # -- issue 11: spaces, float masks, NIfTI forms, names, tables
+    for n, space in enumerate(["scanner-xyz", "3D-right-handed", "right-anterior-superior-time", "made-up"]):
+        add(f"space {space}", f"space-{n}.nrrd", nrrd_bytes().replace(b"left-posterior-superior", space.encode()))
+    add("data file LIST with file names after the header", "list.nhdr",
+        nrrd_bytes(enc="raw", payload=b"a.raw\nb.raw\n", extra="data file: LIST\n"))
+    nan_bg = np.full(512, np.nan, np.float32)
+    nan_bg[:100] = 1.0
+    add("float labelmap with a NaN background", "float-nan.nrrd",
+        nrrd_bytes(type="float", payload=gzip.compress(nan_bg.tobytes())))
+    multi = np.arange(512, dtype=np.float32) % 7
+    add("float volume with 7 values (a multi-label file as a mask)", "float-multi.nrrd",
+        nrrd_bytes(type="float", payload=gzip.compress(multi.tobytes())))
+    for n, (name, fields) in enumerate([
+            ("NIfTI sform translation NaN", {"sform_code": ("h", (1,)), "srow_x": ("4f", (1, 0, 0, np.nan))}),
+            ("NIfTI qform offset inf", {"qform_code": ("h", (1,)), "qoffset_x": ("f", (np.inf,))}),
+            ("NIfTI pixdim 3e38", {"pixdim": ("8f", (1, 3e38, 1, 1, 1, 1, 1, 1))}),
+            ("NIfTI pixdim 1e-40", {"pixdim": ("8f", (1, 1e-40, 1, 1, 1, 1, 1, 1))})]):
+        add(name, f"issue11-nifti-{n}.nii", _nifti(_labels(), gz=False, **fields))
+    small = _nifti(_labels(), gz=True)
+    add("small .nii.gz with trailing junk", "trailing.nii.gz", small + b"junk after the gzip stream" * 4)
+    ext = bytearray(_nifti(_labels(), gz=False))
+    big = bytes(ext[:348]) + b"\x01\x00\x00\x00" + struct.pack("<ii", 200_016, 6) + bytes(200_008) + bytes(ext[352:])
+    big = big[:108] + struct.pack("<f", 352 + 200_016) + big[112:]
+    add("NIfTI with a 200 KB header extension", "big-extension.nii", big)
+    seg_names = SEG_KEYS.replace("Name:=a", "Name:=tab\there | \"quoted\"\\nnext")
+    add("segment name with tab, pipe, quote and escaped newline", "names.seg.nrrd", nrrd_bytes(extra=seg_names))
+    add("segment tags with pipes and no colon", "tags.seg.nrrd", nrrd_bytes(extra=SEG_KEYS + "Segment0_Tags:=|||a|b:c:d|\n"))
+    add(".seg.nrrd header with a Latin-1 byte", "latin1.seg.nrrd",
+        nrrd_bytes(extra=SEG_KEYS.replace("Name:=a", "Name:=H\u00fcfte")).replace("Hüfte".encode(), "Hüfte".encode("latin-1")))
     # -- detached data pointing elsewhere
     (folder / "outside.raw").write_bytes(bytes(512))
     sub = folder / "detached"
@@ -161,7 +190,9 @@ def build(folder) -> list[Case]:
     os.symlink("/dev/zero", sub / "zero-link.raw")
     (sub / "a-folder.raw").mkdir()
     for n, target in enumerate(["../outside.raw", "/etc/passwd", "/dev/zero", "/dev/urandom", "zero-link.raw",
-                                "a-folder.raw", "LIST", "slice%03d.raw 0 2 1", "missing.raw", "/proc/self/mem"]):
+                                "a-folder.raw", "LIST", "slice%03d.raw 0 2 1", "missing.raw", "/proc/self/mem",
+                                # found by the fuzzer: names the OS cannot look up (NUL, too long), the folder
+                                "a\x00b.raw", "x" * 5000, "a/" * 3000 + "b", "."]):
         p = sub / f"detached-{n}.nhdr"
         p.write_bytes(nrrd_bytes(enc="raw", payload=b"", extra=f"data file: {target}\n"))
         cases.append(Case(f"detached header with data file {target!r}", p))
@@ -197,7 +228,11 @@ def build(folder) -> list[Case]:
             ("CSV with inf colour", b"LabelValue,Name,Color_R,Color_G,Color_B,Color_A\n1,a,inf,2,3,255\n"),
             ("unterminated quotes", b'1 "unterminated 1 2 3\n'),
             ("empty", b""),
-            ("20 MB of lines", b"# nothing\n" * 2_000_000)]):
+            ("20 MB of lines", b"# nothing\n" * 2_000_000),
+            ("numbers only (a matrix)", b"1 2 3 4 5\n2 3 4 5 6\n3 4 5 6 7\n"),
+            ("Latin-1 names", '1 255 0 0 1 1 1 "Hüfte"\n2 0 255 0 1 1 1 "Rücken"\n'.encode("latin-1")),
+            ("cp1252 names", '1 a\u2013b 255 0 0 255\n'.encode("cp1252")),
+            ("names with tabs and quotes", b'1 255 0 0 1 1 1 "a\tb "c" d"\n2 0 0 255 1 1 1 "x|y"\n')]):
         add(f"label table: {name}", f"table-{n}.txt", text, how="table")
     return cases
 

@@ -122,10 +122,12 @@ def test_duplicate_segment_ids_are_renamed_with_a_warning(tmp_path):
     assert seg.segment_ids == ["dup", "dup_1"] and seg.voxel_count("dup_1") == 16
 
 
-def test_two_segments_claiming_one_label_is_an_error(tmp_path):
+def test_two_segments_claiming_one_label_load_with_a_warning(tmp_path):
+    """Slicer loads such a file (both segments show the same voxels): so does segedit, with a warning (issue 11)."""
     extra = _seg_header(s0={"ID": "a", "LabelValue": 5, "Layer": 0}, s1={"ID": "b", "LabelValue": 5, "Layer": 0})
-    with pytest.raises(FileFormatError, match="both claim label 5"):
-        io.open_segmentation(_nrrd(tmp_path, name="t.seg.nrrd", extra=extra))
+    with pytest.warns(FileFormatWarning, match="both claim label 5"):
+        seg = io.open_segmentation(_nrrd(tmp_path, name="t.seg.nrrd", extra=extra))
+    assert seg.n_layers == 2 and np.array_equal(seg.mask("a"), seg.mask("b"))
 
 
 def test_orphan_voxels_are_cleared_with_a_warning(tmp_path):

@@ -91,7 +91,9 @@ NUMBERS = st.sampled_from(["0", "1", "-1", "2", "8", "3.5", "-0", "1e308", "-1e3
 TOKENS = st.one_of(NUMBERS, st.sampled_from(["none", "domain", "list", "space", "(1,0,0)", "(0,0)", "(nan,0,0)",
                                               "(1,0,0", "gzip", "raw", "ascii", "hex", "bzip2", "unsigned char",
                                               "short", "float", "double", "int", "block", "LIST", "../x.raw",
-                                              "/dev/zero", "%d", "left-posterior-superior", "RAS", "scanner-xyz"]),
+                                              "/dev/zero", "%d", "left-posterior-superior", "RAS", "scanner-xyz",
+                                              "right-anterior-superior-time", "3D-right-handed", "lpst", "a\x00b",
+                                              "H\u00fcfte", "x" * 300]),
                    st.text(min_size=0, max_size=12))
 FIELDS = ["type", "dimension", "sizes", "space", "space directions", "space origin", "kinds", "encoding", "endian",
           "spacings", "byte skip", "line skip", "data file", "space dimension", "thicknesses", "measurement frame"]
@@ -264,13 +266,74 @@ def test_fuzz_label_tables(tmp_path_factory, capsys):
 
     @FAST
     @given(lines=st.lists(TABLE_LINE, max_size=12), crlf=st.booleans(), suffix=st.sampled_from(
-        [".txt", ".label", ".ctbl", ".csv"]))
-    def run(lines, crlf, suffix):
+        [".txt", ".label", ".ctbl", ".csv"]), encoding=st.sampled_from(["utf-8", "latin-1", "cp1252"]),
+        beside=st.booleans())
+    def run(lines, crlf, suffix, encoding, beside):
         text = ("\r\n" if crlf else "\n").join(lines)
-        stats.open("t" + suffix, text.encode("utf-8", "surrogatepass"), how="table", labels=good)
+        data = text.encode(encoding, "replace") if encoding != "utf-8" else text.encode("utf-8", "surrogatepass")
+        if not beside:
+            stats.open("t" + suffix, data, how="table", labels=good)
+            return
+        # a table found beside the image is help, not a gate: the image always opens (issue 11)
+        for old in folder.glob("good-labelmap.*"):
+            if old != good:
+                old.unlink()
+        (folder / ("good-labelmap" + suffix)).write_bytes(data)
+        stats.tried += 1
+        with alarm(SECONDS), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert len(io.open_segmentation(good)) == 2
+        stats.reads += 1
 
     run()
     assert stats.report("hypothesis_label_tables", capsys)["files_tried"] >= 200
+
+
+NAME_TEXT = st.text(st.sampled_from(list("ab \n\t\r\"'|:&\\\x00\x7fé€𝄞")), min_size=1, max_size=10)
+
+
+def test_fuzz_special_names_survive_or_are_refused(tmp_path_factory, capsys):
+    """Names and tags with newline, tab, quote, '|', ...: every format either gives them back exactly or refuses
+    the write with one sentence naming the segment, writing nothing (issue 11)."""
+    from app.model.geometry import Geometry
+    from app.model.segment import Segment
+    from app.model.segmentation import Segmentation
+
+    folder = tmp_path_factory.mktemp("fuzz-names")
+    stats = Stats(folder)
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), print_blob=True)
+    @given(names=st.lists(NAME_TEXT, min_size=1, max_size=3), tag=st.tuples(NAME_TEXT, NAME_TEXT),
+           target=st.sampled_from(["n.seg.nrrd", "n.nii.gz", "n.nrrd"]))
+    def run(names, tag, target):
+        arr = np.zeros((3, 3, 3), np.uint8)
+        segs = []
+        for n, name in enumerate(names):
+            arr[n] = n + 1
+            segs.append(Segment(f"id{n}", name, (1.0, 0.0, 0.0), 0, n + 1, {tag[0]: tag[1]}))
+        seg = Segmentation.from_layers(Geometry((3, 3, 3)), [arr], segs)
+        out = folder / target
+        for p in folder.glob("n.*"):
+            p.unlink()
+        stats.tried += 1
+        try:
+            if target.endswith(".seg.nrrd"):
+                io.save_segmentation(seg, out)
+            else:
+                io.export_labelmap(seg, out)
+        except io.FileFormatError as exc:
+            stats.errors += 1
+            assert "\n" not in str(exc) and "segment" in str(exc)
+            assert not list(folder.glob("n.*")), "a refused write left a file"
+            return
+        stats.reads += 1
+        back = io.open_segmentation(out)
+        assert [s.name for s in back.segments] == names
+        if target.endswith(".seg.nrrd"):
+            assert [s.tags for s in back.segments] == [{tag[0]: tag[1]}] * len(names)
+
+    run()
+    assert stats.report("hypothesis_special_names", capsys)["files_tried"] >= 100
 
 
 def test_the_seed_files_themselves_open(tmp_path):

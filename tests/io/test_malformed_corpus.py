@@ -94,6 +94,18 @@ REGRESSIONS = {
     "niigz with bit flips #2": "cannot be read as NIfTI",
     "sizes 9223372036854775807 2 2": r"got \[-9223372036854775808, 2, 2\]",
     "gzip bomb: tiny member repeated 10^5 times": "empty gzip members",
+    "detached header with data file 'a\\x00b.raw'": "data file name 'a.x00b.raw' is not a usable file name",
+    "detached header with data file 'LIST'": "split over several data files",
+    "detached header with data file '.'": "lies outside the header's folder",
+    "space scanner-xyz": "does not say which way the patient lies",
+    "space made-up": "is not a NRRD space segedit knows",
+    "data file LIST with file names after the header": "split over several data files",
+    "float labelmap with a NaN background": "NaN or infinite values",
+    "NIfTI sform translation NaN": "its sform, which places the image, holds NaN",
+    "NIfTI qform offset inf": "its qform, which places the image, holds NaN",
+    "NIfTI pixdim 3e38": "too large",
+    "NIfTI pixdim 1e-40": "too small",
+    "label table: numbers only (a matrix)": "holds only numbers",
     "NUL bytes after the magic": r"invalid NRRD header \(Invalid NRRD magic line: NRRD0004\?+\.\.\.\)$",
 }
 
@@ -146,3 +158,11 @@ def test_malformed_corpus(tmp_path, capsys):
     for r in results:
         if r["outcome"] == "read" and r["mode"] != "volume" and by_name[r["path"]].startswith(("segment on layer", "label table: colours")):
             assert r["warnings"], by_name[r["path"]]          # a tolerant read says what it repaired
+    reads = {by_name[r["path"]]: r for r in results if r["mode"] != "volume" and r["outcome"] == "read"}
+    for name in ("space right-anterior-superior-time", "small .nii.gz with trailing junk", "two segments with one label",
+                 "NIfTI with a 200 KB header extension", ".seg.nrrd header with a Latin-1 byte",
+                 "segment name with tab, pipe, quote and escaped newline", "label table: Latin-1 names",
+                 "label table: cp1252 names"):
+        assert name in reads, (name, messages.get(name))     # issue 11: these open (with a warning where due)
+    assert any("Latin-1" in w for w in reads[".seg.nrrd header with a Latin-1 byte"]["warnings"])
+    assert any("both claim label 1" in w for w in reads["two segments with one label"]["warnings"])

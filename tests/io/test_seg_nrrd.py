@@ -324,11 +324,15 @@ def test_slicer_files_are_written_back_key_for_key(tmp_path, name):
 
 
 def test_names_with_backslashes_newlines_and_tabs(tmp_path, two_layers):
-    two_layers.update_segment("s1", name="C:\\data\\n1\nsecond line\tend")
+    """Backslashes and newlines are escaped as teem does; a tab (teem would make it a space) is refused (issue 11)."""
+    two_layers.update_segment("s1", name="C:\\data\\n1\nsecond line end")
     path = tmp_path / "e.seg.nrrd"
     io.save_segmentation(two_layers, path)
     assert custom_keys(path)["Segment0_Name"] == "C:\\\\data\\\\n1\\nsecond line end"
     assert io.open_segmentation(path).segment("s1").name == "C:\\data\\n1\nsecond line end"
+    two_layers.update_segment("s1", name="a\tb")
+    with pytest.raises(io.FileFormatError, match="segment 'a\\\\tb' holds a tab"):
+        io.save_segmentation(two_layers, tmp_path / "t.seg.nrrd")
 
 
 def test_grey_is_kept_and_a_missing_colour_is_generated(tmp_path):
