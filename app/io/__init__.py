@@ -38,10 +38,19 @@ class Volume:
     source: object | None = None      # app.io.dicom_series.DicomSource when read from a DICOM series
 
 
+def is_dicom_file(path) -> bool:
+    """A DICOM Part 10 file: 128 bytes of preamble, then 'DICM' (checked here so that opening a .seg.nrrd imports
+    nothing of DICOM)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(132)
+    except OSError:
+        return False
+    return len(head) == 132 and head[128:132] == b"DICM"
+
+
 def is_dicom(path) -> bool:
     """A folder (DICOM series live in folders) or a DICOM Part 10 file."""
-    from .dicom_series import is_dicom_file
-
     path = Path(path)
     return path.is_dir() or is_dicom_file(path)
 
@@ -76,8 +85,6 @@ def open_segmentation(path, labels=None, progress: Progress = None, reference: "
     segmentation, with an optional label table (ITK-SNAP `.label/.txt`, Slicer `.ctbl/.txt/.csv`); a table beside
     the image with the same stem is found automatically. A DICOM SEG is placed on `reference`'s lattice when given
     (a Volume read from its DICOM series), else on its referenced series found beside it, else on its own frames."""
-    from .dicom_series import is_dicom_file
-
     path = Path(path)
     if path.is_file() and is_dicom_file(path):
         from .dicom_seg import is_dicom_seg, read_seg
