@@ -23,15 +23,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="segedit", description="Segmentation files from 3D Slicer and ITK-SNAP: "
                                 "inspect, convert, import masks. Without a sub-command, segedit starts the editor.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    info = sub.add_parser("info", help="geometry and per-segment facts of a segmentation or labelmap")
-    info.add_argument("file", type=Path, help=".seg.nrrd, .seg.nhdr, .nrrd, .nhdr, .nii or .nii.gz")
+    info = sub.add_parser("info", help="geometry and per-segment facts of a segmentation or labelmap "
+                                       "(a DICOM folder: its series)")
+    info.add_argument("file", type=Path, help=".seg.nrrd, .seg.nhdr, .nrrd, .nhdr, .nii, .nii.gz, a DICOM SEG, "
+                                              "or a DICOM folder (lists its series)")
     _labels(info, "label table (.label/.txt/.ctbl/.csv)")
+    _dicom_reference(info)
     info.add_argument("--json", action="store_true", help="print JSON instead of text")
     conv = sub.add_parser("convert", help="convert between .seg.nrrd and labelmaps (+ label tables)")
     conv.add_argument("input", type=Path, metavar="IN")
     conv.add_argument("output", type=Path, metavar="OUT",
-                      help=".seg.nrrd/.seg.nhdr (segmentation) or .nrrd/.nhdr/.nii/.nii.gz (labelmap + tables)")
+                      help=".seg.nrrd/.seg.nhdr (segmentation), .nrrd/.nhdr/.nii/.nii.gz (labelmap + tables) "
+                           "or .dcm (DICOM SEG; needs --reference)")
     _labels(conv, "label table for a labelmap input")
+    _dicom_reference(conv)
     how = conv.add_mutually_exclusive_group()
     how.add_argument("--collapse", action="store_true",
                      help="first merge layers where no voxel would change (Slicer's collapse)")
@@ -53,6 +58,12 @@ def _labels(p: argparse.ArgumentParser, text: str) -> None:
     group.add_argument("--labels", type=Path, metavar="TABLE", help=text)
     group.add_argument("--no-labels", dest="labels", action="store_false", default=None,
                        help="use no label table, not even one found beside the image (segments named by value)")
+
+
+def _dicom_reference(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--reference", type=Path, metavar="DICOM",
+                   help="the DICOM image series (folder or one of its files) a DICOM SEG is placed on or references")
+    p.add_argument("--series", metavar="UID", help="which series of the --reference folder (default: the largest)")
 
 
 def _level(p: argparse.ArgumentParser) -> None:
@@ -122,18 +133,41 @@ def _flush_warnings(caught) -> None:
     caught.clear()
 
 
-def _open(path: Path, labels, label: str = "reading"):
+def _open(path: Path, labels, label: str = "reading", reference=None):
     from app import io
 
     bar = ProgressBar(label)
     try:
-        return io.open_segmentation(path, labels=labels, progress=bar)
+        return io.open_segmentation(path, labels=labels, progress=bar, reference=reference)
     finally:
         bar.done()
 
 
+def _reference(args):
+    """The --reference DICOM series' lattice and headers (pixels are not needed to place or write a SEG)."""
+    if getattr(args, "reference", None) is None:
+        if getattr(args, "series", None):
+            raise _usage("--series needs --reference")
+        return None
+    from app.io.dicom_series import read_series_lattice
+
+    bar = ProgressBar("scanning")
+    try:
+        return read_series_lattice(args.reference, args.series, bar)
+    finally:
+        bar.done()
+
+
+def _usage(message: str):
+    from app.io import FileFormatError
+
+    return FileFormatError(message)
+
+
 def cmd_info(args) -> int:
-    seg = _open(args.file, args.labels)
+    if args.file.is_dir():
+        return _list_series(args)
+    seg = _open(args.file, args.labels, reference=_reference(args))
     facts = describe(seg)
     if args.json:
         print(json.dumps(facts, indent=1))
@@ -180,8 +214,34 @@ def format_facts(path: Path, f: dict) -> str:
     return "\n".join(lines)
 
 
+def _list_series(args) -> int:
+    from app import io
+
+    bar = ProgressBar("scanning")
+    try:
+        series = io.list_dicom_series(args.file, progress=bar)
+    finally:
+        bar.done()
+    if not series:
+        raise _usage(f"{args.file} holds no DICOM files")
+    if args.json:
+        print(json.dumps([{"series_uid": s.uid, "modality": s.modality, "number": s.number,
+                           "description": s.description, "images": s.frames, "files": len(s.files),
+                           "rows": s.rows, "columns": s.columns, "segmentation": s.is_segmentation}
+                          for s in series], indent=1))
+    else:
+        print(f"{args.file}: {len(series)} DICOM series")
+        for s in series:
+            print(f"  {s.uid}  {s.label()}")
+    return 0
+
+
 def cmd_convert(args) -> int:
-    seg = _open(args.input, args.labels)
+    reference = _reference(args)
+    if args.output.name.lower().endswith(".dcm") and reference is None:
+        raise _usage(f"writing the DICOM SEG {args.output.name} needs --reference DICOM_FOLDER (the images it "
+                     f"was drawn on)")
+    seg = _open(args.input, args.labels, reference=reference)
     if args.collapse:
         seg.collapse()
     elif args.single_layer:
@@ -191,7 +251,7 @@ def cmd_convert(args) -> int:
 
         for name, label in renumber_large_labels(seg):
             print(f"segedit: renumbered {name!r} to label {label}", file=sys.stderr)
-    _save(seg, args.output, args.compression_level)
+    _save(seg, args.output, args.compression_level, reference)
     return 0
 
 
@@ -207,12 +267,15 @@ def cmd_import(args) -> int:
     return 0
 
 
-def _save(seg, out: Path, level: int) -> None:
+def _save(seg, out: Path, level: int, reference=None) -> None:
     from app import io
 
     bar = ProgressBar("writing")
     try:
-        if out.name.lower().endswith((".seg.nrrd", ".seg.nhdr")):
+        if out.name.lower().endswith(".dcm"):
+            io.write_dicom_seg(seg, reference, out, progress=bar)
+            written = [out]
+        elif out.name.lower().endswith((".seg.nrrd", ".seg.nhdr")):
             io.save_segmentation(seg, out, level, progress=bar)
             written = [out]
         else:

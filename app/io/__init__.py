@@ -21,7 +21,8 @@ from .errors import FileFormatError, FileFormatWarning
 Progress = Callable[[float], None] | None
 
 __all__ = ["FileFormatError", "FileFormatWarning", "Volume", "open_segmentation", "save_segmentation",
-           "read_volume", "import_masks", "export_labelmap", "SEGMENTATION_SUFFIXES", "VOLUME_SUFFIXES"]
+           "read_volume", "import_masks", "export_labelmap", "SEGMENTATION_SUFFIXES", "VOLUME_SUFFIXES",
+           "is_dicom", "list_dicom_series", "write_dicom_seg"]
 
 SEGMENTATION_SUFFIXES = (".seg.nrrd", ".seg.nhdr", ".nrrd", ".nhdr", ".nii", ".nii.gz")
 VOLUME_SUFFIXES = (".nrrd", ".nhdr", ".nii", ".nii.gz")
@@ -34,16 +35,67 @@ class Volume:
     array: np.ndarray
     geometry: Geometry
     path: Path | None = None
+    source: object | None = None      # app.io.dicom_series.DicomSource when read from a DICOM series
 
 
-def open_segmentation(path, labels=None, progress: Progress = None) -> Segmentation:
-    """Open `.seg.nrrd/.seg.nhdr` (Slicer), or a plain labelmap (`.nrrd/.nhdr/.nii/.nii.gz`) as a segmentation,
-    with an optional label table (ITK-SNAP `.label/.txt`, Slicer `.ctbl/.txt/.csv`); a table beside the image
-    with the same stem is found automatically (and skipped with a warning when unreadable); `labels=False`: no
-    table at all."""
+def is_dicom_file(path) -> bool:
+    """A DICOM Part 10 file: 128 bytes of preamble, then 'DICM' (checked here so that opening a .seg.nrrd imports
+    nothing of DICOM)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(132)
+    except OSError:
+        return False
+    return len(head) == 132 and head[128:132] == b"DICM"
+
+
+def is_dicom(path) -> bool:
+    """A folder (DICOM series live in folders) or a DICOM Part 10 file."""
+    path = Path(path)
+    return path.is_dir() or is_dicom_file(path)
+
+
+def list_dicom_series(path, progress: Progress = None) -> list:
+    """The DICOM series under a folder (recursively), largest first (`SeriesInfo`: uid, description, modality,
+    files, frames, rows, columns, is_segmentation)."""
+    from .dicom_series import scan
+
+    return scan(Path(path), progress)
+
+
+def write_dicom_seg(seg: Segmentation, reference: "Volume", path, progress: Progress = None) -> None:
+    """Write a DICOM SEG (LABELMAP, or BINARY when segments overlap) referencing the DICOM series `reference` was
+    read from; FileFormatError when the reference is not DICOM or the voxels are not on its lattice."""
+    from .dicom_seg import write_seg
+
+    write_seg(seg, reference, Path(path), progress, _version())
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"segedit {version('segedit')}"
+    except PackageNotFoundError:
+        return "segedit"
+
+
+def open_segmentation(path, labels=None, progress: Progress = None, reference: "Volume | None" = None) -> Segmentation:
+    """Open `.seg.nrrd/.seg.nhdr` (Slicer), a DICOM SEG, or a plain labelmap (`.nrrd/.nhdr/.nii/.nii.gz`) as a
+    segmentation, with an optional label table (ITK-SNAP `.label/.txt`, Slicer `.ctbl/.txt/.csv`); a table beside
+    the image with the same stem is found automatically (and skipped with a warning when unreadable); `labels=False`:
+    no table at all. A DICOM SEG is placed on `reference`'s lattice when given
+    (a Volume read from its DICOM series), else on its referenced series found beside it, else on its own frames."""
+    path = Path(path)
+    if path.is_file() and is_dicom_file(path):
+        from .dicom_seg import is_dicom_seg, read_seg
+
+        if not is_dicom_seg(path):
+            raise FileFormatError(f"{path.name} is a DICOM image, not a segmentation; open it as the reference volume")
+        return read_seg(path, reference, progress)
     from .reading import open_segmentation as _open
 
-    return _open(Path(path), labels, progress)
+    return _open(path, labels, progress)
 
 
 def save_segmentation(seg: Segmentation, path, compression_level: int = 1, progress: Progress = None) -> None:
@@ -54,12 +106,19 @@ def save_segmentation(seg: Segmentation, path, compression_level: int = 1, progr
     write(seg, Path(path), compression_level, progress)
 
 
-def read_volume(path, progress: Progress = None) -> Volume:
-    """Read a grey-value volume (`.nrrd/.nhdr/.nii/.nii.gz`) in LPS."""
+def read_volume(path, progress: Progress = None, series: str | None = None) -> Volume:
+    """Read a grey-value volume (`.nrrd/.nhdr/.nii/.nii.gz`, or a DICOM series: a folder or one of its files, the
+    largest series unless `series` names its UID) in LPS."""
+    path = Path(path)
+    if is_dicom(path):
+        from .dicom_series import read_series
+
+        array, geometry, source = read_series(path, series, progress)
+        return Volume(array, geometry, path, source)
     from .reading import read_volume as _read
 
-    array, geometry = _read(Path(path), progress)
-    return Volume(array, geometry, Path(path))
+    array, geometry = _read(path, progress)
+    return Volume(array, geometry, path)
 
 
 def import_masks(paths, geometry: Geometry | None = None, progress: Progress = None) -> Segmentation:

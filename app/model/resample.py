@@ -55,3 +55,52 @@ class LatticeCache:
 
     def clear(self) -> None:
         self._key = self._keep = self._grey = None
+
+
+def aligned_map(source: Geometry, target: Geometry, tol: float = 1e-3):
+    """How `source`'s voxels sit on `target`'s lattice when every source voxel centre IS a target voxel centre
+    (same spacing, axes equal up to order and sign, whole-voxel offset): `(perm, signs, offset)` with
+    target index[a] = signs[a] * source index[perm[a]] + offset[a]; None otherwise."""
+    m = target.lps_to_ijk @ source.ijk_to_lps
+    r = m[:3, :3]
+    rounded = np.rint(r)
+    if not np.allclose(r, rounded, atol=tol) or not np.array_equal(np.abs(rounded).sum(axis=0), [1, 1, 1]) \
+            or not np.array_equal(np.abs(rounded).sum(axis=1), [1, 1, 1]):
+        return None
+    offset = np.rint(m[:3, 3])
+    if not np.allclose(m[:3, 3], offset, atol=tol):
+        return None
+    perm = tuple(int(np.flatnonzero(rounded[a])[0]) for a in range(3))
+    signs = tuple(int(rounded[a, perm[a]]) for a in range(3))
+    return perm, signs, tuple(int(o) for o in offset)
+
+
+def embed_aligned(array: np.ndarray, source: Geometry, target: Geometry) -> tuple[np.ndarray, int] | None:
+    """`array` (on `source`) copied voxel for voxel onto `target`'s lattice, zeros elsewhere, and the number of its
+    non-zero voxels that fall outside `target`; None when the lattices are not aligned (see `aligned_map`).
+    Nothing is interpolated: this is an exact re-indexing."""
+    if source.same_lattice(target):
+        return array, 0
+    found = aligned_map(source, target)
+    if found is None:
+        return None
+    perm, signs, offset = found
+    moved = np.transpose(array, perm)
+    starts = []
+    for a in range(3):
+        if signs[a] < 0:
+            moved = np.flip(moved, axis=a)
+            starts.append(offset[a] - (moved.shape[a] - 1))
+        else:
+            starts.append(offset[a])
+    out = np.zeros(target.shape, dtype=array.dtype)
+    src_sl, dst_sl = [], []
+    for a in range(3):
+        lo, hi = max(0, starts[a]), min(target.shape[a], starts[a] + moved.shape[a])
+        if hi <= lo:
+            return out, int(np.count_nonzero(array))
+        dst_sl.append(slice(lo, hi))
+        src_sl.append(slice(lo - starts[a], hi - starts[a]))
+    inside = moved[tuple(src_sl)]
+    out[tuple(dst_sl)] = inside
+    return out, int(np.count_nonzero(array)) - int(np.count_nonzero(inside))

@@ -12,12 +12,13 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from app import io
 from app.model.segmentation import Segmentation
 
-from . import window_settings
+from . import dicom_actions, window_settings
 from .long_task import Cancelled
 
 MAX_RECENT = 10
 IMAGE_FILTER = "Images (*.nrrd *.nhdr *.nii *.nii.gz);;All files (*)"
-SEG_FILTER = "Segmentations and labelmaps (*.seg.nrrd *.seg.nhdr *.nrrd *.nhdr *.nii *.nii.gz);;All files (*)"
+SEG_FILTER = ("Segmentations and labelmaps (*.seg.nrrd *.seg.nhdr *.nrrd *.nhdr *.nii *.nii.gz *.dcm);;"
+              "DICOM SEG (*.dcm);;All files (*)")
 TABLE_SUFFIXES = (".label", ".txt", ".ctbl", ".csv")
 MAX_LABELMAP_VALUES = 1024      # an integer image with at most this many distinct values opens as a labelmap
 
@@ -57,9 +58,11 @@ class FileActions:
                 ("Open segmentation...", self.ask_open_segmentation, QKeySequence.Open),
                 ("Open labelmap with label table...", self.ask_open_labelmap, "Ctrl+Shift+O"),
                 ("Open reference volume...", self.ask_open_reference, "Ctrl+Shift+R"),
+                ("Open DICOM folder...", lambda: dicom_actions.ask_open_dicom(self), "Ctrl+Shift+D"),
                 ("Import masks...", self.ask_import_masks, None), None,
                 ("Save", self.save, QKeySequence.Save), ("Save as...", self.save_as, QKeySequence.SaveAs),
-                ("Export labelmap...", self.ask_export_labelmap, "Ctrl+E"), None,
+                ("Export labelmap...", self.ask_export_labelmap, "Ctrl+E"),
+                ("Export DICOM SEG...", lambda: dicom_actions.ask_export_seg(self), None), None,
                 ("Close", self.close_document, QKeySequence.Close), ("Quit", window.close, QKeySequence.Quit)]
         self.actions = {}
         for item in spec:
@@ -98,6 +101,8 @@ class FileActions:
 
     def open_any(self, path, labels=None) -> bool:
         path = Path(path)
+        if dicom_actions.is_dicom_path(path):
+            return dicom_actions.open_dicom(self, path)
         if classify(path) == Kind.SEGMENTATION:
             return self.open_segmentation(path, labels)
         try:
@@ -109,9 +114,11 @@ class FileActions:
         return self._adopt_reference(volume, path)
 
     def open_segmentation(self, path, labels=None) -> bool:
+        path = Path(path)
+        if path.is_file() and dicom_actions.is_dicom_path(path):
+            return dicom_actions.open_dicom(self, path)
         if not self.maybe_save():
             return False
-        path = Path(path)
         try:
             seg = self._read_warned(lambda p: io.open_segmentation(path, labels=labels, progress=p), path,
                                     f"Opening {path.name}...")
