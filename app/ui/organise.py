@@ -313,6 +313,7 @@ class Organiser(QObject):
         groups = [gr.group_of(seg.segment(cur))] if cur and cur in seg else []
         if groups and groups[0]:                    # a new segment joins the current segment's group
             gr.set_group(seg, [s.id], groups[0])
+        self.panel.on_structure_changed()           # the model's event reaches the table later: rows first
         self.panel.select_segment(s.id)
 
     def rename_from_list(self) -> None:
