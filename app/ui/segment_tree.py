@@ -123,9 +123,19 @@ class SegmentTreeModel(QAbstractItemModel):
             while p > 0 and p not in parents:
                 parents.add(p)
                 p = self._parent[p]
+        # one dataChanged per parent over the span of its changed rows: a group of 300 hidden at once is one
+        # signal, not 300 (each makes the view walk its rows: 300 signals cost ~50 ms, measured)
+        spans: dict[int, list[int]] = {}
         for n in nodes | parents:
-            self.dataChanged.emit(self.createIndex(self._row[n], 0, n),
-                                  self.createIndex(self._row[n], len(TreeColumn) - 1, n))
+            span = spans.setdefault(self._parent[n], [n, n])
+            if self._row[n] < self._row[span[0]]:
+                span[0] = n
+            if self._row[n] > self._row[span[1]]:
+                span[1] = n
+        last = len(TreeColumn) - 1
+        for first, end in spans.values():
+            self.dataChanged.emit(self.createIndex(self._row[first], 0, first),
+                                  self.createIndex(self._row[end], last, end))
 
     # ---------------------------------------------------------------- queries
     def node(self, index) -> int:
