@@ -7,7 +7,6 @@ One QAbstractItemModel over flat node arrays (no QStandardItem per row): a rebui
 from __future__ import annotations
 
 import enum
-from collections import Counter
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
@@ -55,6 +54,7 @@ class SegmentTreeModel(QAbstractItemModel):
         self._group_node: dict[str, int] = {"": 0}
         self._members: dict[int, list[str]] = {0: []}   # group node -> every segment id below it (filter applied)
         self._group_of: dict[str, str] = {}
+        self._agg: dict[int, tuple] = {}       # group node -> (n visible, n locked, n completed, n flagged), lazy
 
     # ---------------------------------------------------------------- building
     def set_segmentation(self, segmentation) -> None:
@@ -117,6 +117,7 @@ class SegmentTreeModel(QAbstractItemModel):
             self.rebuild()         # a segment changed group: the shape of the tree changed
             return
         nodes = {self._node_of[i] for i in ids if i in self._node_of}
+        self._agg.clear()
         parents = set()
         for n in nodes:
             p = self._parent[n]
@@ -201,11 +202,27 @@ class SegmentTreeModel(QAbstractItemModel):
             f |= Qt.ItemIsUserCheckable
         return f
 
+    def _aggregate(self, n: int) -> tuple:
+        """(visible, locked, completed, flagged) counts of a group's segments: one pass, kept until a change (a
+        repaint asks each group row for three columns; without this, hiding a 300-segment group cost ~10 ms)."""
+        agg = self._agg.get(n)
+        if agg is None:
+            seg = self.segmentation
+            vis = lock = done = flag = 0
+            for i in self._members.get(n, ()):
+                s = seg.segment(i)
+                vis += s.visible
+                lock += s.locked
+                st = review.status_of(s)
+                done += st == review.COMPLETED
+                flag += st == review.FLAGGED
+            agg = self._agg[n] = (vis, lock, done, flag)
+        return agg
+
     def _group_state(self, n: int, attr: str):
-        seg = self.segmentation
-        ids = self._members.get(n, ())
-        on = sum(1 for i in ids if getattr(seg.segment(i), attr))
-        return Qt.Checked if ids and on == len(ids) else Qt.Unchecked if on == 0 else Qt.PartiallyChecked
+        total = len(self._members.get(n, ()))
+        on = self._aggregate(n)[0 if attr == "visible" else 1]
+        return Qt.Checked if total and on == total else Qt.Unchecked if on == 0 else Qt.PartiallyChecked
 
     def data(self, index, role=Qt.DisplayRole):
         if not index.isValid() or self.segmentation is None:
@@ -222,9 +239,8 @@ class SegmentTreeModel(QAbstractItemModel):
             elif role == Qt.CheckStateRole and col in (TreeColumn.VISIBLE, TreeColumn.LOCK):
                 return self._group_state(n, "visible" if col == TreeColumn.VISIBLE else "locked")
             elif col == TreeColumn.STATUS and role == Qt.DisplayRole:
-                c = Counter(review.status_of(self.segmentation.segment(i)) for i in self._members.get(n, ()))
-                return f"{c[review.COMPLETED]}/{self._count[n]} done" + (f", {c[review.FLAGGED]} ⚑"
-                                                                         if c[review.FLAGGED] else "")
+                _, _, done, flagged = self._aggregate(n)
+                return f"{done}/{self._count[n]} done" + (f", {flagged} ⚑" if flagged else "")
             return None
         s = self.segmentation.segment(self._key[n])
         if col == TreeColumn.NAME:
