@@ -190,9 +190,10 @@ class Organiser(QObject):
         if not self.tree_shown():
             return None
         seen, out = set(), []
+        seg = self._seg
         for index in self.tree.selectionModel().selectedRows(0):
             for sid in self.model.segment_ids_of(index):
-                if sid not in seen:
+                if sid not in seen and seg is not None and sid in seg:
                     seen.add(sid)
                     out.append(sid)
         return out

@@ -58,8 +58,16 @@ class SegmentTreeModel(QAbstractItemModel):
 
     # ---------------------------------------------------------------- building
     def set_segmentation(self, segmentation) -> None:
+        if self.segmentation is not None and self.segmentation is not segmentation:
+            self.segmentation.events.segments_changed.disconnect(self._forget_aggregates)
+        if segmentation is not None and segmentation is not self.segmentation:
+            # synchronously (the Qt bridge delivers the repaint later): no stale group count is ever read
+            segmentation.events.segments_changed.connect(self._forget_aggregates)
         self.segmentation = segmentation
         self.rebuild()
+
+    def _forget_aggregates(self, _ids=None) -> None:
+        self._agg.clear()
 
     def set_filter(self, text: str) -> None:
         text = text.strip()
@@ -210,6 +218,8 @@ class SegmentTreeModel(QAbstractItemModel):
             seg = self.segmentation
             vis = lock = done = flag = 0
             for i in self._members.get(n, ()):
+                if i not in seg:           # removed; the structure event that rebuilds the tree is on its way
+                    continue
                 s = seg.segment(i)
                 vis += s.visible
                 lock += s.locked
@@ -241,6 +251,8 @@ class SegmentTreeModel(QAbstractItemModel):
             elif col == TreeColumn.STATUS and role == Qt.DisplayRole:
                 _, _, done, flagged = self._aggregate(n)
                 return f"{done}/{self._count[n]} done" + (f", {flagged} ⚑" if flagged else "")
+            return None
+        if self._key[n] not in self.segmentation:       # removed; the rebuild is on its way
             return None
         s = self.segmentation.segment(self._key[n])
         if col == TreeColumn.NAME:

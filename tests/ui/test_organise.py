@@ -76,7 +76,7 @@ def test_tree_of_1000_segments_in_20_groups(big_window, qtbot):
     assert "1000 segments, 21 groups" in org.header.text()
 
 
-def test_hide_a_group_with_its_show_mark(big_window, qtbot):
+def test_hide_and_recolour_a_group(big_window, qtbot, monkeypatch):
     win, org, seg = big_window
     m = org.model
     index = m.index(1, TreeColumn.VISIBLE)                 # "Group 10"
@@ -92,6 +92,23 @@ def test_hide_a_group_with_its_show_mark(big_window, qtbot):
     lab_hidden, lab_shown = seg.segments[510].label, seg.segments[10].label
     lut = luts.luts[0]
     assert lut.fill[lut.entry(lab_hidden)] == 0 and lut.fill[lut.entry(lab_shown)] != 0
+    # recolour a whole group: select its row, Change colour...
+    from PySide6.QtGui import QColor
+    from PySide6.QtWidgets import QColorDialog
+
+    before = {s.id: s.color for s in seg.segments}
+    monkeypatch.setattr(QColorDialog, "getColor", staticmethod(lambda *a, **k: QColor(10, 200, 30)))
+    _click(qtbot, org.tree, m.index(4, 0))                      # "Group 13"
+    win.segment_panel.actions_["colour"].trigger()
+    group13 = set(gr.ids_in_group(seg, "Group 13"))
+    assert len(group13) == 50
+    for s in seg.segments:
+        want = (10 / 255, 200 / 255, 30 / 255) if s.id in group13 else before[s.id]
+        assert np.allclose(s.color, want)
+    # the filter matches group paths too
+    win.segment_panel.filter_edit.setText("group 13")
+    assert [m.data(m.index(r, 0)) for r in range(m.rowCount())] == ["Group 13  (50)"]
+    win.segment_panel.filter_edit.clear()
     # a sub-group hidden: its parent's mark is partial
     body = m.index(0, 0)
     m.setData(m.index(0, TreeColumn.VISIBLE, body), Qt.Unchecked, Qt.CheckStateRole)
