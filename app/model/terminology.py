@@ -74,7 +74,7 @@ class Candidate:
     """Something the name picker offers: a name with a colour, maybe a label value and a terminology."""
 
     name: str
-    color: tuple[float, float, float]
+    color: tuple[float, float, float] | None      # None: the automatic colour (a name typed by the user)
     source: str                            # "label table", "colour table <file>", "terminology"
     label: int | None = None
     terminology: Terminology | None = None
@@ -150,6 +150,8 @@ def add_from_candidate(segmentation, cand: Candidate, position: int | None = Non
 
 
 def rename_from_candidate(segmentation, segment_id: str, cand: Candidate) -> None:
-    """Give an existing segment `cand`'s name, colour and terminology tag (its label value stays). One undo step."""
+    """Give an existing segment `cand`'s name, colour (unless it has none) and terminology tag (its label value
+    stays). One undo step."""
     s = segmentation.segment(segment_id)
-    segmentation.update_segment(segment_id, name=cand.name, color=cand.color, tags=_tags_for(s.tags, cand))
+    colour = {} if cand.color is None else {"color": cand.color}
+    segmentation.update_segment(segment_id, name=cand.name, tags=_tags_for(s.tags, cand), **colour)

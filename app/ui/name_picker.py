@@ -1,7 +1,7 @@
 """The name picker: type a few letters, pick a structure. Offers the document's label-table entries that have no
 segment yet, every colour table loaded in this session, and Slicer's terminology list; fuzzy search (rapidfuzz,
 `app.model.terminology.search`) so "hipo" finds "hippocampus". Enter takes the first match; a name that matches
-nothing is taken as typed."""
+nothing is taken as typed (the last row offers the typed name whenever it is not an entry)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -77,9 +77,14 @@ class NamePicker(QDialog):
             item.setIcon(_swatch(c.color))
             item.setData(Qt.UserRole, c)
             self.list.addItem(item)
-        if hits:
+        typed = self.edit.text().strip()
+        if typed and not any(c.name.casefold() == typed.casefold() for c in hits):
+            item = QListWidgetItem(f"{typed}   [as typed, automatic colour]")      # last: Enter still takes the best
+            item.setData(Qt.UserRole, tm.Candidate(typed, None, "typed"))
+            self.list.addItem(item)
+        if self.list.count():
             self.list.setCurrentRow(0)
-        self.info.setText(f"{len(hits)} shown of {len(self.candidates)}")
+        self.info.setText(f"{len(hits)} matches of {len(self.candidates)}")
 
     def matches(self) -> list[tm.Candidate]:
         return [self.list.item(n).data(Qt.UserRole) for n in range(self.list.count())]
@@ -98,7 +103,7 @@ class NamePicker(QDialog):
         if item is not None:
             self.chosen = item.data(Qt.UserRole)
         elif text:
-            self.chosen = tm.Candidate(text, (0.5, 0.5, 0.5), "typed")
+            self.chosen = tm.Candidate(text, None, "typed")
         else:
             return
         super().accept()

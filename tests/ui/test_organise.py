@@ -264,3 +264,29 @@ def test_picker_finds_hippocampus_from_hipo_and_keeps_empty_table_labels(make_wi
     org.actions_["rename_pick"].trigger()
     s = seg.segment(win.current_segment_id())
     assert s.name == "left amygdaloid complex" and "SCT^4958002^Amygdala" in s.tags["TerminologyEntry"]
+
+
+def test_picker_keyboard_and_a_name_typed_as_is(qtbot):
+    from app.model import terminology as tm
+    from app.ui.name_picker import NamePicker
+
+    seg = Segmentation(Geometry((8, 8, 8)))
+    seg.add_segment("first")
+    cands = [tm.Candidate("left_hippocampus", (1.0, 1.0, 0.0), "t", 17),
+             tm.Candidate("right_hippocampus", (0.0, 1.0, 0.0), "t", 53)]
+    dlg = NamePicker(cands, None, "Add", "")
+    qtbot.addWidget(dlg)
+    qtbot.keyClicks(dlg.edit, "hipo")
+    assert [c.name for c in dlg.matches()][:2] == ["left_hippocampus", "right_hippocampus"]
+    assert dlg.matches()[-1].source == "typed" and dlg.matches()[-1].name == "hipo"
+    qtbot.keyClick(dlg.edit, Qt.Key_Down)
+    dlg.accept()
+    assert dlg.chosen.name == "right_hippocampus"
+    dlg2 = NamePicker(cands, None, "Add", "")
+    qtbot.addWidget(dlg2)
+    qtbot.keyClicks(dlg2.edit, "small lesion")
+    dlg2.list.setCurrentRow(dlg2.list.count() - 1)
+    dlg2.accept()
+    s = tm.add_from_candidate(seg, dlg2.chosen)
+    assert s.name == "small lesion" and s.label == 2 and "TerminologyEntry" not in s.tags
+    assert s.color != seg.segment(seg.segment_ids[0]).color          # an automatic colour, not grey
