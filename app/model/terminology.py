@@ -97,7 +97,7 @@ def table_candidates(table: dict, source: str, skip_labels=()) -> list[Candidate
     """Entries of a label table ({value: LabelEntry-like with .name and .color}) not in `skip_labels`."""
     skip = set(skip_labels)
     return [Candidate(e.name, tuple(e.color), source, int(v)) for v, e in sorted(table.items())
-            if v not in skip and e.name]
+            if v != 0 and v not in skip and e.name]      # 0 is background ("Clear")
 
 
 def free_table_entries(segmentation) -> list[Candidate]:

@@ -289,3 +289,21 @@ def test_info_json_reports_group_status_comment_and_terminology(tmp_path):
     text = subprocess.run([sys.executable, "-m", "app", "info", str(out)], capture_output=True, text=True,
                           cwd=ROOT, check=True).stdout
     assert "Skeleton/Spine" in text and "flagged" in text
+
+
+def test_empty_itksnap_labels_stay_in_the_document_and_can_be_added():
+    import nibabel as nib
+    import numpy as np
+
+    image = shared_file("itksnap", "MRIcrop-seg.nii.gz")
+    label_file = shared_file("itksnap", "MRIcrop-seg.label")
+    lines = [ln.split('"') for ln in label_file.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    table = {int(ln[0].split()[0]): ln[1] for ln in lines}
+    present = set(np.unique(np.asarray(nib.load(str(image)).dataobj))) - {0}
+    seg = io.open_segmentation(image, labels=label_file)
+    free = tm.free_table_entries(seg)
+    assert {c.label: c.name for c in free} == {v: n for v, n in table.items() if v and v not in present}
+    assert {c.label for c in free} == {9, 10, 11}
+    s = tm.add_from_candidate(seg, next(c for c in free if c.name == "PC"))
+    assert (s.label, s.name) == (10, "PC") and np.allclose(s.color, (128 / 255, 64 / 255, 100 / 255))
+    assert {c.label for c in tm.free_table_entries(seg)} == {9, 11}
