@@ -28,6 +28,7 @@ class Organiser(QObject):
         self.panel = panel = window.segment_panel
         self.model = SegmentTreeModel(self)
         self.tree = self._make_tree()
+        self.model.repaint_view = self.tree.viewport().update
         self.loaded_tables: list[tm.Candidate] = []
         self.picker_factory = NamePicker       # tests replace it
         self._seg = None
@@ -149,7 +150,8 @@ class Organiser(QObject):
         self._header_timer.start()
 
     def _on_segments(self, ids) -> None:
-        self.model.on_segments_changed(ids)
+        if self.tree_shown():          # hidden: rebuilt when shown
+            self.model.on_segments_changed(ids)
         self._header_timer.start()
 
     def _on_voxels(self, changes) -> None:
