@@ -19,6 +19,7 @@ from .segment_table import MarkDelegate
 from .segment_tree import STATUS_COLOURS, STATUS_MARKS, SegmentTreeModel, TreeColumn
 
 HEADER_REFRESH_MS = 150
+TREE_SETTING = "segments/group_tree"          # QSettings: the tree was shown when the window last closed
 
 
 class Organiser(QObject):
@@ -58,6 +59,8 @@ class Organiser(QObject):
         d.segments_changed.connect(self._on_segments)
         window.segmentation_changed.connect(self.set_segmentation)
         self._add_menus()
+        if str(window.settings.value(TREE_SETTING, "false")).lower() == "true":
+            self.set_tree_shown(True)
         if window.segmentation is not None:
             self.set_segmentation(window.segmentation)
 
@@ -181,6 +184,7 @@ class Organiser(QObject):
             self.model.rebuild()
         self.tree.setVisible(shown)
         self.panel.table.setVisible(not shown)
+        self.window.settings.setValue(TREE_SETTING, bool(shown))
         if self.tree_button.isChecked() != shown:
             self.tree_button.setChecked(shown)
 

@@ -290,3 +290,24 @@ def test_picker_keyboard_and_a_name_typed_as_is(qtbot):
     s = tm.add_from_candidate(seg, dlg2.chosen)
     assert s.name == "small lesion" and s.label == 2 and "TerminologyEntry" not in s.tags
     assert s.color != seg.segment(seg.segment_ids[0]).color          # an automatic colour, not grey
+
+
+def test_a_bad_colour_table_is_one_sentence_and_the_tree_choice_persists(make_window, dialogs, tmp_path, qtbot):
+    from app.ui.name_picker import NamePicker
+
+    win = make_window()
+    org = organise.install(win)
+    bad = tmp_path / "junk.ctbl"
+    bad.write_text("this is not a colour table\n")
+    dlg = NamePicker(org.candidates(), win, "Add", "", org._load_table)
+    qtbot.addWidget(dlg)
+    n = len(dlg.candidates)
+    assert not dlg.load_path(bad)
+    assert len(dlg.candidates) == n and dialogs.seen and dialogs.seen[-1][0] == "warning"
+    assert "junk.ctbl" in dialogs.seen[-1][1]
+    org.set_tree_shown(True)
+    assert str(win.settings.value(organise.TREE_SETTING)).lower() == "true"
+    win2 = make_window()
+    win2.settings.setValue(organise.TREE_SETTING, True)
+    again = organise.install(win2)
+    assert again.tree_shown()
