@@ -236,3 +236,20 @@ def _apply_plan(segmentation, plan: dict, description: str) -> None:
     with segmentation.operation(description):
         for sid, g in plan.items():
             segmentation.update_segment(sid, tags=with_tag(segmentation.segment(sid).tags, GROUP_TAG, g))
+
+
+def rename_group(segmentation, old: str, new: str) -> int:
+    """Rename (or move) a group: every segment in `old` or below it gets its path prefix replaced by `new`
+    (`new` empty: those segments leave their groups, keeping the sub-paths). One undo step; returns how many."""
+    old, new = normalise(old), normalise(new)
+    if not old or old == new:
+        return 0
+    plan = {}
+    for s in segmentation.segments:
+        g = group_of(s)
+        if in_group(g, old):
+            plan[s.id] = normalise(new + g[len(old):])
+    with segmentation.operation("Rename group"):
+        for sid, g in plan.items():
+            segmentation.update_segment(sid, tags=with_tag(segmentation.segment(sid).tags, GROUP_TAG, g))
+    return len(plan)

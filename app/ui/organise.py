@@ -50,6 +50,9 @@ class Organiser(QObject):
         panel.filter_edit.textChanged.connect(self.model.set_filter)
         panel.selection_source = self.selection_from_tree
         self.actions_ = self._make_actions()
+        rename = panel.actions_["rename"]          # F2 renames in whichever view is shown
+        rename.triggered.disconnect()
+        rename.triggered.connect(self.rename_current)
         self._header_timer = QTimer(self)
         self._header_timer.setSingleShot(True)
         self._header_timer.setInterval(HEADER_REFRESH_MS)
@@ -72,6 +75,7 @@ class Organiser(QObject):
         t.setSelectionBehavior(QAbstractItemView.SelectRows)
         t.setSelectionMode(QAbstractItemView.ExtendedSelection)
         t.setAlternatingRowColors(True)
+        t.setEditTriggers(QAbstractItemView.DoubleClicked | QAbstractItemView.EditKeyPressed)
         t.setItemDelegateForColumn(TreeColumn.VISIBLE, MarkDelegate("eye", t))
         t.setItemDelegateForColumn(TreeColumn.LOCK, MarkDelegate("lock", t))
         h = t.header()
@@ -209,6 +213,17 @@ class Organiser(QObject):
             sid = self.model.key(current)
             if sid != self.panel.current_segment_id():
                 self.panel.select_segment(sid)
+
+    def rename_current(self) -> None:
+        """F2: edit the name of the current tree row (a group's name renames the group), or of the table row."""
+        if not self.tree_shown():
+            self.panel.rename_current()
+            return
+        index = self.tree.currentIndex()
+        if index.isValid():
+            self.tree.scrollTo(index)                  # expands collapsed parents: a hidden row cannot be edited
+            self.tree.setFocus()
+            self.tree.edit(index.siblingAtColumn(TreeColumn.NAME))
 
     def select_group(self, path: str) -> None:
         index = self.model.index_of_group(path)

@@ -13,7 +13,6 @@ from PySide6.QtGui import QColor, QFont
 
 from app.model import groups as gr
 from app.model import review
-from app.model.segment import STATUSES
 
 from .segment_table import matches, qcolor
 
@@ -27,6 +26,9 @@ class TreeColumn(enum.IntEnum):
 
 HEADERS = ("Name", "Show", "Lock", "Status")
 BULK_ROWS = 32
+_BASE = Qt.ItemIsEnabled | Qt.ItemIsSelectable
+_EDITABLE = _BASE | Qt.ItemIsEditable
+_CHECKABLE = _BASE | Qt.ItemIsUserCheckable
 STATUS_COLOURS = {review.NOT_STARTED: QColor(150, 150, 150), review.IN_PROGRESS: QColor(60, 130, 220),
                   review.COMPLETED: QColor(40, 170, 70), review.FLAGGED: QColor(220, 60, 50)}
 STATUS_MARKS = {review.NOT_STARTED: "○", review.IN_PROGRESS: "◐", review.COMPLETED: "●", review.FLAGGED: "⚑"}
@@ -212,10 +214,10 @@ class SegmentTreeModel(QAbstractItemModel):
         return None
 
     def flags(self, index):
-        f = Qt.ItemIsEnabled | Qt.ItemIsSelectable
-        if index.column() in (TreeColumn.VISIBLE, TreeColumn.LOCK):
-            f |= Qt.ItemIsUserCheckable
-        return f
+        col = index.column()
+        if col == TreeColumn.NAME:
+            return _EDITABLE
+        return _CHECKABLE if col in (TreeColumn.VISIBLE, TreeColumn.LOCK) else _BASE
 
     def _aggregate(self, n: int) -> tuple:
         """(visible, locked, completed, flagged) counts of a group's segments: one pass, kept until a change (a
@@ -249,6 +251,8 @@ class SegmentTreeModel(QAbstractItemModel):
             if col == TreeColumn.NAME:
                 if role == Qt.DisplayRole:
                     return f"{self._key[n].rsplit(gr.SEP, 1)[-1]}  ({self._count[n]})"
+                if role == Qt.EditRole:
+                    return self._key[n].rsplit(gr.SEP, 1)[-1]
                 if role == Qt.FontRole:
                     return _BOLD
                 if role == Qt.ToolTipRole:
@@ -285,7 +289,11 @@ class SegmentTreeModel(QAbstractItemModel):
         return None
 
     def setData(self, index, value, role=Qt.EditRole) -> bool:
-        if not index.isValid() or self.segmentation is None or role != Qt.CheckStateRole:
+        if not index.isValid() or self.segmentation is None:
+            return False
+        if role == Qt.EditRole and index.column() == TreeColumn.NAME:
+            return self._rename(index, str(value))
+        if role != Qt.CheckStateRole:
             return False
         col = index.column()
         if col not in (TreeColumn.VISIBLE, TreeColumn.LOCK):
@@ -298,6 +306,19 @@ class SegmentTreeModel(QAbstractItemModel):
             self.segmentation.update_segments(ids, **{"visible" if col == TreeColumn.VISIBLE else "locked": on})
         return True
 
-
-def status_choices():
-    return [(st, review.LABELS[st]) for st in STATUSES]
+    def _rename(self, index, text: str) -> bool:
+        """A segment row: rename the segment; a group row: rename the last part of its path, for every segment
+        in it and below (one undo step)."""
+        text = text.strip()
+        n = self.node(index)
+        key = self._key[n]
+        if self._is_group[n]:
+            text = gr.normalise(text)
+            if not text:
+                return False
+            parent = key.rsplit(gr.SEP, 1)[0] if gr.SEP in key else ""
+            gr.rename_group(self.segmentation, key, f"{parent}{gr.SEP}{text}" if parent else text)
+            return True
+        if text and text != self.segmentation.segment(key).name:
+            self.segmentation.update_segment(key, name=text)
+        return bool(text)

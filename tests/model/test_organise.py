@@ -307,3 +307,16 @@ def test_empty_itksnap_labels_stay_in_the_document_and_can_be_added():
     s = tm.add_from_candidate(seg, next(c for c in free if c.name == "PC"))
     assert (s.label, s.name) == (10, "PC") and np.allclose(s.color, (128 / 255, 64 / 255, 100 / 255))
     assert {c.label for c in tm.free_table_entries(seg)} == {9, 11}
+
+
+def test_rename_a_group_moves_its_subgroups_and_nothing_else():
+    seg, ids = _empty_seg(["a", "b", "c", "d"])
+    for sid, p in zip(ids, ["Brain/Left", "Brain/Left/Cortex", "Brain/Leftover", "Body"]):
+        gr.set_group(seg, [sid], p)
+    n_steps = len(seg.history.undo_stack)
+    assert gr.rename_group(seg, "Brain/Left", "Brain/Left hemisphere") == 2
+    assert [gr.group_of(s) for s in seg.segments] == \
+        ["Brain/Left hemisphere", "Brain/Left hemisphere/Cortex", "Brain/Leftover", "Body"]
+    assert len(seg.history.undo_stack) == n_steps + 1
+    seg.undo()
+    assert [gr.group_of(s) for s in seg.segments] == ["Brain/Left", "Brain/Left/Cortex", "Brain/Leftover", "Body"]

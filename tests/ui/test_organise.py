@@ -311,3 +311,32 @@ def test_a_bad_colour_table_is_one_sentence_and_the_tree_choice_persists(make_wi
     win2.settings.setValue(organise.TREE_SETTING, True)
     again = organise.install(win2)
     assert again.tree_shown()
+
+
+def test_f2_in_the_tree_renames_a_group_and_a_segment(big_window, qtbot):
+    win, org, seg = big_window
+    m = org.model
+    body = m.index(0, 0)
+    org.tree.setCurrentIndex(m.index(2, 0, body))                       # "Body/Group 02"
+    org.tree.setFocus()
+    win.segment_panel.actions_["rename"].trigger()
+    editor = QApplication.focusWidget()
+    assert editor is not None and editor.text() == "Group 02"
+    editor.selectAll()
+    qtbot.keyClicks(editor, "Cerebellum")
+    qtbot.keyClick(editor, Qt.Key_Return)
+    QApplication.processEvents()                      # the delegate commits on the event loop
+    assert gr.ids_in_group(seg, "Body/Cerebellum") == [s.id for s in seg.segments[100:150]]
+    assert gr.ids_in_group(seg, "Body/Group 02") == []
+    win.display.flush()
+    qtbot.waitUntil(lambda: m.index_of_group("Body/Cerebellum").isValid())     # the tree shows the new name
+    assert m.data(m.index_of_group("Body/Cerebellum")) == "Cerebellum  (50)"
+    leaf = m.index_of_segment(seg.segment_ids[7])
+    org.tree.setCurrentIndex(leaf)
+    win.segment_panel.actions_["rename"].trigger()
+    editor = QApplication.focusWidget()
+    editor.selectAll()
+    qtbot.keyClicks(editor, "vermis")
+    qtbot.keyClick(editor, Qt.Key_Return)
+    QApplication.processEvents()
+    assert seg.segment(seg.segment_ids[7]).name == "vermis"
