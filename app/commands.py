@@ -179,6 +179,7 @@ def cmd_info(args) -> int:
 def describe(seg) -> dict:
     """The JSON facts of `segedit info --json`."""
     from app.io.seg_nrrd_writer import common_dtype, layer_order
+    from app.model.review import facts as review_facts
 
     g = seg.geometry
     order = layer_order(seg)
@@ -192,7 +193,7 @@ def describe(seg) -> dict:
         "scalar_type": str(dtype) if dtype is not None else "uint8",
         "segments": [{"id": s.id, "name": s.name, "color": [round(c, 6) for c in s.color],
                       "layer": order.index(s.layer), "label_value": s.label, "voxels": seg.voxel_count(s.id),
-                      "volume_mm3": round(seg.volume_mm3(s.id), 6)} for s in seg.segments],
+                      "volume_mm3": round(seg.volume_mm3(s.id), 6), **review_facts(s)} for s in seg.segments],
     }
 
 
@@ -206,11 +207,12 @@ def format_facts(path: Path, f: dict) -> str:
              f"  segments   {len(f['segments'])}"]
     if f["segments"]:
         width = max(len(s["name"]) for s in f["segments"])
-        lines.append(f"  {'layer':>5} {'label':>6}  {'name':<{width}}  {'voxels':>10} {'volume mm3':>12}  colour")
+        lines.append(f"  {'layer':>5} {'label':>6}  {'name':<{width}}  {'voxels':>10} {'volume mm3':>12}  colour   "
+                     f"{'status':<10}  group")
         for s in f["segments"]:
             rgb = "#" + "".join(f"{round(c * 255):02x}" for c in s["color"])
             lines.append(f"  {s['layer']:>5} {s['label_value']:>6}  {s['name']:<{width}}  {s['voxels']:>10} "
-                         f"{s['volume_mm3']:>12.1f}  {rgb}")
+                         f"{s['volume_mm3']:>12.1f}  {rgb}  {s.get('status', ''):<10}  {s.get('group', '')}".rstrip())
     return "\n".join(lines)
 
 

@@ -16,7 +16,8 @@ from app import io
 from tests.conftest import ROOT, shared_file
 
 JSON_KEYS = {"shape", "spacing", "origin", "directions", "layers", "scalar_type", "segments"}
-SEGMENT_KEYS = {"id", "name", "color", "layer", "label_value", "voxels", "volume_mm3"}
+SEGMENT_KEYS = {"id", "name", "color", "layer", "label_value", "voxels", "volume_mm3", "group", "status", "comment",
+                "terminology"}
 
 
 def run(*args, cwd=None):

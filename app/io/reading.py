@@ -58,6 +58,7 @@ def open_segmentation(path: Path, labels=None, progress=None) -> Segmentation:
         progress(0.7)
     table = _table(path, labels)
     seg = segmentation_from_labelmap(arr, geometry, table, path.name)
+    seg.label_table = dict(table or {})      # every entry, also those without voxels (painted later)
     if progress:
         progress(1.0)
     return seg

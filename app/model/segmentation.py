@@ -29,6 +29,7 @@ class Segmentation(SegmentOperations, LayerOperations):
         self.geometry = geometry
         self.layers: list[np.ndarray] = []
         self.extra: dict[str, str] = {}          # segmentation-level file keys kept for round trips (io fills it)
+        self.label_table: dict = {}              # {value: entry with .name/.color} of the label table read with it
         self.events = SegmentationEvents()
         self.history = history or History()
         self._segments: dict[str, Segment] = {}

@@ -15,6 +15,8 @@ Right-drag: window (horizontal) and level (vertical) &nbsp; Escape: cancel a str
 <b>Segments</b><br>
 Ctrl+F: filter &nbsp; F2: rename &nbsp; Delete: remove selected &nbsp; Ctrl+Up/Down: move<br>
 Ctrl+Shift+A: add &nbsp; Ctrl+Shift+O: show only selected &nbsp; Ctrl+Shift+V: show all<br>
+Ctrl+T: group tree &nbsp; Ctrl+G: move to group &nbsp; Ctrl+Shift+N / Shift+F2: add / rename from a list<br>
+F8: next segment not completed &nbsp; Shift+F8: next flagged<br>
 <b>Files</b><br>
 Ctrl+O: open segmentation &nbsp; Ctrl+S: save &nbsp; Ctrl+Shift+S: save as &nbsp; Ctrl+Q: quit"""
 

@@ -47,6 +47,7 @@ class SegmentPanel(QWidget):
         self.model.modelReset.connect(self._restore_selection)
         self._kept: list[str] = []
         self._resetting = False
+        self.selection_source = None        # () -> list[str] | None: another view of the segments (the tree) selects
 
     def _make_table(self) -> QTableView:
         t = QTableView()
@@ -132,6 +133,9 @@ class SegmentPanel(QWidget):
 
     # ---------------------------------------------------------------- selection
     def selected_ids(self) -> list[str]:
+        ids = self.selection_source() if self.selection_source is not None else None
+        if ids is not None:
+            return ids
         rows = self.table.selectionModel().selectedRows()
         return [self.model.segment_id(r) for r in sorted(i.row() for i in rows)]
 
