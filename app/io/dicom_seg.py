@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from app.model import labels as lb
+from app.model import terminology
+from app.model.terminology import Terminology
 from app.model.geometry import Geometry
 from app.model.resample import embed_aligned
 from app.model.segment import Segment, generated_color
@@ -32,7 +34,7 @@ from .dicom_series import SEGMENTATION_CLASSES, DicomSource, is_dicom_file, latt
 from .errors import FileFormatError, warn
 from .limits import TooLarge, check_allocation
 
-TERMINOLOGY_TAG = "TerminologyEntry"
+TERMINOLOGY_TAG = terminology.TERMINOLOGY_TAG
 CATEGORY_CONTEXT = "Segmentation category and type - DICOM master list"
 ANATOMIC_CONTEXT = "Anatomic codes - DICOM master list"
 TISSUE = ("SCT", "85756007", "Tissue")
@@ -52,33 +54,24 @@ def is_dicom_seg(path: Path) -> bool:
     return str(ds.get("SOPClassUID", "")) in SEGMENTATION_CLASSES
 
 
-# --- terminology: Slicer's TerminologyEntry <-> DICOM codes -------------------------------------------------------
-
-def _code_text(code) -> str:
-    return "" if code is None else f"{code.scheme_designator}^{code.value}^{code.meaning}"
-
+# --- terminology: Slicer's TerminologyEntry <-> DICOM codes (app.model.terminology reads and writes the tag) ------
 
 def terminology_entry(category, type_, modifier=None, region=None, region_modifier=None) -> str:
-    """Slicer's `TerminologyEntry` tag (7 '~'-separated parts, codes as scheme^value^meaning)."""
-    return "~".join([CATEGORY_CONTEXT, _code_text(category), _code_text(type_), _code_text(modifier) or "^^",
-                     ANATOMIC_CONTEXT, _code_text(region) or "^^", _code_text(region_modifier) or "^^"])
+    """Slicer's `TerminologyEntry` tag for DICOM codes given as (scheme, value, meaning) tuples."""
+    empty = ("", "", "")
+    return Terminology(CATEGORY_CONTEXT, category, type_, modifier or empty, ANATOMIC_CONTEXT, region or empty,
+                       region_modifier or empty).serialize()
 
 
 def parse_terminology(entry: str | None) -> dict:
     """{'category', 'type', 'modifier', 'region', 'region_modifier'} as (scheme, value, meaning) or None each."""
-    out = dict.fromkeys(("category", "type", "modifier", "region", "region_modifier"))
-    if not entry:
-        return out
-    parts = entry.split("~")
-    if len(parts) != 7:
-        return out
-    for key, text in zip(("category", "type", "modifier", None, "region", "region_modifier"), parts[1:]):
-        if key is None:
-            continue
-        bits = text.split("^")
-        if len(bits) == 3 and bits[0] and bits[1]:
-            out[key] = (bits[0], bits[1], bits[2])
-    return out
+    t = terminology.parse(entry) if entry else None
+    codes = dict.fromkeys(("category", "type", "modifier", "region", "region_modifier"))
+    if t is not None:
+        for key in codes:
+            code = getattr(t, key)
+            codes[key] = tuple(code) if code[0] and code[1] else None
+    return codes
 
 
 # --- reading ---------------------------------------------------------------------------------------------------
@@ -288,11 +281,6 @@ def _code(seq) -> tuple[str, str, str] | None:
     return str(c.CodingSchemeDesignator), str(c.CodeValue), str(c.CodeMeaning)
 
 
-class _Code:
-    def __init__(self, t):
-        self.scheme_designator, self.value, self.meaning = t
-
-
 def _tags(d) -> dict[str, str]:
     cat = _code(d.get("SegmentedPropertyCategoryCodeSequence"))
     typ_seq = d.get("SegmentedPropertyTypeCodeSequence")
@@ -303,8 +291,7 @@ def _tags(d) -> dict[str, str]:
     region_mod = _code(region_seq[0].get("AnatomicRegionModifierSequence")) if region_seq else None
     if cat is None or typ is None:
         return {}
-    wrap = (lambda t: _Code(t) if t else None)
-    return {TERMINOLOGY_TAG: terminology_entry(_Code(cat), _Code(typ), wrap(mod), wrap(region), wrap(region_mod))}
+    return {TERMINOLOGY_TAG: terminology_entry(cat, typ, mod, region, region_mod)}
 
 
 def _color(d, n: int) -> tuple[float, float, float]:
