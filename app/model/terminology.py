@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from rapidfuzz import fuzz, process, utils
 
 TERMINOLOGY_TAG = "TerminologyEntry"
 RESOURCE_NAME = "terminology.json"
@@ -109,12 +108,16 @@ def free_table_entries(segmentation) -> list[Candidate]:
 
 
 def _key(text: str) -> str:
+    from rapidfuzz import utils      # imported when a search runs: reading a TerminologyEntry tag needs none of it
+
     return utils.default_process(text.replace("_", " "))
 
 
 def search(query: str, candidates, limit: int = 50) -> list[Candidate]:
     """Candidates best matching `query` (typos allowed: "hipo" finds "hippocampus"), best first. An empty query
     returns them in their given order."""
+    from rapidfuzz import fuzz, process
+
     cands = list(candidates)
     q = _key(query)
     if not q:
