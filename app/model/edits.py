@@ -103,10 +103,12 @@ def _editable(seg: Segmentation, sid: str | None, box, mask: np.ndarray, policy:
 
 
 def apply_mask(seg: Segmentation, segment_id: str | None, mask: np.ndarray, box, mode: EditMode,
-               policy: EditPolicy | None = None, name: str | None = None) -> int:
+               policy: EditPolicy | None = None, name: str | None = None, targets=None) -> int:
     """Apply `mask` (bool, shape of `box`) to a segment. Returns the number of voxels written.
 
-    `segment_id` may be None only for REMOVE_ALL. One call is one undo step unless an operation is open."""
+    `segment_id` may be None only for REMOVE_ALL. `targets` (REMOVE_ALL only): erase only these segment ids
+    (still one pass per layer: the scissors on selected/visible segments). One call is one undo step unless an
+    operation is open."""
     policy = policy or EditPolicy()
     if mask.shape != tuple(s.stop - s.start for s in box):
         raise SegmentationError("the mask does not match its box")
@@ -117,7 +119,7 @@ def apply_mask(seg: Segmentation, segment_id: str | None, mask: np.ndarray, box,
     with seg.operation(name or mode.value.replace("_", " ").capitalize()):
         if mode is EditMode.REMOVE_ALL:
             m = _editable(seg, None, box, mask, policy, cookie_cutter=False)
-            return _erase_others(seg, None, box, m)
+            return _erase_others(seg, None, box, m, targets=None if targets is None else frozenset(targets))
         s = seg.segment(segment_id)
         if mode is EditMode.REMOVE:
             m = _editable(seg, segment_id, box, mask, policy, cookie_cutter=False)
@@ -165,8 +167,10 @@ def _add(seg: Segmentation, sid: str, box, m: np.ndarray, policy: EditPolicy) ->
     return written + _erase_others(seg, sid, box, m, policy.overwrite, skip_layer=s.layer)
 
 
-def _erase_others(seg: Segmentation, sid, box, m, overwrite: Overwrite = Overwrite.ALL, skip_layer=None) -> int:
-    """Zero, under m, the voxels of every segment other than sid that may be overwritten."""
+def _erase_others(seg: Segmentation, sid, box, m, overwrite: Overwrite = Overwrite.ALL, skip_layer=None,
+                  targets=None) -> int:
+    """Zero, under m, the voxels of every segment other than sid that may be overwritten (and is in `targets`,
+    when given)."""
     if not m.any():
         return 0
     written = 0
@@ -180,7 +184,7 @@ def _erase_others(seg: Segmentation, sid, box, m, overwrite: Overwrite = Overwri
         erase = []
         for v in vals:
             other = seg.segment_at(n, int(v))
-            if other is None or other == sid:
+            if other is None or other == sid or (targets is not None and other not in targets):
                 continue
             if _is_protected(seg, sid, other, overwrite):
                 continue
