@@ -7,13 +7,17 @@ import math
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
-                               QSlider, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout,
+                               QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget)
 
 from app.model.edits import Editable, Overwrite
 from app.model.editor_state import MAX_RADIUS_MM, MIN_RADIUS_MM, EditorState, ToolKind
+from app.model.tool_options import ToolOptions
+from app.ui.tools.catalog import ENTRIES
 
-TOOL_LABELS = ((ToolKind.NONE, "None", "Esc"), (ToolKind.PAINT, "Paint", "1"), (ToolKind.ERASE, "Erase", "2"))
+TOOL_LABELS = ((ToolKind.NONE, "None", "Esc"), (ToolKind.PAINT, "Paint", "1"), (ToolKind.ERASE, "Erase", "2")) + \
+    tuple((e.kind, e.label, e.key) for e in ENTRIES)
+TOOL_COLUMNS = 4
 OVERWRITE_LABELS = ((Overwrite.ALL, "Overwrite all"), (Overwrite.VISIBLE, "Overwrite visible"),
                     (Overwrite.NONE, "Allow overlap"))
 AREA_LABELS = ((Editable.EVERYWHERE, "Everywhere"), (Editable.BACKGROUND, "Background only"),
@@ -45,7 +49,7 @@ class EditorPanel(QWidget):
 
     mask_segments_wanted = Signal()       # the segment chooser needs its list (re)filled
 
-    def __init__(self, state: EditorState, parent=None) -> None:
+    def __init__(self, state: EditorState, options: ToolOptions | None = None, parent=None) -> None:
         super().__init__(parent)
         self.state = state
         self._items: list = []
@@ -55,6 +59,9 @@ class EditorPanel(QWidget):
         self.active_label.setTextFormat(Qt.RichText)
         lay.addWidget(self.active_label)
         lay.addLayout(self._tool_row())
+        from .tool_options_panel import ToolOptionsPanel
+        self.tool_options = ToolOptionsPanel(state, options or ToolOptions())
+        lay.addWidget(self.tool_options)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
         form.setRowWrapPolicy(QFormLayout.WrapLongRows)       # a narrow dock puts labels above their fields
@@ -89,11 +96,11 @@ class EditorPanel(QWidget):
         self._on_policy()
 
     # ---------------------------------------------------------------- construction
-    def _tool_row(self) -> QHBoxLayout:
-        row = QHBoxLayout()
+    def _tool_row(self) -> QGridLayout:
+        row = QGridLayout()
         self.tool_group = QButtonGroup(self)
         self.tool_buttons: dict[ToolKind, QToolButton] = {}
-        for kind, text, key in TOOL_LABELS:
+        for n, (kind, text, key) in enumerate(TOOL_LABELS):
             b = QToolButton()
             b.setText(text)
             b.setCheckable(True)
@@ -102,8 +109,8 @@ class EditorPanel(QWidget):
             b.clicked.connect(lambda _=False, k=kind: setattr(self.state, "tool", k))
             self.tool_group.addButton(b)
             self.tool_buttons[kind] = b
-            row.addWidget(b)
-        row.addStretch(1)
+            row.addWidget(b, n // TOOL_COLUMNS, n % TOOL_COLUMNS)
+        row.setColumnStretch(TOOL_COLUMNS, 1)
         return row
 
     def _brush_row(self) -> QHBoxLayout:
