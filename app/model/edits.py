@@ -178,7 +178,8 @@ def _erase_others(seg: Segmentation, sid, box, m, overwrite: Overwrite = Overwri
         if n == skip_layer:
             continue
         region = arr[box]
-        vals = unique_labels(region[m & (region != 0)])
+        occupied = m & (region != 0)
+        vals = _distinct(region[occupied])
         if not vals:
             continue
         erase = []
@@ -189,10 +190,38 @@ def _erase_others(seg: Segmentation, sid, box, m, overwrite: Overwrite = Overwri
             if _is_protected(seg, sid, other, overwrite):
                 continue
             erase.append(v)
-        if erase:
-            where = m & (np.isin(region, erase) if len(erase) > 1 else (region == erase[0]))
-            written += seg.write_voxels(n, box, where, 0)
+        if not erase:
+            continue
+        if len(erase) == len(vals):             # every label under m goes (scissors on all segments): no lookup
+            where = occupied
+        elif len(erase) == 1:
+            where = m & (region == erase[0])
+        else:
+            where = occupied & _member(region, erase)
+        written += seg.write_voxels(n, box, where, 0)
     return written
+
+
+def _distinct(values: np.ndarray) -> list[int]:
+    """Distinct labels of a 1D array; 8/16-bit (signed too) by one bincount of the unsigned view (a sort of a
+    million int16 values takes ~50 ms, the bincount ~3 ms)."""
+    if values.size == 0:
+        return []
+    if values.dtype.itemsize <= 2:
+        u = values.view(np.uint8 if values.dtype.itemsize == 1 else np.uint16)
+        hit = np.flatnonzero(np.bincount(u))
+        return hit.astype(u.dtype).view(values.dtype).astype(np.int64).tolist()
+    return unique_labels(values)
+
+
+def _member(region: np.ndarray, labels) -> np.ndarray:
+    """region's voxels whose label is in `labels`: one table lookup for 8/16-bit layers (np.isin sorts)."""
+    if region.dtype.itemsize <= 2:
+        ut = np.uint8 if region.dtype.itemsize == 1 else np.uint16
+        lut = np.zeros(1 << (8 * region.dtype.itemsize), dtype=bool)
+        lut[np.asarray(labels, dtype=region.dtype).view(ut)] = True
+        return lut[region.view(ut)]
+    return np.isin(region, labels)
 
 
 def apply_stroke(seg: Segmentation, segment_id: str | None, points_ijk, brush: np.ndarray, mode: EditMode,

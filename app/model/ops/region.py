@@ -83,8 +83,10 @@ def trace_level(grey2d: np.ndarray, seed_rc) -> np.ndarray:
     if not (nb < level).any():                   # uniform area (the image's edge is not a boundary either)
         return out
     comp = seed_component(grey2d >= level, (r, c), connectivity=8)
-    # holes: the 4-connected background pockets the traced outline encloses
-    return ndimage.binary_fill_holes(comp)
+    # holes: the 4-connected background pockets the traced outline encloses (filled on the component's box only)
+    tb = tight_box_2d(comp)
+    out[tb] = ndimage.binary_fill_holes(comp[tb])
+    return out
 
 
 def level_region(grey: np.ndarray, plane_axis: int, index: int, seed_ijk):
