@@ -65,6 +65,7 @@ class EditorPanel(QWidget):
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
         form.setRowWrapPolicy(QFormLayout.WrapLongRows)       # a narrow dock puts labels above their fields
+        self.form = form
         form.addRow("Brush radius:", self._brush_row())
         self.sphere = QCheckBox("Sphere brush")
         self.sphere.setToolTip("Paint a ball that reaches across slices, instead of a disc in the slice")
@@ -181,6 +182,9 @@ class EditorPanel(QWidget):
     def _on_tool(self, kind: ToolKind) -> None:
         b = self.tool_buttons[kind]
         _blocked(b, lambda: b.setChecked(True))
+        brush = kind in (ToolKind.NONE, ToolKind.PAINT, ToolKind.ERASE)     # the brush rows only for brushes
+        for row in (0, 1):
+            self.form.setRowVisible(row, brush)
 
     def _on_brush(self) -> None:
         r = self.state.brush_radius_mm

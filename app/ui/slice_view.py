@@ -302,6 +302,9 @@ class SliceView(QWidget):
         """Draw a tool's marks (app.ui.tools.common.Marks, or None) where they meet this view's slice."""
         item = self.tool_marks
         item.clear()
+        # the marks' items change size and place: repaint the whole viewport, or a moved outline can stay
+        # off screen (seen under X11, where only the items' old rectangles were repainted)
+        self.canvas.viewport().update()
         if marks is None or self.frame is None:
             return
         if marks.points and marks.plane_axis == self.plane_axis and marks.index == self._index:

@@ -83,7 +83,29 @@ class ToolOptionsPanel(QWidget):
             f.addRow(label, w)
         lay.addWidget(self.flood)
         state.tool_changed.connect(self._on_tool)
+        options.changed.connect(self._on_options)
         self._on_tool(state.tool)
+        self._on_options()
+
+    def _on_options(self, _name=None) -> None:
+        """Only the settings that matter are enabled: depth for a limited cut, the erase scope for erasing,
+        the tolerance for the 'clicked value' mode."""
+        o = self.options
+        for w, value in ((self.shape, o.scissors_shape), (self.operation, o.scissors_operation),
+                         (self.cut, o.scissors_cut), (self.scope, o.scissors_scope), (self.flood_mode, o.flood_mode),
+                         (self.depth, o.scissors_depth_mm), (self.tolerance, o.flood_tolerance),
+                         (self.radius, o.flood_radius_mm), (self.three_d, o.flood_3d)):
+            was = w.blockSignals(True)             # the options -> the widgets (set from code or a test)
+            if isinstance(w, QComboBox):
+                w.setCurrentIndex(w.findData(value))
+            elif isinstance(w, QCheckBox):
+                w.setChecked(bool(value))
+            else:
+                w.setValue(float(value))
+            w.blockSignals(was)
+        self.depth.setEnabled(o.scissors_cut is not SliceCut.UNLIMITED)
+        self.scope.setEnabled(o.scissors_operation in (ScissorsOperation.ERASE_INSIDE, ScissorsOperation.ERASE_OUTSIDE))
+        self.tolerance.setEnabled(o.flood_mode is FloodRange.TOLERANCE)
 
     def _on_tool(self, kind: ToolKind) -> None:
         entry = next((e for e in ENTRIES if e.kind is kind), None)

@@ -18,6 +18,7 @@ from app.model.tool_options import Scope
 from app.model.segmentation import Segmentation
 from app.ui import editing
 
+from .helpers import grab_rgb
 from .test_editing import viewport_point
 
 SHAPE = (40, 12, 36)          # k runs along L/R and i along A/P: the axial view shows (i, k), plane axis j
@@ -60,6 +61,7 @@ def test_draw_with_clicks_backspace_and_enter(window):
     QTest.keyClick(view, Qt.Key_3)
     assert ed.state.tool is ToolKind.DRAW and ed.panel.tool_buttons[ToolKind.DRAW].isChecked()
     assert "Enter" in ed.panel.tool_options.help.text()
+    assert not ed.panel.radius_spin.isVisible() and view.brush_radius_mm is None, "no brush for Draw"
     for p in [(4, 6, 4), (4, 6, 12), (12, 6, 12), (30, 6, 30), (12, 6, 4)]:
         click(view, p)
     move(view, (8, 6, 8))
@@ -100,6 +102,7 @@ def test_scissors_freehand_erases_visible_segments_through_the_volume(window):
     seg._counts[0] = seg._boxes[0] = None
     QTest.keyClick(view, Qt.Key_7)
     assert ed.state.tool is ToolKind.SCISSORS and ed.panel.tool_options.scissors.isVisible()
+    assert not ed.panel.tool_options.depth.isEnabled(), "an unlimited cut has no depth"
     ed.panel.tool_options.scope.setCurrentIndex(ed.panel.tool_options.scope.findData(Scope.VISIBLE))
     pts = [(0, 6, 0), (25, 6, 0), (25, 6, 15), (0, 6, 15)]
     vp = view.canvas.viewport()
@@ -158,6 +161,9 @@ def test_level_tracing_outline_on_hover_then_click(window):
     ref_disp = frame.orient(region)[rows, cols]           # the region in screen orientation
     inner = ndimage.binary_erosion(ref_disp, border_value=0)
     assert np.array_equal(outline, ref_disp & ~inner), "the outline is the region's border"
+    rgb = grab_rgb(view)
+    cyan = np.all(np.abs(rgb.astype(int) - [0, 230, 255]) < 40, axis=2)
+    assert cyan.sum() >= outline.sum(), "the outline is painted on the view"
     click(view, (5, 6, 10))
     exp = np.zeros(SHAPE, bool)
     exp[:, 6, :] = region
