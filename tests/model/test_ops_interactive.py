@@ -377,3 +377,21 @@ def test_properties_locks_box_and_undo(seed, tool, plane_axis, perm, overwrite, 
     if seg.history.undo_stack:
         seg.undo()
     assert same_snapshot(snapshot(seg), before)
+
+
+def test_flood_preview_with_a_voxel_budget_is_part_of_the_full_region():
+    from app.model.ops.region import flood_region
+
+    shape = (150, 120, 100)
+    grey = np.zeros(shape, np.float32)
+    grey[:, :, 50] = 7                                              # a wall: the region is everything below it
+    seg, ids = make_seg({"a": np.zeros(shape, bool)})
+    full = flood_region(seg, grey, (75, 60, 20), tolerance=1)
+    part = flood_region(seg, grey, (75, 60, 20), tolerance=1, max_voxels=1 << 18)
+    assert full[0].sum() == 150 * 120 * 50
+    assert 0 < part[0].sum() < full[0].sum() and part[0].size <= 1 << 18
+    inside_full = np.zeros(shape, bool)
+    inside_full[full[1]] = full[0]
+    assert inside_full[part[1]][part[0]].all(), "the preview shows only voxels a click fills"
+    small = flood_region(seg, grey, (75, 60, 50), tolerance=1, max_voxels=1 << 18, three_d=False, plane_axis=2)
+    assert small[0].sum() == 150 * 120                              # the wall's slice alone: within budget

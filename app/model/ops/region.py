@@ -45,10 +45,12 @@ def seed_component(inside: np.ndarray, seed, connectivity: int) -> np.ndarray:
     return labels == labels[seed]
 
 
-def grow_component(predicate: Callable[[tuple], np.ndarray], seed, limit: tuple, connectivity: int):
+def grow_component(predicate: Callable[[tuple], np.ndarray], seed, limit: tuple, connectivity: int,
+                   max_voxels: int | None = None):
     """The component holding `seed` of the voxels where `predicate(box)` (a bool array for a box) is True, inside
     the box `limit`. Returns (mask, box) cropped to the component, or None. The box doubles while the component
-    touches one of its faces inside `limit`."""
+    touches one of its faces inside `limit`; with `max_voxels`, it stops growing at that box volume and returns
+    the part found so far (a hover preview must not freeze the window on a huge region)."""
     seed = [int(s) for s in seed]
     if not all(l.start <= s < l.stop for s, l in zip(seed, limit)):
         return None
@@ -63,7 +65,7 @@ def grow_component(predicate: Callable[[tuple], np.ndarray], seed, limit: tuple,
                     (b.stop < l.stop and np.take(comp, -1, axis=ax).any()):
                 open_faces = True
                 break
-        if not open_faces:
+        if not open_faces or (max_voxels is not None and comp.size * 8 > max_voxels):     # next box: 8x
             return shrink_to_content(comp, box)
         half *= 2
 
@@ -132,7 +134,7 @@ class FloodRange(enum.Enum):
 
 def flood_region(seg: Segmentation, grey: np.ndarray | None, seed_ijk, *, mode: FloodRange = FloodRange.TOLERANCE,
                  tolerance: float = 0.0, value_range=None, three_d: bool = True, plane_axis: int = 2,
-                 radius_mm: float | None = None):
+                 radius_mm: float | None = None, max_voxels: int | None = None):
     """The region a click fills: (mask, box) cropped to it, or None. `seed_ijk` is the voxel clicked; in 2D the
     region stays on its slice across `plane_axis`."""
     shape = seg.geometry.shape
@@ -178,7 +180,7 @@ def flood_region(seg: Segmentation, grey: np.ndarray | None, seed_ijk, *, mode: 
             grids = np.ogrid[tuple(slice(b.start - s, b.stop - s) for b, s in zip(box, seed))]
             d2 = sum((g * float(p)) ** 2 for g, p in zip(grids, sp))
             return inside(box) & (d2 <= radius_mm ** 2 + 1e-9)
-    return grow_component(pred, seed, limit, connectivity=6)
+    return grow_component(pred, seed, limit, connectivity=6, max_voxels=max_voxels)
 
 
 def plan_flood_fill(seg: Segmentation, segment_id: str, grey, seed_ijk, **options) -> Plan:

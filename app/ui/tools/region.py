@@ -37,7 +37,7 @@ class _ClickRegionTool(ToolCore):
     def _options_changed(self, _name=None) -> None:
         self._key = None                   # the next hover recomputes
 
-    def region_at(self, seg, voxel, ctx):       # -> (mask, box) or None
+    def region_at(self, seg, voxel, ctx, preview: bool = False):       # -> (mask, box) or None
         raise NotImplementedError
 
     def hover(self, ijk, ctx: ViewContext) -> None:
@@ -63,7 +63,7 @@ class _ClickRegionTool(ToolCore):
 
     def _preview(self, seg, voxel, ctx) -> None:
         try:
-            region = self.region_at(seg, voxel, ctx)
+            region = self.region_at(seg, voxel, ctx, preview=True)
         except SegmentationError:
             region = None
         self.set_marks(Marks(ctx.plane_axis, ctx.slice_index, region=region) if region is not None else None)
@@ -103,7 +103,7 @@ class _ClickRegionTool(ToolCore):
 class LevelTraceTool(_ClickRegionTool):
     name = "Level tracing"
 
-    def region_at(self, seg, voxel, ctx):
+    def region_at(self, seg, voxel, ctx, preview: bool = False):
         grey = self.grey(seg)
         if grey is None:
             raise SegmentationError("Level tracing needs a reference volume: open one first.")
@@ -120,7 +120,9 @@ class LevelTraceTool(_ClickRegionTool):
 class FloodFillTool(_ClickRegionTool):
     name = "Flood fill"
 
-    def region_at(self, seg, voxel, ctx):
+    PREVIEW_VOXELS = 1 << 21          # a hover preview looks at most this big a box (~50 ms); a click fills all
+
+    def region_at(self, seg, voxel, ctx, preview: bool = False):
         o = self.options
         grey = None
         if o.flood_mode is not FloodRange.LABEL:
@@ -129,7 +131,8 @@ class FloodFillTool(_ClickRegionTool):
                 raise SegmentationError("Flood fill by grey value needs a reference volume (or use 'label region').")
         return flood_region(seg, grey, voxel, mode=o.flood_mode, tolerance=o.flood_tolerance,
                             value_range=self.state.intensity_range, three_d=o.flood_3d, plane_axis=ctx.plane_axis,
-                            radius_mm=o.flood_radius_mm or None)
+                            radius_mm=o.flood_radius_mm or None,
+                            max_voxels=self.PREVIEW_VOXELS if preview else None)
 
     def press(self, ijk, ctx: ViewContext) -> bool:
         seg = self._document()
