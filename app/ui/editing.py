@@ -1,8 +1,8 @@
 """Editing in the main window: the Segment editor dock, the paint/erase tools on every slice view, Undo/Redo in
 the Edit menu, and the editing shortcuts. `install(window)` is called by MainWindow at the end of its __init__.
 
-Shortcuts: 1 paint, 2 erase, Esc no tool (or cancel the stroke in progress), W / Q next / previous segment,
-] / [ (or + / -) and Shift+wheel over a view grow / shrink the brush, Ctrl+Z undo, Ctrl+Shift+Z or Ctrl+Y redo.
+Shortcuts: 1 paint, 2 erase, 3 draw, 4 level tracing, 7 scissors, 8 flood fill (tools/catalog.py), Esc no tool
+(or cancel the stroke in progress), W / Q next / previous segment, ] / [ (or + / -) and Shift+wheel over a view grow / shrink the brush, Ctrl+Z undo, Ctrl+Shift+Z or Ctrl+Y redo.
 The undo memory (MB, default 500) is the QSettings key `editing/undo_memory_mb`.
 """
 from __future__ import annotations
@@ -123,6 +123,9 @@ class Editing(QObject):
 
     def _on_tool(self, kind: ToolKind) -> None:
         tool = self.tools.get(kind)
+        for other in self.tools.values():          # a half-drawn contour does not outlive its tool
+            if other is not tool and other.active:
+                other.cancel()
         for v in self.window.slice_views:
             v.set_tool(tool)
         self._on_brush()

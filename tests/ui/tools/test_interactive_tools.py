@@ -3,7 +3,6 @@ release, double click, keys, hover), then voxels against independent references,
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from scipy import ndimage
 
 from app.model.edits import Editable, Overwrite
