@@ -131,6 +131,11 @@ class Editing(QObject):
         self._on_brush()
         self._show_marks(None)
         entry = next((e for e in catalog.ENTRIES if e.kind is kind), None)
+        for v in self.window.slice_views:          # a cross-hair pointer: a click there places a point or fills
+            if entry is not None:
+                v.canvas.viewport().setCursor(Qt.CrossCursor)
+            else:
+                v.canvas.viewport().unsetCursor()
         if entry is not None:
             self.window.status_message(entry.help)
         elif kind is not ToolKind.NONE:

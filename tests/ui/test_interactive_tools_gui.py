@@ -62,6 +62,7 @@ def test_draw_with_clicks_backspace_and_enter(window):
     assert ed.state.tool is ToolKind.DRAW and ed.panel.tool_buttons[ToolKind.DRAW].isChecked()
     assert "Enter" in ed.panel.tool_options.help.text()
     assert not ed.panel.radius_spin.isVisible() and view.brush_radius_mm is None, "no brush for Draw"
+    assert view.canvas.viewport().cursor().shape() == Qt.CrossCursor
     for p in [(4, 6, 4), (4, 6, 12), (12, 6, 12), (30, 6, 30), (12, 6, 4)]:
         click(view, p)
     move(view, (8, 6, 8))
