@@ -211,3 +211,47 @@ def test_the_tool_keys_belong_to_one_action_each_in_the_whole_window(make_window
     for e in ENTRIES:
         assert owners.get(e.key) == [e.label], (e.key, owners.get(e.key))
     assert owners.get("1") == ["Paint brush"] and owners.get("2") == ["Erase brush"]
+
+
+def test_scissors_erase_selected_segments_only(make_window):
+    """Three segments; b and c selected in the table (Ctrl-click): a rectangle erases from them only, one step."""
+    from PySide6.QtCore import QItemSelectionModel
+
+    seg = Segmentation(Geometry((30, 8, 30), (1.0, 1.0, 1.0)))
+    ids = [seg.add_segment(n).id for n in ("a", "b", "c")]
+    for n, sid in enumerate(ids):
+        seg.layers[0][n * 10:(n + 1) * 10, :, :] = seg.segment(sid).label
+    seg._counts[0] = seg._boxes[0] = None
+    seg.history.clear()
+    win = make_window(size=(1000, 800))
+    ed = editing.install(win)
+    win.set_document(seg, None)
+    view = win.slice_views[0]
+    panel = win.segment_panel
+    win.select_segment(ids[1])
+    sm = panel.table.selectionModel()
+    sm.select(panel.index_of(ids[2]), QItemSelectionModel.Select | QItemSelectionModel.Rows)
+    QApplication.processEvents()
+    assert panel.selected_ids() == ids[1:]
+    ed.panel.tool_buttons[ToolKind.SCISSORS].click()
+    p = ed.panel.tool_options
+    p.shape.setCurrentIndex(p.shape.findData(ScissorsShape.RECTANGLE))
+    p.scope.setCurrentIndex(p.scope.findData(Scope.SELECTED))
+    k = view.slice_index
+    axis = view.plane_axis
+    a_, b_ = (x for x in range(3) if x != axis)
+
+    def pt(r, c):
+        q = [0, 0, 0]
+        q[axis], q[a_], q[b_] = k, r, c
+        return viewport_point(view, tuple(q))
+
+    lo, hi = [0, 0, 0], [29, 7, 29]
+    vp = view.canvas.viewport()
+    QTest.mousePress(vp, Qt.LeftButton, Qt.NoModifier, pt(lo[a_], lo[b_]))
+    QTest.mouseMove(vp, pt(hi[a_], hi[b_]))
+    QTest.mouseRelease(vp, Qt.LeftButton, Qt.NoModifier, pt(hi[a_], hi[b_]))
+    QApplication.processEvents()
+    assert seg.voxel_count(ids[0]) == 10 * 8 * 30, "a was not selected: untouched"
+    assert seg.voxel_count(ids[1]) == 0 and seg.voxel_count(ids[2]) == 0
+    assert len(seg.history.undo_stack) == 1
