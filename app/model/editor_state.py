@@ -23,6 +23,10 @@ class ToolKind(enum.Enum):
     NONE = "none"
     PAINT = "paint"
     ERASE = "erase"
+    DRAW = "draw"                 # issue 14: contour tools and click-grown regions
+    SCISSORS = "scissors"
+    LEVEL_TRACE = "level_trace"
+    FLOOD_FILL = "flood_fill"
 
 
 class EditorState:

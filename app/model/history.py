@@ -24,11 +24,17 @@ _PATCH_OVERHEAD = 900
 _STEP_OVERHEAD = 400
 
 
+try:         # ISA-L's deflate (a runtime dependency already, for files): same zlib stream, ~4.5x faster than
+    from isal.isal_zlib import compress as _compress       # zlib level 1 on a 4 MB patch (14 ms vs 65 ms)
+except ImportError:  # pragma: no cover
+    from zlib import compress as _compress
+
+
 def _pack(a: np.ndarray):
     raw = np.asarray(a, order="C")   # not ascontiguousarray: it turns 0-d into shape (1,)
     if raw.nbytes <= _PACK_LIMIT:
         return raw
-    return (zlib.compress(raw.tobytes(), 1), raw.dtype.str, raw.shape)
+    return (_compress(raw.tobytes(), 1), raw.dtype.str, raw.shape)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Editing in the main window: the Segment editor dock, the paint/erase tools on every slice view, Undo/Redo in
 the Edit menu, and the editing shortcuts. `install(window)` is called by MainWindow at the end of its __init__.
 
-Shortcuts: 1 paint, 2 erase, Esc no tool (or cancel the stroke in progress), W / Q next / previous segment,
-] / [ (or + / -) and Shift+wheel over a view grow / shrink the brush, Ctrl+Z undo, Ctrl+Shift+Z or Ctrl+Y redo.
+Shortcuts: 1 paint, 2 erase, 3 draw, 4 level tracing, 7 scissors, 8 flood fill (tools/catalog.py), Esc no tool
+(or cancel the stroke in progress), W / Q next / previous segment, ] / [ (or + / -) and Shift+wheel over a view grow / shrink the brush, Ctrl+Z undo, Ctrl+Shift+Z or Ctrl+Y redo.
 The undo memory (MB, default 500) is the QSettings key `editing/undo_memory_mb`.
 """
 from __future__ import annotations
@@ -12,6 +12,8 @@ from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QInputDialog
 
 from app.model.editor_state import EditorState, ToolKind
+from app.model.tool_options import Scope, ToolOptions
+from app.ui.tools import catalog
 from app.ui.tools.paint import PaintTool
 
 from .editor_panel import EditorPanel
@@ -35,7 +37,13 @@ class Editing(QObject):
         self.tools = {kind: PaintTool(self.state, lambda: window.segmentation, lambda: window.reference,
                                       erase=kind is ToolKind.ERASE, defer=self._next_turn)
                       for kind in (ToolKind.PAINT, ToolKind.ERASE)}
-        self.panel = EditorPanel(self.state)
+        self.options = ToolOptions()              # Draw, Scissors, Level tracing, Flood fill (tools/catalog.py)
+        for e in catalog.ENTRIES:
+            tool = catalog.make_tool(e.kind, self.state, lambda: window.segmentation, lambda: window.reference,
+                                     self.options, self._next_turn, self._scope_ids)
+            tool.changed.connect(lambda t=tool: self._show_marks(t))
+            self.tools[e.kind] = tool
+        self.panel = EditorPanel(self.state, self.options)
         self.dock = window.add_dock(self.panel, "Segment editor", Qt.LeftDockWidgetArea)
         window.resizeDocks([self.dock], [340], Qt.Horizontal)      # leave the views most of the width
         self._seg = None
@@ -50,6 +58,7 @@ class Editing(QObject):
         window.current_segment_changed.connect(self._on_current_segment)
         for v in window.slice_views:
             v.canvas.viewport().installEventFilter(self)
+            v.slice_changed.connect(lambda _i, v=v: v.show_marks(self._marks()))
         self._on_document(window.segmentation)
 
     # ---------------------------------------------------------------- menu and shortcuts
@@ -71,6 +80,9 @@ class Editing(QObject):
             ToolKind.PAINT: self._action(m, "Paint brush", ["1"], lambda: self.set_tool(ToolKind.PAINT)),
             ToolKind.ERASE: self._action(m, "Erase brush", ["2"], lambda: self.set_tool(ToolKind.ERASE)),
         }
+        for e in catalog.ENTRIES:
+            self.tool_actions[e.kind] = self._action(m, e.label, [e.key], lambda _=False, k=e.kind: self.set_tool(k),
+                                                     e.help)
         self._action(m, "No tool", [], lambda: self.set_tool(ToolKind.NONE), "Esc over a view")
         self._action(m, "Larger brush", ["]", "+", "="], lambda: self.state.scale_brush(1))
         self._action(m, "Smaller brush", ["[", "-"], lambda: self.state.scale_brush(-1))
@@ -111,21 +123,58 @@ class Editing(QObject):
 
     def _on_tool(self, kind: ToolKind) -> None:
         tool = self.tools.get(kind)
+        for other in self.tools.values():          # a half-drawn contour does not outlive its tool
+            if other is not tool and other.active:
+                other.cancel()
         for v in self.window.slice_views:
             v.set_tool(tool)
         self._on_brush()
-        if kind is not ToolKind.NONE:
+        self._show_marks(None)
+        entry = next((e for e in catalog.ENTRIES if e.kind is kind), None)
+        for v in self.window.slice_views:          # a cross-hair pointer: a click there places a point or fills
+            if entry is not None:
+                v.canvas.viewport().setCursor(Qt.CrossCursor)
+            else:
+                v.canvas.viewport().unsetCursor()
+        if entry is not None:
+            self.window.status_message(entry.help)
+        elif kind is not ToolKind.NONE:
             self.window.status_message(f"{tool.name} brush: drag over a view ([ ] or Shift+wheel: brush size, "
                                        f"Esc: no tool)")
 
+    # ---------------------------------------------------------------- tools beyond the brush
+    def _marks(self):
+        tool = self.tools.get(self.state.tool)
+        return getattr(tool, "marks", None)
+
+    def _show_marks(self, tool) -> None:
+        """A tool's marks changed (or the tool did): every view draws the current tool's marks."""
+        marks = self._marks()
+        for v in self.window.slice_views:
+            v.show_marks(marks)
+
+    def _scope_ids(self, seg, scope) -> list:
+        """The segments the scissors erase: current, selected in the table, visible, or all."""
+        if scope == Scope.ALL:
+            return list(seg.segment_ids)
+        if scope == Scope.VISIBLE:
+            return [s.id for s in seg.segments if s.visible]
+        if scope == Scope.SELECTED:
+            panel = getattr(self.window, "segment_panel", None)
+            ids = panel.selected_ids() if panel is not None else []
+            return ids or ([self.state.active_segment] if self.state.active_segment else [])
+        return [self.state.active_segment] if self.state.active_segment else []
+
     def _on_brush(self) -> None:
-        radius = self.state.brush_radius_mm if self.state.tool is not ToolKind.NONE else None
+        brushes = (ToolKind.PAINT, ToolKind.ERASE)
+        radius = self.state.brush_radius_mm if self.state.tool in brushes else None
         for v in self.window.slice_views:
             v.set_brush_outline(radius)
 
     def eventFilter(self, obj, ev) -> bool:
         """Shift+wheel over a view resizes the brush while a brush tool is active."""
-        if ev.type() == QEvent.Wheel and ev.modifiers() & Qt.ShiftModifier and self.state.tool is not ToolKind.NONE:
+        if ev.type() == QEvent.Wheel and ev.modifiers() & Qt.ShiftModifier and \
+                self.state.tool in (ToolKind.PAINT, ToolKind.ERASE):
             delta = ev.angleDelta().y() or ev.angleDelta().x()      # some platforms turn Shift+wheel sideways
             if delta:
                 self.state.scale_brush(1 if delta > 0 else -1)
@@ -165,6 +214,7 @@ class Editing(QObject):
             old.history.changed.disconnect(self._update_undo)
             old.events.structure_changed.disconnect(self._on_structure)
             old.events.segments_changed.disconnect(self._on_segments)
+            old.events.voxels_changed.disconnect(self._on_voxels)
         self._seg = seg
         self._history = seg.history if seg is not None else None
         if seg is not None:
@@ -172,11 +222,17 @@ class Editing(QObject):
             seg.history.set_budget(self.undo_memory_mb() * 2**20)
             seg.events.structure_changed.connect(self._on_structure)
             seg.events.segments_changed.connect(self._on_segments)
+            seg.events.voxels_changed.connect(self._on_voxels)
         self.panel.set_segments(seg)
         self.panel.set_reference(self.window.reference)
         self._on_current_segment(self.window.current_segment_id())
         self._show_active()
         self._update_undo()
+
+    def _on_voxels(self, _changes) -> None:
+        for t in self.tools.values():          # a region preview made before the edit is stale
+            if hasattr(t, "invalidate"):
+                t.invalidate()
 
     def _on_structure(self) -> None:
         self.panel.set_segments(self.window.segmentation)

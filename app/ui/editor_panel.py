@@ -7,13 +7,17 @@ import math
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
-                               QSlider, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout,
+                               QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget)
 
 from app.model.edits import Editable, Overwrite
 from app.model.editor_state import MAX_RADIUS_MM, MIN_RADIUS_MM, EditorState, ToolKind
+from app.model.tool_options import ToolOptions
+from app.ui.tools.catalog import ENTRIES
 
-TOOL_LABELS = ((ToolKind.NONE, "None", "Esc"), (ToolKind.PAINT, "Paint", "1"), (ToolKind.ERASE, "Erase", "2"))
+TOOL_LABELS = ((ToolKind.NONE, "None", "Esc"), (ToolKind.PAINT, "Paint", "1"), (ToolKind.ERASE, "Erase", "2")) + \
+    tuple((e.kind, e.label, e.key) for e in ENTRIES)
+TOOL_COLUMNS = 4
 OVERWRITE_LABELS = ((Overwrite.ALL, "Overwrite all"), (Overwrite.VISIBLE, "Overwrite visible"),
                     (Overwrite.NONE, "Allow overlap"))
 AREA_LABELS = ((Editable.EVERYWHERE, "Everywhere"), (Editable.BACKGROUND, "Background only"),
@@ -45,7 +49,7 @@ class EditorPanel(QWidget):
 
     mask_segments_wanted = Signal()       # the segment chooser needs its list (re)filled
 
-    def __init__(self, state: EditorState, parent=None) -> None:
+    def __init__(self, state: EditorState, options: ToolOptions | None = None, parent=None) -> None:
         super().__init__(parent)
         self.state = state
         self._items: list = []
@@ -55,9 +59,13 @@ class EditorPanel(QWidget):
         self.active_label.setTextFormat(Qt.RichText)
         lay.addWidget(self.active_label)
         lay.addLayout(self._tool_row())
+        from .tool_options_panel import ToolOptionsPanel
+        self.tool_options = ToolOptionsPanel(state, options or ToolOptions())
+        lay.addWidget(self.tool_options)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
         form.setRowWrapPolicy(QFormLayout.WrapLongRows)       # a narrow dock puts labels above their fields
+        self.form = form
         form.addRow("Brush radius:", self._brush_row())
         self.sphere = QCheckBox("Sphere brush")
         self.sphere.setToolTip("Paint a ball that reaches across slices, instead of a disc in the slice")
@@ -89,11 +97,11 @@ class EditorPanel(QWidget):
         self._on_policy()
 
     # ---------------------------------------------------------------- construction
-    def _tool_row(self) -> QHBoxLayout:
-        row = QHBoxLayout()
+    def _tool_row(self) -> QGridLayout:
+        row = QGridLayout()
         self.tool_group = QButtonGroup(self)
         self.tool_buttons: dict[ToolKind, QToolButton] = {}
-        for kind, text, key in TOOL_LABELS:
+        for n, (kind, text, key) in enumerate(TOOL_LABELS):
             b = QToolButton()
             b.setText(text)
             b.setCheckable(True)
@@ -102,8 +110,8 @@ class EditorPanel(QWidget):
             b.clicked.connect(lambda _=False, k=kind: setattr(self.state, "tool", k))
             self.tool_group.addButton(b)
             self.tool_buttons[kind] = b
-            row.addWidget(b)
-        row.addStretch(1)
+            row.addWidget(b, n // TOOL_COLUMNS, n % TOOL_COLUMNS)
+        row.setColumnStretch(TOOL_COLUMNS, 1)
         return row
 
     def _brush_row(self) -> QHBoxLayout:
@@ -174,6 +182,9 @@ class EditorPanel(QWidget):
     def _on_tool(self, kind: ToolKind) -> None:
         b = self.tool_buttons[kind]
         _blocked(b, lambda: b.setChecked(True))
+        brush = kind in (ToolKind.NONE, ToolKind.PAINT, ToolKind.ERASE)     # the brush rows only for brushes
+        for row in (0, 1):
+            self.form.setRowVisible(row, brush)
 
     def _on_brush(self) -> None:
         r = self.state.brush_radius_mm

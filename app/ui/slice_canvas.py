@@ -112,6 +112,9 @@ class SliceCanvas(pg.GraphicsView):
         ev.accept()
 
     def mouseDoubleClickEvent(self, ev) -> None:
+        owner = self.owner
+        if ev.button() == Qt.LeftButton and owner.frame is not None and hasattr(owner.tool, "double_click"):
+            owner.tool.double_click(owner.view_to_ijk(self.to_view(ev.position())), owner.context(ev.modifiers()))
         ev.accept()
 
     def wheelEvent(self, ev) -> None:

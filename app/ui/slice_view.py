@@ -22,7 +22,7 @@ from app.ui.tools.base import ViewContext
 from .display import Display
 from .raster_item import RasterItem
 from .slice_canvas import SliceCanvas
-from .view_marks import BrushOutline, Crosshair
+from .view_marks import BrushOutline, Crosshair, ToolMarksItem
 
 pg.setConfigOptions(imageAxisOrder="row-major", useOpenGL=False, antialias=False)
 
@@ -63,6 +63,7 @@ class SliceView(QWidget):
         self.view_box.addItem(self.grey_item)
         self.crosshair = Crosshair(self.view_box)
         self.brush_outline = BrushOutline(self.view_box)
+        self.tool_marks = ToolMarksItem(self.view_box)
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setFocusPolicy(Qt.NoFocus)
         self.slider.valueChanged.connect(self.set_slice)
@@ -292,7 +293,34 @@ class SliceView(QWidget):
         """The mouse is over `point` (view coordinates), or left the view (None)."""
         self.brush_outline.follow(None if self.frame is None else point)
         if point is not None and self.frame is not None:
-            self.hover_text.emit(self.describe(self.view_to_ijk(point)))
+            ijk = self.view_to_ijk(point)
+            self.hover_text.emit(self.describe(ijk))
+            if hasattr(self._tool, "hover") and not self.canvas.dragging_tool:
+                self._tool.hover(ijk, self.context())
+
+    def show_marks(self, marks) -> None:
+        """Draw a tool's marks (app.ui.tools.common.Marks, or None) where they meet this view's slice."""
+        item = self.tool_marks
+        item.clear()
+        # the marks' items change size and place: repaint the whole viewport, or a moved outline can stay
+        # off screen (seen under X11, where only the items' old rectangles were repainted)
+        self.canvas.viewport().update()
+        if marks is None or self.frame is None:
+            return
+        if marks.points and marks.plane_axis == self.plane_axis and marks.index == self._index:
+            item.set_polyline([self.ijk_to_view(p) for p in marks.points], marks.closed)
+        if marks.region is not None:
+            mask, box = marks.region
+            if not self.frame.crosses(box, self._index):
+                return
+            sub = np.take(mask, self._index - box[self.plane_axis].start, axis=self.plane_axis)
+            if self.frame.row_axis > self.frame.col_axis:
+                sub = sub.T
+            sub = sub[::-1 if self.frame.row_flip else 1, ::-1 if self.frame.col_flip else 1]
+            inner = np.zeros_like(sub)            # outline = the region's pixels with a 4-neighbour outside it
+            inner[1:-1, 1:-1] = sub[1:-1, 1:-1] & sub[:-2, 1:-1] & sub[2:, 1:-1] & sub[1:-1, :-2] & sub[1:-1, 2:]
+            rows, cols = self.frame.display_range(box)
+            item.set_outline(sub & ~inner, rows, cols, self.frame.pixel_mm)
 
     def describe(self, ijk) -> str:
         return self.display.describe(ijk)
@@ -313,6 +341,8 @@ class SliceView(QWidget):
                  Qt.Key_PageUp: 10, Qt.Key_PageDown: -10}
         if key in steps:
             self.step(steps[key])
+        elif hasattr(self._tool, "key") and self._tool.key(_KEY_NAMES.get(key, ev.text())):
+            pass                                            # the tool took it (Enter, Backspace, x, a ...)
         elif key == Qt.Key_R and not ev.modifiers():
             self.reset_view()
         elif key == Qt.Key_Escape and self._tool is not None:
@@ -325,6 +355,10 @@ class SliceView(QWidget):
         if ev.type() == QEvent.Leave:
             self.hover(None)
         return super().event(ev)
+
+
+_KEY_NAMES = {Qt.Key_Return: "Return", Qt.Key_Enter: "Enter", Qt.Key_Backspace: "Backspace",
+              Qt.Key_Escape: "Escape"}
 
 
 def with_blocked(widget, fn) -> None:

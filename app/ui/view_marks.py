@@ -60,3 +60,63 @@ class BrushOutline:
         r = self.radius_mm
         self.item.setRect(QRectF(point.x() - r, point.y() - r, 2 * r, 2 * r))
         self.item.show()
+
+
+MARK_COLOUR = QColor(0, 230, 255, 230)
+
+
+class ToolMarksItem:
+    """What a tool beyond the brush will do, drawn over one view: the contour being drawn (a polyline, closed when
+    it is a polygon) and the outline of a region about to be filled (its cross-section on this view's slice)."""
+
+    def __init__(self, view_box) -> None:
+        from PySide6.QtWidgets import QGraphicsPathItem
+
+        self.path = QGraphicsPathItem()
+        pen = QPen(MARK_COLOUR)
+        pen.setCosmetic(True)
+        pen.setWidth(2)
+        self.path.setPen(pen)
+        self.path.setZValue(61)
+        self.path.hide()
+        view_box.addItem(self.path, ignoreBounds=True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setZValue(59)
+        self.image.hide()
+        view_box.addItem(self.image, ignoreBounds=True)
+        self.outline: "object | None" = None      # the last outline image (display orientation), for tests
+
+    def clear(self) -> None:
+        self.path.hide()
+        self.image.hide()
+        self.outline = None
+
+    def set_polyline(self, points_view, closed: bool) -> None:
+        from PySide6.QtGui import QPainterPath
+
+        if len(points_view) == 0:
+            self.path.hide()
+            return
+        path = QPainterPath(points_view[0])
+        for p in points_view[1:]:
+            path.lineTo(p)
+        if closed:
+            path.closeSubpath()
+        self.path.setPath(path)
+        self.path.show()
+
+    def set_outline(self, outline, rows: slice, cols: slice, pixel_mm) -> None:
+        """`outline`: bool (rows, cols) image in display orientation covering screen rows/cols given."""
+        import numpy as np
+        from PySide6.QtGui import QTransform
+
+        rgba = np.zeros(outline.shape + (4,), dtype=np.uint8)
+        rgba[outline] = (MARK_COLOUR.red(), MARK_COLOUR.green(), MARK_COLOUR.blue(), 255)
+        rmm, cmm = pixel_mm
+        self.image.setImage(rgba, autoLevels=False, levels=None)
+        t = QTransform()
+        t.translate(cols.start * cmm, rows.start * rmm)
+        t.scale(cmm, rmm)
+        self.image.setTransform(t)
+        self.image.show()
+        self.outline = (outline, rows, cols)

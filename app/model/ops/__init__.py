@@ -9,6 +9,8 @@ honoured; selected locked segments are skipped and reported) and works per segme
     from app.model.ops import margin
     margin(seg, seg.segment_ids, 2.0)          # grow every segment by 2 mm
 """
+from .contour import (ScissorsOperation, ScissorsShape, SliceCut, draw, plan_draw, plan_scissors,
+                      scissors)
 from .interpolate import fill_between_slices, plan_fill_between_slices
 from .islands import IslandMode, islands, plan_islands
 from .joint import plan_joint_smoothing
@@ -16,6 +18,7 @@ from .logical import LogicalOp, logical, plan_logical
 from .margin import margin, plan_margin
 from .plan import Change, OpResult, Plan, apply_plan
 from .smoothing import SmoothingMethod, plan_smoothing, smooth
+from .region import FloodRange, flood_fill, level_trace, plan_flood_fill, plan_level_trace
 from .threshold import ThresholdMode, plan_threshold, threshold
 
 
@@ -29,4 +32,7 @@ __all__ = [
     "fill_between_slices", "islands", "joint_smoothing", "logical", "margin", "plan_fill_between_slices",
     "plan_islands", "plan_joint_smoothing", "plan_logical", "plan_margin", "plan_smoothing", "plan_threshold",
     "smooth", "threshold",
+    # interactive tools (issue 14): Draw, Scissors, Level tracing, Flood fill
+    "FloodRange", "ScissorsOperation", "ScissorsShape", "SliceCut", "draw", "flood_fill", "level_trace",
+    "plan_draw", "plan_flood_fill", "plan_level_trace", "plan_scissors", "scissors",
 ]

@@ -43,6 +43,7 @@ class Change:
     mask: np.ndarray
     mode: EditMode
     new_segment: "NewSegment | None" = None
+    targets: "tuple[str, ...] | None" = None     # REMOVE_ALL: the segments erased (segment_id is then "")
 
     @property
     def count(self) -> int:
@@ -71,6 +72,8 @@ class Plan:
         the segment it comes from, as a loss there and "+n" under `'<id>+new'`."""
         out: dict[str, list[int]] = {}
         for c in self.changes:
+            if c.mode is EditMode.REMOVE_ALL:      # many segments at once: counted by the caller if needed
+                continue
             key = c.segment_id + ("+new" if c.new_segment is not None else "")
             acc = out.setdefault(key, [0, 0])
             if c.new_segment is not None:
@@ -132,6 +135,11 @@ def apply_plan(seg: Segmentation, plan: Plan, policy: EditPolicy | None = None,
     with seg.operation(plan.name):
         for i, c in enumerate(plan.changes):
             sid = c.segment_id
+            if c.mode is EditMode.REMOVE_ALL:         # one pass per layer over many segments (scissors)
+                w = apply_mask(seg, None, c.mask, c.box, c.mode, policy, targets=c.targets)
+                result.written += w
+                report(progress, (i + 1) / n)
+                continue
             if c.new_segment is not None:
                 key = id(c.new_segment)
                 if key not in created:
