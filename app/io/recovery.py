@@ -18,6 +18,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 import psutil
 
 from app.model.segmentation import Segmentation
@@ -96,6 +98,50 @@ def snapshot(seg: Segmentation) -> Segmentation:
     copy = Segmentation.from_layers(seg.geometry, layers, [s.copy() for s in seg.segments])
     copy.extra.update(seg.extra)
     return copy
+
+
+class Shadow:
+    """A private copy of a document's layers kept current by copying only what changed since the last snapshot,
+    so an autosave costs the GUI thread O(edit), not O(volume) (a 512x512x1000 labelmap is a 260 MB memcpy, ~100 ms;
+    a brush stroke's boxes are a few hundred KB). The copy is made in full at the first snapshot and after any
+    change of the layer structure (a layer added, removed or widened). Take a snapshot only when no writer is using
+    the previous one: the layers are reused."""
+
+    def __init__(self, seg: Segmentation) -> None:
+        self.seg = seg
+        self.layers: list[np.ndarray] | None = None
+        self.dirty: list = []                      # (layer, box) written since the last snapshot
+        self.full = True                           # the next snapshot copies everything
+        seg.events.voxels_changed.connect(self._on_voxels)
+        seg.events.structure_changed.connect(self._on_structure)
+
+    def close(self) -> None:
+        self.seg.events.voxels_changed.disconnect(self._on_voxels)
+        self.seg.events.structure_changed.disconnect(self._on_structure)
+        self.layers = None
+
+    def _on_voxels(self, changes) -> None:
+        if not self.full:
+            self.dirty.extend((c.layer, c.box) for c in changes)
+
+    def _on_structure(self, *args) -> None:
+        self.full = True
+        self.dirty.clear()
+
+    def snapshot(self) -> Segmentation:
+        seg = self.seg
+        same = (self.layers is not None and len(self.layers) == len(seg.layers)
+                and all(a.dtype == b.dtype and a.shape == b.shape for a, b in zip(self.layers, seg.layers)))
+        if self.full or not same:
+            self.layers = [a.copy(order="K") for a in seg.layers]
+        else:
+            for layer, box in self.dirty:
+                self.layers[layer][box] = seg.layers[layer][box]
+        self.dirty.clear()
+        self.full = False
+        copy = Segmentation.from_layers(seg.geometry, self.layers, [s.copy() for s in seg.segments])
+        copy.extra.update(seg.extra)
+        return copy
 
 
 def write_copy(folder, token: str, seg: Segmentation, *, name: str = "", original=None, reference=None,

@@ -65,6 +65,7 @@ class Recovery(QObject):
         self.copy: store.RecoveryCopy | None = None    # our copy on disk, if any
         self._written_key = None        # the document state the copy on disk holds
         self._worker: threading.Thread | None = None
+        self._shadow: store.Shadow | None = None     # the document's layers as last copied for autosave
         self._discard_when_done = False
         self._closing = False
         self._closed = False            # the window closed normally: no copy may appear after that
@@ -155,7 +156,10 @@ class Recovery(QObject):
         if self.busy or self._state_key() == self._written_key:
             return False
         key = self._state_key()
-        snap = store.snapshot(seg)
+        if self._shadow is None or self._shadow.seg is not seg:
+            self._drop_shadow()
+            self._shadow = store.Shadow(seg)
+        snap = self._shadow.snapshot()              # O(what changed since the last copy); the worker is idle
         meta = dict(name=self._name(), original=self.w.path,
                     reference=getattr(self.w.reference, "path", None), saved_at=time.time())
         self._discard_when_done = False
@@ -207,6 +211,13 @@ class Recovery(QObject):
     # ---------------------------------------------------------------- document and window life
     def _on_document(self, seg) -> None:
         self.discard()                  # the previous document was saved or discarded by the user
+        if self._shadow is not None and self._shadow.seg is not seg and not self.busy:
+            self._drop_shadow()         # its memory goes with the document (a busy writer still reads it)
+
+    def _drop_shadow(self) -> None:
+        if self._shadow is not None:
+            self._shadow.close()
+            self._shadow = None
 
     def eventFilter(self, obj, ev) -> bool:
         if obj is self.w:
