@@ -89,11 +89,15 @@ def label_statistics(arr: np.ndarray, labels: dict[int, str], geometry: Geometry
     n = len(wanted)
     order = _flat_order(arr)
     flat = arr.ravel(order=order)
-    nz = np.flatnonzero(flat)
-    dense = _dense_lookup(flat[nz], wanted) if n else np.zeros(0, np.int32)
-    keep = dense > 0
-    if not keep.all():
-        nz, dense = nz[keep], dense[keep]
+    if n == 1:                   # one segment on its own box (after an edit): no lookup table
+        nz = np.flatnonzero(flat == wanted[0])
+        dense = np.ones(nz.size, np.int32)
+    else:
+        nz = np.flatnonzero(flat)
+        dense = _dense_lookup(flat[nz], wanted) if n else np.zeros(0, np.int32)
+        keep = dense > 0
+        if not keep.all():
+            nz, dense = nz[keep], dense[keep]
     counts = np.bincount(dense, minlength=n + 1)[1:]
     coords = np.unravel_index(nz, arr.shape, order=order)
     sums = [np.bincount(dense, weights=c, minlength=n + 1)[1:] for c in coords]
@@ -220,22 +224,24 @@ def segmentation_statistics(seg, grey: np.ndarray | None = None, percentiles=DEF
         by_layer.setdefault(seg.segment(sid).layer, []).append(sid)
     done, total = 0, max(len(ids), 1)
     for layer, lids in by_layer.items():
+        n_layer_ids = len(lids)
         whole = segment_ids is None or 2 * len(lids) >= len(seg.layer_segment_ids(layer))
         arr = seg.layers[layer]
         if whole:
             labels = {seg.segment(s).label: s for s in lids}
             found.update(label_statistics(arr, labels, seg.geometry, grey, percentiles, layer=layer, names=names))
         else:
+            boxes = {sid: seg.bounding_box(sid) for sid in lids}
             for sid in lids:
                 s = seg.segment(sid)
-                box = seg.bounding_box(sid)
+                box = boxes[sid]
                 if box is None:
                     found[sid] = SegmentStats(sid, s.name, layer, s.label, 0, 0.0, None, None, None)
                     continue
                 found.update(label_statistics(arr[box], {s.label: sid}, seg.geometry,
                                               None if grey is None else grey[box], percentiles,
                                               offset=tuple(b.start for b in box), layer=layer, names=names))
-        done += len(lids)
+        done += n_layer_ids
         if progress is not None:
             progress(done / total)
     return [found[sid] for sid in ids]
