@@ -1,0 +1,108 @@
+"""Statistics and comparison rows (issue 15) on the SPL atlas (304 segments, 256³) with a synthetic grey volume.
+
+Peers: Slicer's Segment Statistics and SlicerRT's Segment Comparison measure one segment / one pair per run."""
+from __future__ import annotations
+
+import numpy as np
+
+from .common import SPL_ATLAS, SPL_TABLE, Row, row_ms, timeit
+
+PEER_STATS = "Slicer Segment Statistics: one pass per segment"
+PEER_COMPARE = "SlicerRT Segment Comparison: one pair per run"
+
+
+def load_atlas():
+    from app.io import open_segmentation
+
+    return open_segmentation(SPL_ATLAS, labels=SPL_TABLE)
+
+
+def synthetic_grey(seg, dtype=np.int16) -> np.ndarray:
+    """Per-label tissue values, blurred, with noise: an MR-like integer volume on the atlas lattice."""
+    from scipy import ndimage
+
+    arr = seg.layers[0]
+    rng = np.random.default_rng(1)
+    table = rng.normal(300, 80, int(arr.max()) + 1).astype(np.float32)
+    table[0] = 20
+    grey = ndimage.gaussian_filter(table[arr.astype(np.int64)], 1.0) + rng.normal(0, 10, arr.shape)
+    return grey.astype(dtype)
+
+
+def perturbed_copy(seg, seed: int = 0):
+    """Every segment grown (even positions) or shrunk (odd) by one voxel somewhere on its surface."""
+    from app.model.segmentation import Segmentation
+
+    rng = np.random.default_rng(seed)
+    arr = seg.layers[0].copy(order="K")
+    for n, s in enumerate(seg.segments):
+        box = seg.bounding_box(s.id)
+        if box is None:
+            continue
+        m = arr[box] == s.label
+        pts = np.argwhere(m)
+        lo = np.array([b.start for b in box])
+        for _ in range(50):
+            p = pts[rng.integers(len(pts))] + lo
+            q = p.copy()
+            q[rng.integers(3)] += rng.choice([-1, 1])
+            if not all(0 <= q[a] < arr.shape[a] for a in range(3)) or arr[tuple(q)] == s.label:
+                continue
+            if n % 2 == 0:
+                arr[tuple(q)] = s.label        # grow: a face neighbour outside joins
+            elif (arr == s.label).sum() > 1 if len(pts) < 3 else True:
+                arr[tuple(p)] = 0              # shrink: a surface voxel leaves
+            break
+    return Segmentation.from_layers(seg.geometry, [arr], [s.copy() for s in seg.segments])
+
+
+def run(args) -> list[Row]:
+    from app.model.brush import ball_voxels
+    from app.model.compare import compare
+    from app.model.edits import EditMode, EditPolicy, apply_stroke
+    from app.model.stats import segmentation_statistics
+
+    if not SPL_ATLAS.exists():
+        return []
+    repeats = 2 if args.quick else 5
+    seg = load_atlas()
+    grey = synthetic_grey(seg)
+    grey_f = synthetic_grey(seg, np.float32) + np.float32(0.25)
+    n = len(seg)
+    rows = [row_ms("stats", f"all statistics, {n} segments, no grey, no surfaces",
+                   timeit(lambda: segmentation_statistics(seg), repeats), 500, PEER_STATS),
+            row_ms("stats", f"all statistics with grey (int16) incl. median + 4 percentiles, {n} segments",
+                   timeit(lambda: segmentation_statistics(seg, grey), repeats), 1000, PEER_STATS),
+            row_ms("stats", f"all statistics with grey (float32, sort-based percentiles), {n} segments",
+                   timeit(lambda: segmentation_statistics(seg, grey_f), repeats), 1000, PEER_STATS)]
+    # a 50-dab stroke of a 5 mm ball across a mid-size segment and its neighbours, then only those recomputed
+    target = seg.segment_by_name("left_hippocampus") or seg.segments[len(seg) // 2]
+    box = seg.bounding_box(target.id)
+    c = np.array([(b.start + b.stop) // 2 for b in box])
+    pts = np.array([c + np.array([d - 25, (d % 7) - 3, 0]) // 2 for d in range(50)])
+    changed: set = set()
+    seg.events.voxels_changed.connect(lambda ch: changed.update(i for x in ch for i in x.segment_ids))
+    apply_stroke(seg, target.id, pts, ball_voxels(5), EditMode.ADD, EditPolicy(), "Paint")
+    ids = set(changed)
+    rows.append(row_ms("stats", f"recompute after a brush stroke ({len(ids)} segments changed), with grey",
+                       timeit(lambda: segmentation_statistics(seg, grey, segment_ids=ids), repeats), 20,
+                       extra_segments=sorted(seg.segment(i).name for i in ids)))
+    seg.undo()
+    wm = max(seg.segments, key=lambda s: seg.voxel_count(s.id))
+    rows.append(row_ms("stats", f"recompute the largest segment alone ({wm.name}, {seg.voxel_count(wm.id)} vox)",
+                       timeit(lambda: segmentation_statistics(seg, grey, segment_ids={wm.id}), repeats)))
+    other = perturbed_copy(seg)
+    res = compare(seg, other, distances=False)
+    changed_pairs = sum(r.dice < 1 for r in res)
+    rows.append(row_ms("stats", f"compare with a perturbed copy: Dice for all {len(res)} pairs",
+                       timeit(lambda: compare(seg, other, distances=False), repeats), 500, PEER_COMPARE,
+                       pairs_differing=changed_pairs))
+    rows.append(row_ms("stats", f"compare with a perturbed copy: Dice + mean/HD/HD95 for all {len(res)} pairs",
+                       timeit(lambda: compare(seg, other), max(1, repeats // 2)), 5000, PEER_COMPARE))
+    try:
+        from app.render.surface_area import surface_areas
+    except ImportError:
+        return rows
+    rows.append(row_ms("stats", f"surface areas of all {n} segments (SurfaceNets, smoothed)",
+                       timeit(lambda: surface_areas(seg), max(1, repeats // 2))))
+    return rows
