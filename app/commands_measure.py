@@ -5,8 +5,6 @@ Same conventions as `app.commands`: one line on stderr and exit code 2 for bad i
 from __future__ import annotations
 
 import argparse
-import csv
-import io as _io
 import json
 import math
 import sys
@@ -223,19 +221,12 @@ def _clean(v):
     return v
 
 
-def csv_text(cols, rows) -> str:
-    buf = _io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(cols)
-    for r in rows:
-        w.writerow(["" if r[c] is None else (repr(r[c]) if isinstance(r[c], float) else r[c]) for c in cols])
-    return buf.getvalue()
-
-
 def _emit(args, cols, rows, text: str) -> None:
     if args.json:
         print(json.dumps([{c: _clean(r[c]) for c in cols} for r in rows], indent=1))
     elif args.csv is not None:
+        from app.model.stats import csv_text
+
         data = csv_text(cols, rows)
         if str(args.csv) == "-":
             sys.stdout.write(data)

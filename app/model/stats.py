@@ -17,6 +17,8 @@ Volumes use the voxel volume (product of the spacing); centroids go through the 
 """
 from __future__ import annotations
 
+import csv
+import io as _io
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -283,3 +285,13 @@ def as_row(s: SegmentStats, percentiles=DEFAULT_PERCENTILES, grey: bool = False,
     if surface:
         row["surface_mm2"] = s.surface_mm2
     return row
+
+
+def csv_text(cols, rows) -> str:
+    """CSV text: a header of column names, then one line per row dict (empty cell for None, floats in full)."""
+    buf = _io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(cols)
+    for r in rows:
+        w.writerow(["" if r[c] is None else (repr(float(r[c])) if isinstance(r[c], float) else r[c]) for c in cols])
+    return buf.getvalue()
