@@ -41,6 +41,7 @@ def test_stats_dock_table_matches_numpy_sorts_and_jumps(measured, qtbot):
     assert stats.model.rowCount() == 0                 # nothing measured while the dock is hidden
     win.stats_panel.show_action.trigger()
     qtbot.waitUntil(lambda: stats.model.rowCount() == len(seg))
+    assert [stats.row_segment(n) for n in range(len(seg))] == seg.segment_ids     # the segment table's order
     arr = seg.layers[0]
     rows = {r["segment_id"]: r for r in stats.model.rows}
     for s in seg.segments[:40]:
@@ -146,9 +147,11 @@ def test_compare_dock_table_overlay_and_jump(measured, qtbot):
         ma, mb = a == v, b == v
         return 2 * np.count_nonzero(ma & mb) / (np.count_nonzero(ma) + np.count_nonzero(mb))
 
-    got = [r["dice"] for r in compare.model.rows]
-    assert got == sorted(got)                                      # worst first
-    assert got[0] == 0.0 and compare.model.rows[0]["label_a"] == seg.segments[1].label
+    d = compare.model.cols.index("dice")
+    shown = [compare.proxy.index(n, d).data(Qt.UserRole) for n in range(compare.proxy.rowCount())]
+    assert shown == sorted(shown) and shown[0] == 0.0              # worst first, as the table shows them
+    la = compare.model.cols.index("label_a")
+    assert compare.proxy.index(0, la).data(Qt.UserRole) == seg.segments[1].label
     for r in compare.model.rows[:15]:
         assert r["dice"] == pytest.approx(dice(r["label_a"]))
     # difference overlay on the axial view equals numpy's only-A / only-B on that slice
@@ -162,8 +165,13 @@ def test_compare_dock_table_overlay_and_jump(measured, qtbot):
     img = compare.overlay.image(0)
     assert img is not None and img.shape[:2] == sa.shape
     compare.show_box.setCurrentText("Outlines of B")
-    out = compare.codes(frame, view.slice_index)
+    out = compare.codes(frame, view.slice_index) > 0
     assert out.any() and not out[sb == 0].any()
+    # every B boundary is drawn exactly once: each pair of 4-neighbours with different B labels has one outlined
+    for axis in (0, 1):
+        x, y = np.moveaxis(sb, axis, 0), np.moveaxis(out, axis, 0)
+        differ = x[1:] != x[:-1]
+        assert np.all(y[1:][differ] | y[:-1][differ])
     compare.show_box.setCurrentText("Off")
     assert compare.overlay.image(0) is None
     # a click on the worst shifted pair jumps to a voxel where that pair disagrees

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QTransform
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton,
                                QVBoxLayout, QWidget)
@@ -24,7 +24,7 @@ COLOURS = np.array([[0, 0, 0, 0],
                     [255, 140, 0, 200],        # only in A: orange
                     [0, 170, 255, 200],        # only in B: blue
                     [230, 40, 230, 200],       # in both, but in segments that do not match: magenta
-                    [255, 255, 0, 255]], dtype=np.uint8)   # B's outlines: yellow
+                    [255, 255, 0, 230]], dtype=np.uint8)   # B's outlines: yellow
 SHOWN = ("name", "dice", "jaccard", "volume_a_mm3", "volume_b_mm3", "volume_diff_mm3", "only_a", "only_b",
          "mean_surface_mm", "hausdorff_mm", "hd95_mm", "label_a", "label_b")
 
@@ -93,6 +93,21 @@ def _lookup(lut, values: np.ndarray, seg, results, side, layer) -> np.ndarray:
         if sid is not None and seg.segment(sid).layer == layer:
             out[values == seg.segment(sid).label] = k + 1
     return out
+
+
+def outline(labels: np.ndarray) -> np.ndarray:
+    """One-pixel label boundaries of a 2D label image: between two segments the line is drawn on one side only
+    (rows below / columns right of the boundary), against the background always on the segment's side."""
+    edge = np.zeros(labels.shape, bool)
+    for axis in (0, 1):
+        lo = [slice(None)] * 2
+        hi = [slice(None)] * 2
+        lo[axis], hi[axis] = slice(None, -1), slice(1, None)
+        lo, hi = tuple(lo), tuple(hi)
+        differ = labels[hi] != labels[lo]
+        edge[hi] |= differ & (labels[hi] != 0)
+        edge[lo] |= differ & (labels[hi] == 0)
+    return edge & (labels != 0)
 
 
 class ComparePanel(QWidget):
@@ -245,6 +260,8 @@ class ComparePanel(QWidget):
             row["name"] = r.name
             rows.append(row)
         self.model.reset(SHOWN, rows)
+        self.view.sortByColumn(SHOWN.index("dice"), Qt.AscendingOrder)    # worst first (a stable sort)
+        self.view.resizeColumnsToContents()
         pairs = sum(r.id_a is not None and r.id_b is not None for r in self.results)
         mean = np.mean([r.dice for r in self.results if r.id_a and r.id_b]) if pairs else float("nan")
         self.status.setText(f"{pairs} pairs matched, {len(self.results) - pairs} unmatched; mean Dice {mean:.4f}")
@@ -264,12 +281,7 @@ class ComparePanel(QWidget):
             labels = np.zeros((frame.rows, frame.cols), np.int64)
             for n, arr in enumerate(self.b_layers):     # outlines of every B segment, matched or not
                 labels = labels * (int(arr.max()) + 1 if arr.size else 1) + frame.extract(arr, index)
-            edge = np.zeros(labels.shape, bool)
-            edge[1:] |= labels[1:] != labels[:-1]
-            edge[:-1] |= labels[1:] != labels[:-1]
-            edge[:, 1:] |= labels[:, 1:] != labels[:, :-1]
-            edge[:, :-1] |= labels[:, 1:] != labels[:, :-1]
-            return np.where(edge & (labels != 0), OUTLINE, 0).astype(np.uint8)
+            return np.where(outline(labels), OUTLINE, 0).astype(np.uint8)
         pa = np.zeros_like(pb)
         for n, arr in enumerate(self.seg.layers):
             got = _lookup(self._luts_a[n], frame.extract(arr, index), self.seg, self.results, "a", n) \

@@ -69,7 +69,7 @@ def format_value(v) -> str:
     if isinstance(v, float):
         if not math.isfinite(v):
             return ""
-        return f"{v:.4f}" if abs(v) < 10 else f"{v:.1f}"
+        return f"{v:.1f}" if abs(v) >= 100 else f"{v:.4g}"
     return str(v)
 
 
@@ -97,6 +97,8 @@ def make_table(parent, model) -> tuple[QTableView, SortProxy]:
     view.verticalHeader().setVisible(False)
     view.verticalHeader().setDefaultSectionSize(20)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.Interactive)
+    view.horizontalHeader().setSortIndicator(-1, Qt.AscendingOrder)    # the model's own order until a click
+    proxy.sort(-1)
     return view, proxy
 
 
@@ -248,7 +250,10 @@ class StatsPanel(QWidget):
         cols = [c for c in st.columns(self.percentiles, grey is not None, surface) if c not in HIDDEN]
         order = seg.segment_ids
         if changed is None or cols != self.model.cols or [r["segment_id"] for r in self.model.rows] != order:
+            fresh = cols != self.model.cols
             self.model.reset(cols, [self._row(sid, grey is not None, surface) for sid in order])
+            if fresh:
+                self.view.resizeColumnsToContents()
         else:
             pos = {sid: n for n, sid in enumerate(order)}
             self.model.update_rows({pos[sid]: self._row(sid, grey is not None, surface) for sid in changed})
