@@ -1,4 +1,4 @@
-"""Two segmentations compared segment by segment (numpy/scipy/edt, no Qt): overlap and surface distances.
+"""Two segmentations compared segment by segment (numpy/scipy, no Qt): overlap and surface distances.
 
 Segments are paired by label value, by name, or by an explicit mapping (A name or value -> B name or value). B may
 lie on another lattice: its layers are put onto A's by nearest neighbour in physical space
@@ -10,7 +10,7 @@ both (a `bincount` of dense-id pairs), not one mask per segment.
 
 Surface distances (mm, with the spacing; optional): a segment's surface is its voxels with a 6-neighbour outside
 it (`binary_erosion`); for each surface voxel of A the exact Euclidean distance to the nearest surface voxel of B
-(an anisotropic EDT of the complement of B's surface, `edt` package), and the other way round. Mean symmetric
+(scipy's exact anisotropic EDT of the complement of B's surface), and the other way round. Mean symmetric
 surface distance = mean of both sets together; Hausdorff = the largest; HD95 = the larger of the two directed
 95th percentiles (as MONAI and SlicerRT's plastimatch). Everything is done on the pair's joint bounding box plus
 one voxel, so its cost follows the segment's size, not the lattice's. An empty side gives no distances (None).
@@ -26,7 +26,7 @@ import numpy as np
 from . import labels as lb
 from .geometry import Geometry
 from .resample import nearest_on_lattice
-from .stats import _dense_lookup, _flat_order
+from .stats import _dense_lookup, _flat_order, marginals
 
 MATCH_BY = ("label", "name")
 
@@ -171,6 +171,24 @@ def _layer_counts(arr: np.ndarray, labels: list[int]) -> tuple[np.ndarray, np.nd
     return _dense_lookup(flat[nz], labels), nz
 
 
+def counts_and_boxes(arr: np.ndarray, labels: list[int]) -> tuple[dict, dict]:
+    """({label: voxel count}, {label: tight box}) of the given labels of one layer, from its labelled voxels."""
+    wanted = sorted(set(int(v) for v in labels if v != 0))
+    if not wanted:
+        return {}, {}
+    order = _flat_order(arr)
+    flat = arr.ravel(order=order)
+    nz = np.flatnonzero(flat)
+    dense = _dense_lookup(flat[nz], wanted)
+    keep = dense > 0
+    nz, dense = nz[keep], dense[keep]
+    counts, _sums, lo, hi = marginals(dense, np.unravel_index(nz, arr.shape, order=order), len(wanted), arr.shape)
+    found = {v: int(c) for v, c in zip(wanted, counts) if c}
+    boxes = {v: tuple(slice(int(lo[a][k]), int(hi[a][k]) + 1) for a in range(3))
+             for k, v in enumerate(wanted) if counts[k]}
+    return found, boxes
+
+
 def compare(a, b, by: str = "label", mapping=None, distances: bool = True, progress=None) -> list[PairResult]:
     """Compare segmentation `b` to `a` (on A's lattice); results in pair order (see `match_segments`)."""
     pairs = match_segments(a, b, by, mapping)
@@ -178,9 +196,12 @@ def compare(a, b, by: str = "label", mapping=None, distances: bool = True, progr
     order = _flat_order(a.layers[0]) if a.layers else "C"
     b_layers = [np.asarray(x, order=order) for x in b_layers]
     shape = a.geometry.shape
-    # voxel counts and boxes of B on A's lattice (after resampling they differ from B's own)
-    b_counts = [lb.histogram(x) for x in b_layers]
-    b_boxes = [lb.boxes_of(x) for x in b_layers]
+    # voxel counts and boxes of B on A's lattice (after resampling they differ from B's own): one pass per layer
+    b_counts, b_boxes = [], []
+    for n_layer, x in enumerate(b_layers):
+        c, bx = counts_and_boxes(x, [s.label for s in b.segments if s.layer == n_layer])
+        b_counts.append(c)
+        b_boxes.append(bx)
     # overlaps: one joint histogram per pair of layers that has pairs
     both: dict[tuple[str, str], int] = {}
     by_layers: dict[tuple[int, int], list[tuple[int, int]]] = {}
@@ -225,37 +246,128 @@ def compare(a, b, by: str = "label", mapping=None, distances: bool = True, progr
 
 
 # ------------------------------------------------------------------------------------------------ distances
-_SIX = None
-
-
 def surface(mask: np.ndarray) -> np.ndarray:
-    """Voxels of `mask` with a face neighbour outside it (the lattice's edge counts as outside)."""
-    from scipy import ndimage
+    """Voxels of `mask` with a face neighbour outside it (the array's edge counts as outside). Six shifted ANDs
+    in numpy: the same voxels as `mask & ~binary_erosion(mask, 6-connected)` (tested), 2-7x faster here."""
+    p = np.pad(mask, 1)
+    inside = p[:-2, 1:-1, 1:-1] & p[2:, 1:-1, 1:-1]
+    inside &= p[1:-1, :-2, 1:-1]
+    inside &= p[1:-1, 2:, 1:-1]
+    inside &= p[1:-1, 1:-1, :-2]
+    inside &= p[1:-1, 1:-1, 2:]
+    return mask & ~inside
 
-    global _SIX
-    if _SIX is None:
-        _SIX = ndimage.generate_binary_structure(3, 1)
-    return mask & ~ndimage.binary_erosion(mask, _SIX, border_value=0)
+
+def _surface_near(base: np.ndarray, mask: np.ndarray, box) -> np.ndarray:
+    """surface(mask), given `base` = the surface of a mask that equals `mask` outside the index box `box`: only
+    `box` plus one voxel can differ, so only that is recomputed."""
+    out = base.copy()
+    lo = [max(b.start - 1, 0) for b in box]
+    hi = [min(b.stop + 1, n) for b, n in zip(box, mask.shape)]
+    ext = tuple(slice(a, b) for a, b in zip(lo, hi))           # the region that can change, plus one voxel
+    lo2 = [max(a - 1, 0) for a in lo]
+    hi2 = [min(b + 1, n) for b, n in zip(hi, mask.shape)]
+    local = surface(mask[tuple(slice(a, b) for a, b in zip(lo2, hi2))])
+    out[ext] = local[tuple(slice(a - a2, b - a2) for a, b, a2 in zip(lo, hi, lo2))]
+    return out
 
 
 def _distance_to(target_surface: np.ndarray, spacing) -> np.ndarray:
-    """Exact Euclidean distance (mm) from every voxel to the nearest voxel of `target_surface`."""
-    import edt
+    """Exact Euclidean distance (mm) from every voxel to the nearest voxel of `target_surface` (scipy's exact
+    EDT; measured on this VM it matches the `edt` package's speed for large boxes and has ~20x less per-call
+    overhead for the small boxes that dominate here: 0.15 ms vs 3.3 ms for 17^3). Without any target voxel the
+    result is +inf everywhere."""
+    from scipy import ndimage
 
-    free = np.ascontiguousarray(~target_surface)
-    return edt.edt(free, anisotropy=tuple(float(s) for s in spacing), black_border=False, parallel=1)
+    if not target_surface.any():
+        return np.full(target_surface.shape, np.inf)
+    return ndimage.distance_transform_edt(~target_surface, sampling=tuple(float(x) for x in spacing))
+
+
+SUB_BOX_MARGINS = (3, 12)   # voxels around a group of disagreeing surface voxels, tried in turn (`_directed`)
+GROUP_BLOCK = 32         # disagreeing voxels are grouped by 32-voxel blocks, each group on its own sub-box
+
+
+def _directed(source: np.ndarray, target: np.ndarray, region, spacing) -> np.ndarray:
+    """Distances (mm) to the nearest voxel of the surface `target` from the voxels of the surface `source` that
+    are not on `target` (all of them lie in the index box `region`; every other voxel of `source` is at 0).
+    They are grouped by GROUP_BLOCK-voxel blocks; each group is transformed on its own box plus a margin
+    (SUB_BOX_MARGINS, 3 then 12 voxels): a distance found there is exact when it is no larger than the distance
+    to the part of the pair's box left out (anything outside is at least that far); otherwise the whole box is
+    transformed (once). Two segmentations that mostly agree (a corrected copy, a second rater) then cost a few
+    small transforms instead of two per pair box (304 atlas pairs each changed by one voxel: 4 s -> ~0.5 s CPU)."""
+    off = source[region] & ~target[region]
+    pts = np.argwhere(off) + np.array([r.start for r in region])
+    if len(pts) == 0:
+        return np.zeros(0)
+    out = np.empty(len(pts))
+    sp = np.asarray(spacing, dtype=float)
+    shape = np.array(source.shape)
+    whole = None
+    blocks = pts // GROUP_BLOCK
+    keys = (blocks[:, 0] * 4096 + blocks[:, 1]) * 4096 + blocks[:, 2]
+    for key in np.unique(keys):
+        sel = np.flatnonzero(keys == key)
+        p = pts[sel]
+        done = False
+        for margin in SUB_BOX_MARGINS:
+            lo = np.maximum(p.min(axis=0) - margin, 0)
+            hi = np.minimum(p.max(axis=0) + 1 + margin, shape)
+            if whole is not None or not (np.any(lo > 0) or np.any(hi < shape)):
+                break
+            box = tuple(slice(a, b) for a, b in zip(lo, hi))
+            d = _distance_to(target[box], spacing)[tuple((p - lo).T)]
+            room = np.full(len(p), np.inf)
+            for a in range(3):
+                if lo[a] > 0:
+                    room = np.minimum(room, (p[:, a] - lo[a] + 1) * sp[a])
+                if hi[a] < shape[a]:
+                    room = np.minimum(room, (hi[a] - p[:, a]) * sp[a])
+            if np.all(d <= room):
+                out[sel] = d
+                done = True
+                break
+        if done:
+            continue
+        if whole is None:
+            whole = _distance_to(target, spacing)
+        out[sel] = whole[tuple(p.T)]
+    return out
+
+
+def _percentile_with_zeros(d: np.ndarray, n: int, p: float) -> float:
+    """np.percentile (linear) of `d` plus n - len(d) zeros, without building the array (np.percentile costs
+    ~0.4 ms a call in overhead; 608 calls for the atlas)."""
+    z = n - len(d)
+    pos = p / 100.0 * (n - 1)
+    lo = int(np.floor(pos))
+    hi = min(lo + 1, n - 1)
+    t = pos - lo
+    top = np.sort(d[d > 0]) if len(d) else d
+    z += len(d) - len(top)                          # zero distances in d count as zeros too
+
+    def at(i):
+        return 0.0 if i < z else float(top[i - z])
+
+    a, b = at(lo), at(hi)
+    return float(b - (b - a) * (1 - t) if t >= 0.5 else a + (b - a) * t)
 
 
 def surface_distances(ma: np.ndarray, mb: np.ndarray, spacing) -> tuple[float, float, float]:
     """(mean symmetric surface distance, Hausdorff, HD95) in mm between two non-empty boolean masks of one box."""
-    sa, sb = surface(ma), surface(mb)
-    if np.array_equal(sa, sb):
+    diff = ma ^ mb
+    box = lb.tight_box(diff)
+    if box is None:
         return 0.0, 0.0, 0.0
-    d_ab = _distance_to(sb, spacing)[sa]
-    d_ba = _distance_to(sa, spacing)[sb]
-    mean = float((d_ab.sum() + d_ba.sum()) / (d_ab.size + d_ba.size))
-    hd = float(max(d_ab.max(), d_ba.max()))
-    hd95 = float(max(np.percentile(d_ab, 95), np.percentile(d_ba, 95)))
+    sa = surface(ma)
+    sb = _surface_near(sa, mb, box) if lb.box_volume(box) * 8 < diff.size else surface(mb)
+    region = tuple(slice(max(b.start - 1, 0), min(b.stop + 1, n)) for b, n in zip(box, diff.shape))
+    na, nb = int(np.count_nonzero(sa)), int(np.count_nonzero(sb))
+    d_ab = _directed(sa, sb, region, spacing)          # the surfaces differ only next to the changed voxels
+    d_ba = _directed(sb, sa, region, spacing)
+    mean = float((d_ab.sum() + d_ba.sum()) / (na + nb))
+    hd = float(max(d_ab.max(initial=0.0), d_ba.max(initial=0.0)))
+    hd95 = max(_percentile_with_zeros(d_ab, na, 95.0), _percentile_with_zeros(d_ba, nb, 95.0))
     return mean, hd, hd95
 
 

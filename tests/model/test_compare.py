@@ -129,3 +129,49 @@ def test_matching_by_name_and_by_mapping():
         compare(sa, sb, mapping=[("pancreas", "5")])
     with pytest.raises(CompareError, match="line 2"):
         parse_mapping("liver,5\nspleen\n")
+
+
+def test_far_apart_shapes_need_the_whole_box():
+    # the disagreeing voxels' own box (+ margin) holds no voxel of the other surface: the whole box is used
+    g = Geometry((60, 8, 8), (1.0, 1.0, 1.0))
+    a = np.zeros(g.shape, np.uint8)
+    b = np.zeros(g.shape, np.uint8)
+    a[2:5, 2:5, 2:5] = 1
+    b[50:53, 2:5, 2:5] = 1
+    (r,) = compare(make_seg(a, g), make_seg(b, g))
+    assert (r.mean_surface_mm, r.hausdorff_mm, r.hd95_mm) == pytest.approx(brute_distances(a > 0, b > 0, g.spacing))
+    assert r.hausdorff_mm == 48.0 and r.mean_surface_mm == 47.0  # A slices i=2,3,4 (9, 8, 9 surface voxels) lie 48, 47, 46 from B
+
+
+def test_one_voxel_changed_in_a_big_segment_uses_a_sub_box_and_stays_exact():
+    g = Geometry((48, 40, 36), (0.9, 1.1, 1.7))
+    d = np.linalg.norm((np.indices(g.shape).T - np.array([24, 20, 18])).T * np.array(g.spacing)[:, None, None, None],
+                       axis=0)
+    a = (d <= 16).astype(np.uint8)
+    b = a.copy()
+    b[24, 20, 18 + int(16 / 1.7) + 1] = 1          # grown by one voxel on top
+    b[24, 5, 18] = 0                               # shrunk by one voxel somewhere else
+    (r,) = compare(make_seg(a, g), make_seg(b, g))
+    assert (r.mean_surface_mm, r.hausdorff_mm, r.hd95_mm) == pytest.approx(brute_distances(a > 0, b > 0, g.spacing))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_surface_equals_erosion_and_local_update_equals_full(seed):
+    from scipy import ndimage
+
+    from app.model.compare import _surface_near, surface
+    from app.model.labels import tight_box
+
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(x) for x in rng.integers(2, 14, 3))
+    a = rng.random(shape) < rng.uniform(0.3, 0.9)
+    ref = a & ~ndimage.binary_erosion(a, ndimage.generate_binary_structure(3, 1), border_value=0)
+    assert np.array_equal(surface(a), ref)
+    b = a.copy()
+    lo = [int(rng.integers(0, n)) for n in shape]
+    hi = [int(rng.integers(x, n)) + 1 for x, n in zip(lo, shape)]
+    b[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = rng.random([h - l for l, h in zip(lo, hi)]) < 0.5
+    box = tight_box(a ^ b)
+    if box is not None:
+        assert np.array_equal(_surface_near(surface(a), b, box), surface(b))
