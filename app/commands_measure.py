@@ -122,7 +122,7 @@ def cmd_stats(args) -> int:
         if args.surface:
             from app.render.surface_area import surface_areas
 
-            areas = surface_areas(seg)
+            areas = surface_areas(seg, progress=bar)
             for s in found:
                 s.surface_mm2 = areas.get(s.segment_id)
     finally:

@@ -143,3 +143,21 @@ def test_stats_on_the_atlas_matches_info_counts():
     counts = np.bincount((arr.astype(np.int64)).ravel())
     assert len(rows) == 304
     assert all(r["voxels"] == counts[r["label_value"]] for r in rows)
+
+
+def test_stats_reference_on_another_lattice_is_sampled_by_nearest_voxel(tmp_path):
+    # segmentation: 1 mm lattice; reference: 0.5 mm lattice shifted by a fraction of a voxel, values = its own flat index
+    a = np.zeros((10, 8, 6), np.uint8)
+    a[2:7, 1:6, 1:5] = 3
+    pa = write_labelmap(tmp_path / "seg.nrrd", a)
+    ref = np.arange(22 * 18 * 14, dtype=np.int32).reshape(22, 18, 14)
+    pr = write_labelmap(tmp_path / "ref.nrrd", ref, (0.5, 0.5, 0.5), (-0.2, -0.3, -0.1))
+    res = run("stats", pa, "--reference", pr, "--json")
+    assert res.returncode == 0, res.stderr
+    (row,) = json.loads(res.stdout)
+    # independent nearest lookup (no ties): voxel centre x mm -> reference index round((x - origin) / 0.5)
+    idx = np.argwhere(a == 3)
+    near = np.floor((idx + np.array([0.2, 0.3, 0.1])) / 0.5 + 0.5).astype(int)
+    values = ref[near[:, 0], near[:, 1], near[:, 2]].astype(float)
+    assert row["grey_voxels"] == len(values)
+    assert row["grey_mean"] == pytest.approx(values.mean()) and row["grey_p95"] == pytest.approx(np.percentile(values, 95))

@@ -1,13 +1,15 @@
 """Surface areas (mm²) of segments from the same SurfaceNets meshes the 3D view draws (app/render/surfaces.py).
 
-One meshing pass per layer when many segments are asked for (`plan_jobs`), each mesh already in LPS millimetres
-(direction matrix and spacing included); the area is the sum of its triangles' areas (numpy cross products)."""
+Each segment is meshed ALONE on its bounding box (`segment_job`: a 0/1 block, so its neighbours do not pull on its
+smoothing): the area of a segment is then the same whether it is measured with all the others or alone after an
+edit (a whole-layer pass smooths shared boundaries jointly and differs by ~1%). Meshes are in LPS millimetres
+(direction matrix and spacing included); the area is the sum of the triangles' areas (numpy cross products)."""
 from __future__ import annotations
 
 import numpy as np
 from vtkmodules.util import numpy_support
 
-from .surfaces import plan_jobs
+from .surfaces import segment_job
 
 
 def mesh_area(mesh) -> float:
@@ -20,12 +22,13 @@ def mesh_area(mesh) -> float:
     return float(0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1).sum())
 
 
-def surface_areas(seg, segment_ids=None, smoothing: bool = True) -> dict[str, float]:
+def surface_areas(seg, segment_ids=None, smoothing: bool = True, progress=None) -> dict[str, float]:
     """{segment id: area in mm²} for `segment_ids` (default all); an empty segment has area 0."""
     ids = list(seg.segment_ids if segment_ids is None else segment_ids)
-    jobs, empty = plan_jobs(seg, ids, smoothing)
-    out = dict.fromkeys(empty, 0.0)
-    for job in jobs:
-        for sid, mesh in job.run().items():
-            out[sid] = mesh_area(mesh)
+    out = {}
+    for n, sid in enumerate(ids):
+        job = segment_job(seg, sid, smoothing)
+        out[sid] = 0.0 if job is None else mesh_area(job.run().get(sid))
+        if progress is not None:
+            progress((n + 1) / len(ids))
     return out

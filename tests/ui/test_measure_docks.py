@@ -120,6 +120,15 @@ def test_stats_copy_and_export_csv(measured, qtbot, tmp_path):
         assert int(r["voxels"]) == np.count_nonzero(arr == int(r["label_value"]))
     stats.grey_box.setChecked(False)
     qtbot.waitUntil(lambda: "grey_mean" not in stats.model.cols)
+    # surface areas: the dock shows what the 3D view's meshes measure (the meshing is tested against 4 pi r^2)
+    from app.render.surface_area import surface_areas
+
+    stats.surface_box.setChecked(True)
+    qtbot.waitUntil(lambda: "surface_mm2" in stats.model.cols)
+    ref = surface_areas(seg, seg.segment_ids[:5])
+    rows = {r["segment_id"]: r for r in stats.model.rows}
+    for sid, area in ref.items():
+        assert rows[sid]["surface_mm2"] == pytest.approx(area, rel=1e-6) and area > 0
 
 
 def perturbed(seg):

@@ -269,7 +269,8 @@ class StatsPanel(QWidget):
         seg = self.seg
         if ids is not None and len(ids) <= 8:
             return surface_areas(seg, ids)
-        return self.window.run_long(lambda progress: surface_areas(seg, ids), "Measuring surface areas...")
+        return self.window.run_long(lambda progress: surface_areas(seg, ids, progress=progress),
+                                    "Measuring surface areas...")
 
     # ---------------------------------------------------------------- actions
     def row_segment(self, proxy_row: int) -> str:
