@@ -123,11 +123,10 @@ def _find(seg, key: str, side: str):
 
 def match_segments(a, b, by: str = "label", mapping=None) -> list[tuple[str | None, str | None]]:
     """[(A segment id or None, B segment id or None)]: matched pairs in A's order, then A's unmatched segments
-    (already in the list with None), then B's unmatched ones. By label value pairs across layers only when the
+    (already in the list with None), then B's unmatched ones; with a mapping, exactly its pairs, in its order. By label value pairs across layers only when the
     value is unique in each segmentation; else it pairs (layer position, value)."""
-    if mapping is not None:
-        pairs = [(_find(a, ka, "A").id, _find(b, kb, "B").id) for ka, kb in mapping]
-        used_a, used_b = {p[0] for p in pairs}, {p[1] for p in pairs}
+    if mapping is not None:          # the user named the pairs: only those are compared
+        return [(_find(a, ka, "A").id, _find(b, kb, "B").id) for ka, kb in mapping]
     else:
         if by not in MATCH_BY:
             raise CompareError(f"segments can be matched by {' or '.join(MATCH_BY)}, not {by!r}")

@@ -191,3 +191,38 @@ def test_compare_dock_table_overlay_and_jump(measured, qtbot):
     qtbot.waitUntil(lambda: win.current_segment_id() == seg.segment_at(0, label))
     c = tuple(np.round(win.display.cursor).astype(int))
     assert (a[c] == label) != (b[c] == label)
+
+
+def test_compare_opens_b_from_a_file_refuses_a_broken_one_and_uses_a_mapping(measured, qtbot, tmp_path, dialogs,
+                                                                              monkeypatch):
+    import nrrd
+    from PySide6.QtWidgets import QFileDialog
+
+    win, seg, grey, _, compare = measured
+    win.compare_panel.show_action.trigger()
+    broken = tmp_path / "broken.seg.nrrd"
+    broken.write_bytes(b"NRRD0004\ntype: what\n")
+    assert not compare.open_path(broken)
+    assert dialogs.seen and "broken.seg.nrrd" in dialogs.seen[-1][1] and compare.other is None
+    assert win.segmentation is seg and compare.model.rowCount() == 0           # A untouched, nothing compared
+    # B: A's labelmap written to disk with two label values swapped, matched back with a mapping CSV
+    g = seg.geometry
+    arr = seg.layers[0].copy()
+    la, lb_ = seg.segments[2].label, seg.segments[3].label
+    swapped = arr.copy()
+    swapped[arr == la], swapped[arr == lb_] = lb_, la
+    path = tmp_path / "b.nrrd"
+    nrrd.write(str(path), swapped, {"space": "left-posterior-superior",
+                                    "space directions": g.direction_matrix * np.array(g.spacing)[None, :],
+                                    "space origin": np.array(g.origin)})
+    assert compare.open_path(path)
+    qtbot.waitUntil(lambda: compare.model.rowCount() > 0)
+    rows = {r["label_a"]: r for r in compare.model.rows}
+    assert rows[la]["dice"] == 0.0 and rows[seg.segments[5].label]["dice"] == 1.0
+    mapping = tmp_path / "map.csv"
+    mapping.write_text(f"A,B\n{la},{lb_}\n{lb_},{la}\n")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(mapping), "")))
+    compare.match_box.setCurrentIndex(2)
+    compare.match_box.activated.emit(2)
+    qtbot.waitUntil(lambda: compare.model.rowCount() == 2)
+    assert all(r["dice"] == 1.0 for r in compare.model.rows)
