@@ -85,6 +85,15 @@ def marginals(dense: np.ndarray, coords, n: int, shape):
     """Per id 1..n: voxel count, coordinate sums (3 arrays) and min / max index along each axis (3 + 3 arrays),
     from ONE integer bincount per axis of (id, coordinate) pairs: the (n, size) marginal histograms give boxes
     and centroids without sorting (measured: 2x faster than a radix argsort + reduceat on the atlas)."""
+    if n == 1:                       # one segment (after an edit): plain reductions, no histograms
+        k = int(np.count_nonzero(dense == 1)) if dense.size else 0
+        if k != dense.size:
+            coords = [c[dense == 1] for c in coords]
+        if k == 0:
+            z = np.zeros(1, np.int64)
+            return z, [z.astype(float)] * 3, [z] * 3, [z] * 3
+        return (np.array([k]), [np.array([c.sum(dtype=np.float64)]) for c in coords],
+                [np.array([int(c.min())]) for c in coords], [np.array([int(c.max())]) for c in coords])
     counts = np.zeros(n, np.int64)
     sums, lo, hi = [], [], []
     for axis, c in enumerate(coords):
@@ -156,10 +165,10 @@ def grey_statistics(values: np.ndarray, dense: np.ndarray, n: int, percentiles=D
         if values.size == 0:
             return [None]
         ps = [float(p) for p in percentiles]
-        q = np.percentile(values, [50.0, *ps])        # numpy's own definition, one partition
+        q = _ranked(values, dense, np.array([values.size]), [50.0, *ps])[0]   # histogram for whole numbers
         v64 = values.astype(np.float64)
-        return [GreyStats(int(values.size), float(values.min()), float(values.max()), float(v64.mean()),
-                          float(v64.std()), float(q[0]), dict(zip(ps, (float(x) for x in q[1:]))))]
+        return [GreyStats(int(values.size), q["min"], q["max"], float(v64.mean()), float(v64.std()), q[50.0],
+                          {p: q[p] for p in ps})]
     cnt = np.bincount(dense, minlength=n + 1)[1:]
     v64 = values.astype(np.float64)
     mean = np.bincount(dense, weights=v64, minlength=n + 1)[1:] / np.maximum(cnt, 1)

@@ -13,8 +13,9 @@ from app.model.stats import as_row, columns, label_statistics, segmentation_stat
 PCTS = (5.0, 25.0, 75.0, 95.0)
 
 
-def make_seg(labels: np.ndarray, geometry: Geometry) -> Segmentation:
-    values = [int(v) for v in np.unique(labels) if v != 0]
+def make_seg(labels: np.ndarray, geometry: Geometry, empty=()) -> Segmentation:
+    """Segments for the values present, plus empty ones (`empty` label values without voxels)."""
+    values = [int(v) for v in np.unique(labels) if v != 0] + [v for v in empty if not (labels == v).any()]
     segs = [Segment(f"s{v}", f"structure {v}", (0.5, 0.5, 0.5), 0, v) for v in values]
     return Segmentation.from_layers(geometry, [labels], segs)
 
@@ -43,8 +44,11 @@ def assert_rows_close(a: dict, b: dict) -> None:
             assert a[k] == b[k], k
 
 
-def check_against_brute(seg, grey):
-    got = {s.segment_id: s for s in segmentation_statistics(seg, grey, PCTS)}
+def check_against_brute(seg, grey, one_by_one=False):
+    if one_by_one:        # each segment alone on its box (the path taken after an edit, when few changed)
+        got = {sid: segmentation_statistics(seg, grey, PCTS, segment_ids={sid})[0] for sid in seg.segment_ids}
+    else:
+        got = {s.segment_id: s for s in segmentation_statistics(seg, grey, PCTS)}
     assert list(got) == seg.segment_ids
     for s in seg.segments:
         ref = brute(seg.layers[s.layer], grey, s.label, seg.geometry)
@@ -149,6 +153,7 @@ def test_random_volumes_match_brute_force(seed, dtype, kind, fortran):
             "wide": rng.integers(-2**30, 2**30, shape).astype(np.int64)}[kind]
     g = Geometry(shape, tuple(rng.uniform(0.3, 2.0, 3)), tuple(rng.uniform(-50, 50, 3)))
     check_against_brute(make_seg(labels, g), grey)
+    check_against_brute(make_seg(labels, g, empty=(11, 12, 13)), grey, one_by_one=True)
 
 
 def test_changed_segments_only_equal_a_full_recompute(small_segmentation):
