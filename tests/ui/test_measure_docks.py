@@ -98,6 +98,20 @@ def test_stats_dock_recomputes_only_the_edited_segments(measured, qtbot, monkeyp
         assert rows[sid]["grey_max"] == grey[m].max()
     for sid in set(rows) - changed:
         assert rows[sid] == before[sid]
+    # a rename updates the row without measuring; hiding a segment changes nothing
+    asked.clear()
+    other = seg.segments[20]
+    seg.update_segment(other.id, name="renamed here")
+    seg.update_segment(seg.segments[21].id, visible=False)
+    qtbot.waitUntil(lambda: any(r["name"] == "renamed here" for r in stats.model.rows))
+    assert asked == []
+    # a new segment is measured alone; removing one drops its row without measuring the others
+    new = seg.add_segment("new one")
+    qtbot.waitUntil(lambda: stats.model.rowCount() == len(seg))
+    assert asked == [{new.id}] and stats.model.rows[-1]["voxels"] == 0
+    seg.remove_segments([seg.segments[0].id])
+    qtbot.waitUntil(lambda: stats.model.rowCount() == len(seg))
+    assert [r["segment_id"] for r in stats.model.rows] == seg.segment_ids
 
 
 def test_stats_copy_and_export_csv(measured, qtbot, tmp_path):

@@ -306,6 +306,9 @@ class ComparePanel(QWidget):
         r = self.results[n]
         if r.box is None:
             return
+        if (r.id_a and r.id_a not in self.seg) or (r.id_b and r.id_b not in self.other):
+            self.window.status_message("That segment no longer exists: press Compare to measure again")
+            return
         box = r.box
         ma = self.seg.layers[self.seg.segment(r.id_a).layer][box] == self.seg.segment(r.id_a).label \
             if r.id_a else np.zeros([b.stop - b.start for b in box], bool)

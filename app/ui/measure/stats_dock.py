@@ -125,6 +125,7 @@ class StatsPanel(QWidget):
         self._stats: dict[str, st.SegmentStats] = {}
         self._areas: dict[str, float] = {}
         self._pending: set[str] = set()
+        self._renamed: set[str] = set()
         self._full = True
         self._timer = QTimer(self, singleShot=True, interval=UPDATE_DELAY_MS)
         self._timer.timeout.connect(self.update_now)
@@ -186,19 +187,38 @@ class StatsPanel(QWidget):
         self._schedule()
 
     def _on_structure(self) -> None:
-        self._full = True
+        """Segments added, removed or reordered: new ones are measured, removed ones dropped, the rest kept (a
+        segment that moved to another layer also arrives through segments_changed)."""
+        if self.seg is None:
+            return
+        ids = set(self.seg.segment_ids)
+        for sid in [i for i in self._stats if i not in ids]:
+            del self._stats[sid]
+        self._pending.update(ids - set(self._stats))
+        self._renamed.add("")                    # the rows' order may have changed: rebuild them
         self._schedule()
 
     def _on_segments(self, ids) -> None:
-        self._pending.update(ids)          # a new name, label or layer: measured again
-        self._schedule()
+        """A new label or layer: measured again; a new name: the row only; colour, visibility...: nothing."""
+        for sid in ids:
+            known = self._stats.get(sid)
+            if sid not in self.seg:
+                continue
+            s = self.seg.segment(sid)
+            if known is None or (known.layer, known.label) != (s.layer, s.label):
+                self._pending.add(sid)
+            elif known.name != s.name:
+                known.name = s.name
+                self._renamed.add(sid)
+        if self._pending or self._renamed:
+            self._schedule()
 
     def _schedule(self) -> None:
         if self.isVisible():
             self._timer.start()
 
     def dock_visibility_changed(self, visible: bool) -> None:
-        if visible and (self._full or self._pending):
+        if visible and (self._full or self._pending or self._renamed):
             self.update_now()
 
     def refresh(self) -> None:
@@ -236,14 +256,14 @@ class StatsPanel(QWidget):
             changed = None
         else:
             ids = {i for i in self._pending if i in seg}
-            for i in [i for i in self._pending if i not in seg]:
+            for i in self._pending - ids:
                 self._stats.pop(i, None)
-            found = st.segmentation_statistics(seg, grey, self.percentiles, segment_ids=ids)
+            found = st.segmentation_statistics(seg, grey, self.percentiles, segment_ids=ids) if ids else []
             self._stats.update({s.segment_id: s for s in found})
             if self.surface_box.isChecked() and ids:
                 self._areas.update(self._measure_areas(ids))
-            changed = ids
-        self._pending, self._full = set(), False
+            changed = ids | {i for i in self._renamed if i in self._stats}
+        self._pending, self._renamed, self._full = set(), set(), False
         surface = self.surface_box.isChecked()
         for s in self._stats.values():
             s.surface_mm2 = self._areas.get(s.segment_id) if surface else None
