@@ -49,13 +49,19 @@ def test_stats_dock_table_matches_numpy_sorts_and_jumps(measured, qtbot):
         assert rows[s.id]["voxels"] == np.count_nonzero(m)
         assert rows[s.id]["grey_mean"] == pytest.approx(grey[m].mean())
         assert rows[s.id]["grey_median"] == pytest.approx(np.median(grey[m]))
-    # sort by voxels, largest first, with the header
+    # sort by voxels with clicks on the header: one click ascending, the next descending
+    from PySide6.QtCore import QPoint
+
     header = stats.view.horizontalHeader()
-    qtbot.mouseClick(header.viewport(), Qt.LeftButton, pos=header.rect().topLeft() +
-                     type(header.rect().topLeft())(header.sectionViewportPosition(col(stats.model, "voxels")) + 5, 5))
-    if stats.proxy.sortOrder() == Qt.AscendingOrder:
-        stats.view.sortByColumn(col(stats.model, "voxels"), Qt.DescendingOrder)
-    biggest = max(seg.segments, key=lambda s: np.count_nonzero(arr == s.label))
+    c = col(stats.model, "voxels")
+    stats.view.scrollTo(stats.proxy.index(0, c))
+    at = QPoint(header.sectionViewportPosition(c) + header.sectionSize(c) // 2, header.height() // 2)
+    sizes = {s.id: np.count_nonzero(arr == s.label) for s in seg.segments}
+    qtbot.mouseClick(header.viewport(), Qt.LeftButton, pos=at)
+    shown = [sizes[stats.row_segment(n)] for n in range(len(seg))]
+    assert shown == sorted(shown)
+    qtbot.mouseClick(header.viewport(), Qt.LeftButton, pos=at)
+    biggest = max(seg.segments, key=lambda s: sizes[s.id])
     assert stats.row_segment(0) == biggest.id
     # a click jumps: the segment becomes current and the cursor lands on one of its voxels, views centred on it
     target_row = 5
