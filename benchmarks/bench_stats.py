@@ -130,6 +130,7 @@ def run(args) -> list[Row]:
                     pairs_differing=changed_pairs))
     rows.append(row(f"compare with a perturbed copy: Dice + mean/HD/HD95 for all {len(res)} pairs",
                     timeit(lambda: compare(seg, fresh["b"]), repeats, new_b), 5000, PEER_COMPARE))
+    rows.append(dock_row(repeats))
     try:
         from app.render.surface_area import surface_areas
     except ImportError:
@@ -137,3 +138,48 @@ def run(args) -> list[Row]:
     rows.append(row(f"surface areas of all {n} segments (SurfaceNets, smoothed)",
                     timeit(lambda: surface_areas(seg), max(1, repeats // 2))))
     return rows
+
+
+def dock_row(repeats: int) -> Row:
+    """End to end in the real window (offscreen): a 50-dab stroke, then the Statistics dock's update (the model's
+    recompute of the changed segments plus the table rows), as when the stroke pauses."""
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import tempfile
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from app.io import Volume
+    from app.model.brush import ball_voxels
+    from app.model.edits import EditMode, EditPolicy, apply_stroke
+    from app.ui import measure
+    from app.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    scratch = tempfile.TemporaryDirectory()
+    win = MainWindow(settings=QSettings(os.path.join(scratch.name, "s.ini"), QSettings.IniFormat), extensions=False)
+    stats, _ = measure.install(win)
+    seg = load_atlas()
+    win.set_document(seg, Volume(synthetic_grey(seg), seg.geometry, None))
+    win.show()
+    stats.dock.show()
+    app.processEvents()
+    stats.update_now()
+    target = seg.segment_by_name("left_hippocampus") or seg.segments[len(seg) // 2]
+    box = seg.bounding_box(target.id)
+    c = np.array([(b.start + b.stop) // 2 for b in box])
+    pts = np.array([c + np.array([d - 25, (d % 7) - 3, 0]) // 2 for d in range(50)])
+
+    def stroke():
+        seg.undo()
+        apply_stroke(seg, target.id, pts, ball_voxels(5), EditMode.ADD, EditPolicy(), "Paint")
+
+    apply_stroke(seg, target.id, pts, ball_voxels(5), EditMode.ADD, EditPolicy(), "Paint")
+    stats.update_now()
+    result = row("Statistics dock: stroke -> changed segments re-measured and their rows updated",
+                 timeit(stats.update_now, repeats, stroke), 20)
+    win.files.maybe_save = lambda: True
+    win.close()
+    return result
