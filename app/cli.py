@@ -8,6 +8,8 @@ OVERVIEW = """segedit [FILE ...]            start the editor with those files (o
 segedit info FILE [--labels TABLE] [--json]
 segedit convert IN OUT [--labels TABLE] [--collapse | --single-layer] [--compression-level N]
 segedit import-masks OUT MASK_OR_FOLDER ... [--compression-level N]
+segedit stats SEG [--reference IMG] [--labels TABLE] [--percentiles P,...] [--surface] [--csv OUT | --json]
+segedit compare A B [--labels TABLE [TABLE_B]] [--by label|name | --map CSV] [--no-distances] [--csv OUT | --json]
 segedit COMMAND --help        details of a command
 """
 
@@ -28,6 +30,10 @@ def main(argv=None) -> int:
         return 0
     if argv and argv[0] in ("-h", "--help"):
         print(OVERVIEW)
+    if argv and argv[0] in ("stats", "compare"):          # measuring commands (app/commands_measure.py)
+        from app import commands_measure
+
+        return commands_measure.main(argv)
     if argv and argv[0] in SUBCOMMANDS:
         from app import commands
 

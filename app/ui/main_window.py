@@ -30,7 +30,8 @@ from .slice_view import SliceView
 log = logging.getLogger(__name__)
 
 MENU_TITLES = ("File", "Edit", "View", "Segmentation", "Tools", "Help")
-EXTENSIONS = ("app.ui.editing", "app.ui.view_3d", "app.ui.tools_panel", "app.ui.recovery", "app.ui.organise")
+EXTENSIONS = ("app.ui.editing", "app.ui.view_3d", "app.ui.tools_panel", "app.ui.recovery", "app.ui.organise",
+              "app.ui.measure")
 APP_NAME = "segedit"
 
 
