@@ -23,6 +23,7 @@ class ToolKind(enum.Enum):
     NONE = "none"
     PAINT = "paint"
     ERASE = "erase"
+    GROW = "grow"            # Grow from seeds: the brush paints seeds (app/ui/grow_seeds.py)
 
 
 class EditorState:

@@ -13,7 +13,8 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBo
 from app.model.edits import Editable, Overwrite
 from app.model.editor_state import MAX_RADIUS_MM, MIN_RADIUS_MM, EditorState, ToolKind
 
-TOOL_LABELS = ((ToolKind.NONE, "None", "Esc"), (ToolKind.PAINT, "Paint", "1"), (ToolKind.ERASE, "Erase", "2"))
+TOOL_LABELS = ((ToolKind.NONE, "None", "Esc"), (ToolKind.PAINT, "Paint", "1"), (ToolKind.ERASE, "Erase", "2"),
+               (ToolKind.GROW, "Grow", "G"))
 OVERWRITE_LABELS = ((Overwrite.ALL, "Overwrite all"), (Overwrite.VISIBLE, "Overwrite visible"),
                     (Overwrite.NONE, "Allow overlap"))
 AREA_LABELS = ((Editable.EVERYWHERE, "Everywhere"), (Editable.BACKGROUND, "Background only"),

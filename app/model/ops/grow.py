@@ -93,6 +93,20 @@ class GrowSession:
             self._dirty_full = True
         return n
 
+    def restore(self, box, old: np.ndarray) -> None:
+        """Put seeds of a box back as they were (a cancelled stroke)."""
+        if not np.array_equal(self.seeds[box], old):
+            self.seeds[box] = old
+            self._dirty_full = True
+
+    def forget(self, segment_id: str) -> None:
+        """Remove the seeds of a segment (it was removed from the document)."""
+        if segment_id in self.classes:
+            hit = self.seeds == self.classes.index(segment_id) + 1
+            if hit.any():
+                self.seeds[hit] = 0
+                self._dirty_full = True
+
     def clear(self) -> None:
         self.seeds[...] = 0
         self.classes.clear()
@@ -116,6 +130,11 @@ class GrowSession:
         if float(margin_mm) != self.margin_mm:
             self.margin_mm = float(margin_mm)
             self._dirty_full = True
+
+    @property
+    def needs_update(self) -> bool:
+        """The seeds or the margin changed since the last result."""
+        return self._dirty_full or bool(self._added) or self.labels is None or self.grow_box() != self.box
 
     @property
     def ready(self) -> bool:
