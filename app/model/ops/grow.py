@@ -14,11 +14,13 @@ along the edge (thick slices cost more) and tau = 1e-3 of the box's grey range (
 distance). Every voxel keeps its distance to its nearest seed.
 
 Update after a stroke that only ADDS seeds (FastGrowCut's incremental update, made exact): adding sources can only
-lower distances, and the voxels whose distance drops form a region connected to the new seeds along shortest paths.
-So Dijkstra runs from the new seeds alone on a small box around them; the voxels where the new distance is lower
-than the stored one change label. If that region touches a side of the small box (other than the grow box's own
-side) the small box doubles and it runs again; when it does not, nothing outside can have changed. Erasing or
-overwriting seeds, a new segment or a larger grow box recompute everything.
+lower distances, and the voxels whose distance drops form a region connected to the new seeds along shortest paths
+(every voxel on the new shortest path to an improved voxel is improved too). So Dijkstra runs from the new seeds
+alone on the cached graph of the box, stopped at a distance limit (scipy's `limit`); the voxels where the new
+distance is lower than the stored one change label. If an improved voxel borders one the limited search did not
+reach, the limit doubles and it runs again; when none does, nothing further can have improved. The work is that of
+the region the stroke changes, not of the box. Erasing or overwriting seeds, or seeds that enlarge the grow box,
+recompute everything (as Slicer does when the region changes).
 
 Seeds live outside the document (`GrowSession.seeds`, a scratch labelmap); `plan_grow` turns the result into
 changes: each seeded segment becomes, inside the grow box, exactly its region (voxels of the *background* class
@@ -37,7 +39,6 @@ from .plan import OpResult, Plan, apply_plan, editable_ids, pad_box, set_changes
 
 BACKGROUND = ""              # the segment id of the background seed class
 DEFAULT_MARGIN_MM = 10.0
-_FIRST_PAD = 6               # voxels around new seeds for the first try of a local update
 
 
 class GrowSession:
@@ -57,6 +58,8 @@ class GrowSession:
         self.box = None                       # the grow box of the last result
         self.labels: np.ndarray | None = None     # uint16 classes in the grow box
         self.dist: np.ndarray | None = None       # float64 distance to the nearest seed, same box
+        self._graph = None                    # the box's CSR graph, kept for local updates
+        self._dmax = 0.0                      # the largest distance of the last full result
         self._added: list[tuple] = []         # (class value, box) of seed additions since the last result
         self._dirty_full = True               # seeds were erased/overwritten: recompute everything
         self.last_update = "none"             # "full" / "local" / "none": what the last result() did (tests)
@@ -110,7 +113,7 @@ class GrowSession:
     def clear(self) -> None:
         self.seeds[...] = 0
         self.classes.clear()
-        self.box = self.labels = self.dist = None
+        self.box = self.labels = self.dist = self._graph = None
         self._added.clear()
         self._dirty_full = True
 
@@ -146,7 +149,7 @@ class GrowSession:
         """(box, uint16 classes in the box) for the current seeds, or None when fewer than two classes are seeded.
         Re-uses the previous result when the seeds were only added to (see the module's docstring)."""
         if not self.ready:
-            self.box = self.labels = self.dist = None
+            self.box = self.labels = self.dist = self._graph = None
             self._added.clear()
             self.last_update = "none"
             return None
@@ -178,36 +181,36 @@ class GrowSession:
         self.box = box
         self.labels = labels.reshape(seeds.shape)
         self.dist = dist.reshape(seeds.shape)
+        self._graph = graph                       # kept for local updates (12 bytes per edge)
+        self._dmax = float(np.max(dist)) if dist.size else 0.0
 
     def _local(self, value: int, added_box) -> None:
-        """Exact update for seeds of class `value` added inside `added_box` (lattice box)."""
+        """Exact update for seeds of class `value` added inside `added_box` (lattice box): Dijkstra from those seeds
+        alone on the cached graph, stopped at a distance limit that doubles until no improved voxel borders an
+        unexplored one (then nothing further can improve: see the module's docstring)."""
         from scipy.sparse.csgraph import dijkstra
 
         gb = self.box
         rel = tuple(slice(max(a.start, g.start) - g.start, min(a.stop, g.stop) - g.start) for a, g in zip(added_box, gb))
         if any(r.stop <= r.start for r in rel):
             return
-        seeds_gb = self.seeds[gb]
         shape = self.labels.shape
-        pad = _FIRST_PAD
+        local = np.zeros(shape, dtype=bool)
+        local[rel] = self.seeds[gb][rel] == value
+        src = np.flatnonzero(local)
+        old = self.dist.reshape(-1)
+        if src.size == 0 or not np.any(old[src] > 0):
+            return                                   # nothing new: those voxels were seeds already
+        limit = float(np.max(old[src]))
+        top = self._dmax
         while True:
-            sub = pad_box(rel, pad, shape)
-            new = (seeds_gb[sub] == value)
-            inner = np.zeros(new.shape, dtype=bool)
-            inner[tuple(slice(r.start - s.start, r.stop - s.start) for r, s in zip(rel, sub))] = True
-            src = np.flatnonzero(new & inner)
-            if src.size == 0:
-                return
-            grey_sub = self.grey[tuple(slice(g.start + s.start, g.start + s.stop) for g, s in zip(gb, sub))]
-            d = dijkstra(_graph(grey_sub, self.spacing), indices=src, min_only=True).reshape(new.shape)
-            better = d < self.dist[sub]
-            whole = all(s.start == 0 and s.stop == n for s, n in zip(sub, shape))
-            if whole or not _touches_open_side(better, sub, shape):
-                self.dist[sub][better] = d[better]
-                self.labels[sub][better] = value
-                return
-            pad *= 2
-
+            d = dijkstra(self._graph, indices=src, min_only=True, limit=limit)
+            better = d < old
+            if limit >= top or not _borders_unexplored(better.reshape(shape), np.isinf(d).reshape(shape)):
+                break
+            limit *= 2.0
+        old[better] = d[better]
+        self.labels.reshape(-1)[better] = value
 
 def _graph(grey: np.ndarray, spacing):
     """The 6-connected graph of a box as a CSR matrix with six entries per row (a self-loop of weight 0 where a
@@ -239,12 +242,22 @@ def _graph(grey: np.ndarray, spacing):
     return csr_matrix((wt.ravel(), nb.ravel(), np.arange(0, 6 * n + 1, 6, dtype=np.int64)), shape=(n, n))
 
 
-def _touches_open_side(mask: np.ndarray, sub, shape) -> bool:
-    """Does `mask` (on sub-box `sub` of a box of `shape`) reach a side of `sub` that is not a side of the box?"""
+def _borders_unexplored(improved: np.ndarray, unexplored: np.ndarray) -> bool:
+    """Has an improved voxel a 6-neighbour that the limited search did not reach? Checked on the explored
+    region's bounding box only."""
+    from ..labels import tight_box
+
+    tb = tight_box(~unexplored)
+    if tb is None:
+        return False
+    tb = pad_box(tb, 1, improved.shape)
+    imp, une = improved[tb], unexplored[tb]
     for ax in range(3):
-        if sub[ax].start > 0 and np.take(mask, 0, axis=ax).any():
-            return True
-        if sub[ax].stop < shape[ax] and np.take(mask, -1, axis=ax).any():
+        a = [slice(None)] * 3
+        b = [slice(None)] * 3
+        a[ax], b[ax] = slice(0, -1), slice(1, None)
+        a, b = tuple(a), tuple(b)
+        if np.any(imp[a] & une[b]) or np.any(imp[b] & une[a]):
             return True
     return False
 
