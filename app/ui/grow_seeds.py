@@ -159,6 +159,9 @@ class GrowSeeds(QObject):
         self.preview[...] = 0
         self.preview[box] = labels
         self.overlay.refresh()
+        self.panel.enable()
+        if s.last_update == "none" and self.panel.status.text().startswith("Preview"):
+            return True                       # nothing changed since the last result: keep its report
         kind = {"full": "computed", "local": "updated near the new seeds", "none": "unchanged"}[s.last_update]
         n = len(s.seed_classes())
         self.panel.status.setText(f"Preview {kind} in {dt:.2f} s: {n} seed classes, box "
