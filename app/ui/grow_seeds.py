@@ -2,8 +2,8 @@
 apply). `install(editing)` adds the tool (key G), its options under the editor's tool buttons and the preview
 overlay. Seeds and the preview live outside the document (`app.model.ops.grow.GrowSession`) until Apply, which
 writes the partition as ONE undo step through `apply_mask` with the editor's overwrite mode, editable area and
-intensity range. The partition is computed in a worker thread behind `window.run_long` (a progress dialog only
-when it takes more than a moment); the views keep painting meanwhile."""
+intensity range. The partition is computed in a worker thread behind `long_task.run_long` (a progress dialog
+only when it takes more than a moment); the views keep painting meanwhile and seed strokes wait for it."""
 from __future__ import annotations
 
 import time
@@ -20,6 +20,7 @@ from app.model.ops.grow import BACKGROUND, DEFAULT_MARGIN_MM, GrowSession, plan_
 from app.model.ops.plan import apply_plan
 from app.model.resample import LatticeCache
 from app.model.segmentation import SegmentationError
+from app.ui.long_task import run_long
 from app.ui.tools.grow import BACKGROUND_SEED, ERASE, SEGMENT, GrowSeedTool
 
 HELP = ("Paint seeds for two or more segments (or a segment and the background) with the brush; Shift+drag erases "
@@ -149,7 +150,8 @@ class GrowSeeds(QObject):
         self._busy = True
         try:
             t0 = time.perf_counter()
-            box, labels = self.window.run_long(lambda _p: s.result(), "Growing from seeds...")
+            # not cancellable: the compiled Dijkstra cannot be interrupted, and a half result is no result
+            box, labels = run_long(self.window, lambda _p: s.result(), "Growing from seeds...", cancellable=False)
             dt = time.perf_counter() - t0
         except Exception as exc:      # noqa: BLE001 - shown to the user, nothing was changed
             self.panel.status.setText(f"<span style='color:#c33'>Grow from seeds failed: {exc}</span>")
