@@ -69,8 +69,7 @@ class GrowSession:
         if segment_id not in self.classes:
             if len(self.classes) >= 65535:
                 raise SegmentationError("too many seeded segments")
-            self.classes.append(segment_id)
-            self._dirty_full = True
+            self.classes.append(segment_id)        # its first seeds are additions like any other
         return self.classes.index(segment_id) + 1
 
     def paint(self, segment_id: str, mask: np.ndarray, box) -> int:
