@@ -122,9 +122,9 @@ class GrowSeeds(QObject):
     # ---------------------------------------------------------------- seeds and updates
     def _seeds_changed(self, box) -> None:
         self.overlay.refresh()
-        self.panel.enable()
 
     def _stroke_finished(self) -> None:
+        self.panel.enable()
         if self.panel.auto_update.isChecked():
             self.update()
         else:
@@ -320,7 +320,7 @@ class GrowPanel(QGroupBox):
         self.enable()
 
     def enable(self) -> None:
-        s = self.owner.session if hasattr(self.owner, "panel") else None
+        s = self.owner.session
         has_seeds = s is not None and bool(s.seeds.any())
         self.update_button.setEnabled(has_seeds)
         self.apply_button.setEnabled(has_seeds)
