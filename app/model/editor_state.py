@@ -27,6 +27,7 @@ class ToolKind(enum.Enum):
     SCISSORS = "scissors"
     LEVEL_TRACE = "level_trace"
     FLOOD_FILL = "flood_fill"
+    GROW = "grow"            # Grow from seeds: the brush paints seeds (app/ui/grow_seeds.py)
 
 
 class EditorState:

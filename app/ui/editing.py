@@ -1,7 +1,7 @@
 """Editing in the main window: the Segment editor dock, the paint/erase tools on every slice view, Undo/Redo in
 the Edit menu, and the editing shortcuts. `install(window)` is called by MainWindow at the end of its __init__.
 
-Shortcuts: 1 paint, 2 erase, 3 draw, 4 level tracing, 7 scissors, 8 flood fill (tools/catalog.py), Esc no tool
+Shortcuts: 1 paint, 2 erase, 3 draw, 4 level tracing, 7 scissors, 8 flood fill (tools/catalog.py), G grow from seeds, Esc no tool
 (or cancel the stroke in progress), W / Q next / previous segment, ] / [ (or + / -) and Shift+wheel over a view grow / shrink the brush, Ctrl+Z undo, Ctrl+Shift+Z or Ctrl+Y redo.
 The undo memory (MB, default 500) is the QSettings key `editing/undo_memory_mb`.
 """
@@ -60,6 +60,9 @@ class Editing(QObject):
             v.canvas.viewport().installEventFilter(self)
             v.slice_changed.connect(lambda _i, v=v: v.show_marks(self._marks()))
         self._on_document(window.segmentation)
+        from app.ui import grow_seeds   # Grow from seeds: its tool, options and preview (key G)
+
+        grow_seeds.install(self)
 
     # ---------------------------------------------------------------- menu and shortcuts
     def _action(self, menu, text, keys, slot, tip="") -> QAction:

@@ -16,7 +16,7 @@ from app.model.tool_options import ToolOptions
 from app.ui.tools.catalog import ENTRIES
 
 TOOL_LABELS = ((ToolKind.NONE, "None", "Esc"), (ToolKind.PAINT, "Paint", "1"), (ToolKind.ERASE, "Erase", "2")) + \
-    tuple((e.kind, e.label, e.key) for e in ENTRIES)
+    tuple((e.kind, e.label, e.key) for e in ENTRIES) + ((ToolKind.GROW, "Grow", "G"),)
 TOOL_COLUMNS = 4
 OVERWRITE_LABELS = ((Overwrite.ALL, "Overwrite all"), (Overwrite.VISIBLE, "Overwrite visible"),
                     (Overwrite.NONE, "Allow overlap"))

@@ -1,5 +1,5 @@
-"""Whole-atlas tools, Qt-free: threshold, islands, margin, smoothing (incl. joint), logical operations and fill
-between slices, each on one or many segments at once, on the shared layers directly.
+"""Whole-atlas tools, Qt-free: threshold, islands, margin, smoothing (incl. joint), logical operations, fill
+between slices, hollow (and grow from seeds, interactive: `grow.GrowSession`), each on one or many segments at once, on the shared layers directly.
 
 Each tool is a plain function `tool(seg, segment_ids, <parameters>, policy=None, progress=None) -> OpResult` that runs
 as ONE undo step, changes voxels only through `app.model.edits.apply_mask` (so overwrite modes and locks are
@@ -11,6 +11,8 @@ honoured; selected locked segments are skipped and reported) and works per segme
 """
 from .contour import (ScissorsOperation, ScissorsShape, SliceCut, draw, plan_draw, plan_scissors,
                       scissors)
+from .grow import BACKGROUND, GrowSession, grow_from_seeds, plan_grow
+from .hollow import HollowMode, hollow, plan_hollow
 from .interpolate import fill_between_slices, plan_fill_between_slices
 from .islands import IslandMode, islands, plan_islands
 from .joint import plan_joint_smoothing
@@ -28,6 +30,7 @@ def joint_smoothing(seg, segment_ids, std_mm: float, policy=None, progress=None)
 
 
 __all__ = [
+    "BACKGROUND", "GrowSession", "HollowMode", "grow_from_seeds", "hollow", "plan_grow", "plan_hollow",
     "Change", "IslandMode", "LogicalOp", "OpResult", "Plan", "SmoothingMethod", "ThresholdMode", "apply_plan",
     "fill_between_slices", "islands", "joint_smoothing", "logical", "margin", "plan_fill_between_slices",
     "plan_islands", "plan_joint_smoothing", "plan_logical", "plan_margin", "plan_smoothing", "plan_threshold",

@@ -1,6 +1,6 @@
 """The Tools dock and Tools menu: whole-atlas tools (threshold, islands, margin, smoothing, logical operations,
-fill between slices) on one or many segments, with a preview before Apply. Shortcuts: Ctrl+Shift+P preview,
-Ctrl+Shift+Return apply, Esc (in the dock) clears the preview. `install(window)` is called by the
+fill between slices, hollow) on one or many segments, with a preview before Apply. Shortcuts: Ctrl+Shift+P preview,
+Ctrl+Shift+Return apply, Esc (in the dock) clears the preview, Ctrl+Shift+H shows Hollow. `install(window)` is called by the
 MainWindow at the end of its __init__; the algorithms live in app.model.ops (usable without the GUI)."""
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ def install(window) -> ToolsPanel:
         action = QAction(f"{page.title}...", window)
         action.setStatusTip(f"Show the {page.title.lower()} tool in the Tools panel")
         action.triggered.connect(lambda _=False, n=n: _show(panel, n))
+        if getattr(page, "shortcut", None):
+            action.setShortcut(QKeySequence(page.shortcut))
         menu.addAction(action)
     menu.addSeparator()
     panel.actions = {}

@@ -184,15 +184,41 @@ class LogicalPage(Page):
         return lambda seg, ids, p: ops.plan_logical(seg, ids, op, mod if op.needs_modifier else None, p)
 
 
+class HollowPage(Page):
+    title = "Hollow"
+    shortcut = "Ctrl+Shift+H"
+    MODES = [("Inside the surface", ops.HollowMode.INSIDE), ("Centred on the surface", ops.HollowMode.CENTRED),
+             ("Outside the surface", ops.HollowMode.OUTSIDE)]
+
+    def __init__(self, panel) -> None:
+        super().__init__(panel)
+        self.mode = self._combo(self.MODES)
+        self.thickness = self._spin(0.05, 100.0, 3.0, 0.5, " mm")
+        self.form.addRow("Shell:", self.mode)
+        self.form.addRow("Thickness:", self.thickness)
+        self.form.addRow(QLabel("Turns each segment into a shell of this thickness (exact Euclidean distance "
+                                "with the voxel spacing, as Margin)."))
+
+    def job(self):
+        t, mode = self.thickness.value(), self.mode.currentData()
+        return lambda seg, ids, p: ops.plan_hollow(seg, ids, t, mode, p)
+
+
 class FillPage(Page):
     title = "Fill between slices"
+    METHODS = [("Signed distance", "signed_distance"), ("Morphological contour (ITK)", "morphological")]
 
     def __init__(self, panel) -> None:
         super().__init__(panel)
         self.axis = self._combo([])
+        self.method = self._combo(self.METHODS)
+        self.method.setToolTip("Signed distance: blends the shapes of the drawn slices. Morphological (ITK, as "
+                               "Slicer and ITK-SNAP): also follows a shape that splits or moves; loads ITK on "
+                               "first use (a few seconds)")
         self.form.addRow("Slices across:", self.axis)
+        self.form.addRow("Method:", self.method)
         self.form.addRow(QLabel("Draw the segment on a few slices of one view, then fill the\n"
-                                "empty slices between them (signed-distance interpolation)."))
+                                "empty slices between them."))
 
     def set_views(self, views) -> None:
         was = self.axis.blockSignals(True)
@@ -202,10 +228,10 @@ class FillPage(Page):
         self.axis.blockSignals(was)
 
     def job(self):
-        axis = self.axis.currentData()
+        axis, method = self.axis.currentData(), self.method.currentData()
         if axis is None:
             raise SegmentationError("open a segmentation first")
-        return lambda seg, ids, p: ops.plan_fill_between_slices(seg, ids, axis, p)
+        return lambda seg, ids, p: ops.plan_fill_between_slices(seg, ids, axis, p, method)
 
 
 class IslandPicker:

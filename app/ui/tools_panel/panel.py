@@ -20,7 +20,7 @@ from app.model.segmentation import SegmentationError
 
 from .overlay import PreviewOverlay
 from .report import describe_plan, describe_result, plan_codes
-from .pages import FillPage, IslandPicker, IslandsPage, LogicalPage, MarginPage, SmoothingPage
+from .pages import FillPage, HollowPage, IslandPicker, IslandsPage, LogicalPage, MarginPage, SmoothingPage
 from app.model.resample import LatticeCache
 from .threshold_page import ThresholdPage
 
@@ -53,7 +53,7 @@ class ToolsPanel(QWidget):
         self._seg = None
         self._saved_tools = None
         self.pages = [ThresholdPage(self), IslandsPage(self), MarginPage(self), SmoothingPage(self),
-                      LogicalPage(self), FillPage(self)]
+                      LogicalPage(self), FillPage(self), HollowPage(self)]
         self._build()
         for page in self.pages:
             page.changed.connect(self.invalidate)
