@@ -44,11 +44,21 @@ def gzip_chunks(chunks: Iterable, level: int) -> Iterator[bytes]:
 
 def gunzip_into(read, out: np.ndarray, skip: int = 0, progress=None) -> None:
     """Decompress a gzip stream, read by `read(n) -> bytes`, into the flat uint8 array `out`, after discarding
-    the first `skip` decompressed bytes. Concatenated gzip members are accepted (the NRRD spec allows them).
-    Raises TruncatedData when the stream holds fewer bytes than `out` needs, or is corrupt. `progress(fraction)`
-    is called after each decoded piece."""
+    the first `skip` decompressed bytes (see `gunzip_pieces`). `progress(fraction)` is called after each piece."""
     view = memoryview(out).cast("B")
-    filled, need = 0, skip + len(view)
+    filled = 0
+    for piece in gunzip_pieces(read, len(view), skip):
+        view[filled:filled + len(piece)] = piece
+        filled += len(piece)
+        if progress:
+            progress(filled / max(1, len(view)))
+
+
+def gunzip_pieces(read, n: int, skip: int = 0) -> Iterator[bytes]:
+    """The decompressed bytes skip .. skip + n of a gzip stream, read by `read(n) -> bytes`, in bounded pieces
+    (a caller can look at a volume without holding it whole). Concatenated gzip members are accepted (the NRRD spec
+    allows them). Raises TruncatedData when the stream holds fewer bytes than that, or is corrupt."""
+    filled, need = 0, skip + n
     decomp = _fast_zlib.decompressobj(GZIP_WBITS)
     empty = 0                               # members in a row that held nothing (writers never emit them)
     while filled < need:
@@ -66,11 +76,14 @@ def gunzip_into(read, out: np.ndarray, skip: int = 0, progress=None) -> None:
         empty = empty + 1 if not piece and decomp.eof else 0
         if empty > _MAX_EMPTY_MEMBERS:      # a file of 10^6 empty members would take minutes to walk
             raise TruncatedData(f"the compressed data is corrupt (over {_MAX_EMPTY_MEMBERS} empty gzip members)")
-        filled = _copy_piece(view, piece, filled, skip)
-        if progress:
-            progress(filled / need)
+        start = filled - skip
+        filled += len(piece)
+        if start >= 0:
+            yield piece
+        elif start + len(piece) > 0:
+            yield piece[-start:]
     if filled < need:
-        raise TruncatedData(f"the compressed data ends after {max(0, filled - skip)} of {len(view)} bytes")
+        raise TruncatedData(f"the compressed data ends after {max(0, filled - skip)} of {n} bytes")
 
 
 def gunzip_prefix(read, n: int) -> bytes:
@@ -99,15 +112,6 @@ def gunzip_prefix(read, n: int) -> bytes:
         out.append(piece)
         filled += len(piece)
     return b"".join(out)
-
-
-def _copy_piece(view: memoryview, piece: bytes, filled: int, skip: int) -> int:
-    start = filled - skip
-    if start >= 0:
-        view[start:start + len(piece)] = piece
-    elif start + len(piece) > 0:
-        view[0:start + len(piece)] = piece[-start:]
-    return filled + len(piece)
 
 
 def gunzip_bytes(data: bytes) -> bytes:
