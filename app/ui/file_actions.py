@@ -58,7 +58,7 @@ class FileActions:
                 ("Open segmentation...", self.ask_open_segmentation, QKeySequence.Open),
                 ("Open labelmap with label table...", self.ask_open_labelmap, "Ctrl+Shift+O"),
                 ("Open reference volume...", self.ask_open_reference, "Ctrl+Shift+R"),
-                ("Open DICOM folder...", lambda: dicom_actions.ask_open_dicom(self), "Ctrl+Shift+D"),
+                ("Open DICOM folder...", lambda: dicom_actions.ask_open_dicom(self), "Ctrl+Shift+I"),
                 ("Import masks...", self.ask_import_masks, None), None,
                 ("Save", self.save, QKeySequence.Save), ("Save as...", self.save_as, QKeySequence.SaveAs),
                 ("Export labelmap...", self.ask_export_labelmap, "Ctrl+E"),
