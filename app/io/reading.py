@@ -56,11 +56,17 @@ def open_segmentation(path: Path, labels=None, progress=None) -> Segmentation:
         arr, geometry = nifti.read(path)
     if progress:
         progress(0.7)
+    seg = labelmap_segmentation(arr, geometry, path, labels)
+    if progress:
+        progress(1.0)
+    return seg
+
+
+def labelmap_segmentation(arr: np.ndarray, geometry: Geometry, path: Path, labels=None) -> Segmentation:
+    """A plain labelmap already in memory (read from `path`) as a segmentation, with its label table."""
     table = _table(path, labels)
     seg = segmentation_from_labelmap(arr, geometry, table, path.name)
     seg.label_table = dict(table or {})      # every entry, also those without voxels (painted later)
-    if progress:
-        progress(1.0)
     return seg
 
 

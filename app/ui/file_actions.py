@@ -110,18 +110,21 @@ class FileActions:
         except (io.FileFormatError, OSError, Cancelled, NotImplementedError) as exc:
             return self._report(self._sentence(exc, path))
         if labels not in (None, False) or (self.w.segmentation is None and looks_like_labelmap(volume.array)):
-            return self.open_segmentation(path, labels)
+            nifti = path.name.lower().endswith((".nii", ".nii.gz"))    # no segment metadata: not read twice
+            return self.open_segmentation(path, labels, volume if nifti else None)
         return self._adopt_reference(volume, path)
 
-    def open_segmentation(self, path, labels=None) -> bool:
+    def open_segmentation(self, path, labels=None, volume=None) -> bool:
+        """`volume`: the file already read as a Volume (a NIfTI labelmap), taken as it is."""
         path = Path(path)
         if path.is_file() and dicom_actions.is_dicom_path(path):
             return dicom_actions.open_dicom(self, path)
         if not self.maybe_save():
             return False
         try:
-            seg = self._read_warned(lambda p: io.open_segmentation(path, labels=labels, progress=p), path,
-                                    f"Opening {path.name}...")
+            read = (lambda p: io.segmentation_from_volume(volume, labels)) if volume is not None else \
+                (lambda p: io.open_segmentation(path, labels=labels, progress=p))
+            seg = self._read_warned(read, path, f"Opening {path.name}...")
         except (io.FileFormatError, OSError, Cancelled, NotImplementedError) as exc:
             return self._report(self._sentence(exc, path))
         ref = self.w.reference
