@@ -60,7 +60,7 @@ class FileActions:
                 ("Import masks...", self.ask_import_masks, None), None,
                 ("Save", self.save, QKeySequence.Save), ("Save as...", self.save_as, QKeySequence.SaveAs),
                 ("Export labelmap...", self.ask_export_labelmap, "Ctrl+E"), None,
-                ("Close", self.close_document, QKeySequence.Close), ("Quit", window.close, QKeySequence.Quit)]
+                ("Close", self.close_document, QKeySequence.Close), ("Quit", window.close, QKeySequence.Quit if not QKeySequence(QKeySequence.Quit).isEmpty() else "Ctrl+Q")]
         self.actions = {}
         for item in spec:
             if item is None:

@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------- construction
     def _build_central(self) -> None:
         self.view_area = QWidget()
+        self.view_area.setAccessibleName("the slice views")
         self.view_grid = QGridLayout(self.view_area)
         self.view_grid.setContentsMargins(0, 0, 0, 0)
         self.view_grid.setSpacing(2)

@@ -11,6 +11,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QColorDialog, QHBoxLayout, QHe
 from .segment_table import Column, MarkDelegate, SegmentTableModel, SwatchDelegate, qcolor
 
 
+WINDOW_WIDE = ("add", "only", "all", "filter")
+
+
 class _SameRows:
     """`SegmentPanel.proxy` for callers written against the first version (a filter proxy): the model now filters
     itself, so view rows and model rows are the same. Prefer `SegmentPanel.index_of(segment_id)`."""
@@ -86,7 +89,7 @@ class SegmentPanel(QWidget):
                 ("down", "Move down", "Ctrl+Down", lambda: self.move_selected(+1)),
                 ("show", "Show selected", None, lambda: self.set_selected(visible=True)),
                 ("hide", "Hide selected", None, lambda: self.set_selected(visible=False)),
-                ("only", "Show only selected", "Ctrl+Shift+O", self.show_only_selected),
+                ("only", "Show only selected", "Ctrl+Shift+H", self.show_only_selected),
                 ("all", "Show all", "Ctrl+Shift+V", self.show_all),
                 ("colour", "Change colour...", None, self.choose_colour),
                 ("opacity", "Set opacity...", None, self.choose_opacity),
@@ -99,7 +102,9 @@ class SegmentPanel(QWidget):
             a = QAction(text, self)
             if shortcut is not None:
                 a.setShortcut(QKeySequence(shortcut))
-                a.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+                # Delete, F2, Ctrl+Up/Down act on the table only (elsewhere they mean other things); the rest
+                # work wherever the focus is in the window (Ctrl+F right after clicking a view)
+                a.setShortcutContext(Qt.WindowShortcut if key in WINDOW_WIDE else Qt.WidgetWithChildrenShortcut)
             a.triggered.connect(slot)
             self.addAction(a)
             acts[key] = a
