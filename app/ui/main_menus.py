@@ -65,7 +65,7 @@ def _ask_opacity(window, which: str) -> None:
 def build_segmentation_menu(window) -> None:
     m = window.menu("Segmentation")
     window.segment_panel.fill_menu(m, ("add", "remove", None, "rename", "colour", "opacity", None, "only", "all",
-                                       "lock", "unlock", None, "up", "down", "filter"))
+                                       "lock", "unlock", None, "up", "down", "filter", "jump"))
     _action(window, m, "Collapse labelmap layers", window.layers_panel.collapse)
 
 

@@ -101,6 +101,7 @@ class MainWindow(QMainWindow):
         self.layers_panel.collapsed.connect(self.status_message)
         self.layers_dock = self.add_dock(self.layers_panel, "Layers", Qt.RightDockWidgetArea)
         self.segment_panel.current_segment_changed.connect(self.current_segment_changed)
+        self.segment_panel.jump_requested.connect(self.jump_to_segment)
         d = self.display
         d.structure_changed.connect(self.segment_panel.on_structure_changed)
         d.structure_changed.connect(self.layers_panel.refresh)
@@ -164,6 +165,24 @@ class MainWindow(QMainWindow):
 
     def select_segment(self, segment_id: str) -> None:
         self.segment_panel.select_segment(segment_id)
+
+    def jump_to_segment(self, segment_id: str) -> None:
+        """Move the linked cursor to the segment (its voxel nearest its centroid) and centre every view there."""
+        from app.model.locate import segment_centre
+
+        seg = self.segmentation
+        if seg is None or segment_id not in seg:
+            return
+        name = seg.segment(segment_id).name
+        ijk = segment_centre(seg, segment_id)
+        if ijk is None:
+            self.status_message(f"{name} is empty: nothing to jump to")
+            return
+        self.display.set_cursor(ijk)
+        for v in self.slice_views:
+            v.centre_on(ijk)
+        self.select_segment(segment_id)
+        self.status_message(f"{name}: ijk ({ijk[0]}, {ijk[1]}, {ijk[2]})")
 
     # ---------------------------------------------------------------- document
     def set_document(self, segmentation, reference=..., path=None, unsaved: bool = False) -> None:

@@ -8,10 +8,10 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QColorDialog, QHBoxLayout, QHeaderView, QInputDialog, QLineEdit,
                                QMenu, QTableView, QToolButton, QVBoxLayout, QWidget)
 
-from .segment_table import Column, MarkDelegate, SegmentTableModel, SwatchDelegate, qcolor
+from .segment_table import Column, MarkDelegate, SegmentTableModel, SortKey, SwatchDelegate, qcolor
 
 
-WINDOW_WIDE = ("add", "only", "all", "filter")
+WINDOW_WIDE = ("add", "only", "all", "filter", "jump")
 
 
 class _SameRows:
@@ -29,6 +29,7 @@ class _SameRows:
 
 class SegmentPanel(QWidget):
     current_segment_changed = Signal(str)
+    jump_requested = Signal(str)        # centre every view on this segment (the window does it)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -62,6 +63,9 @@ class SegmentPanel(QWidget):
         t.setItemDelegateForColumn(Column.LOCK, MarkDelegate("lock", t))
         t.setShowGrid(False)
         t.setWordWrap(False)
+        t.setTextElideMode(Qt.ElideMiddle)          # "left_…_hippocampus": both ends of a long name stay readable
+        t.horizontalHeader().setSortIndicator(-1, Qt.AscendingOrder)
+        t.setSortingEnabled(True)                   # a header click orders the rows, never the segments
         t.setAlternatingRowColors(True)
         t.verticalHeader().hide()
         t.verticalHeader().setDefaultSectionSize(20)
@@ -96,7 +100,9 @@ class SegmentPanel(QWidget):
                 ("lock", "Lock selected", None, lambda: self.set_selected(locked=True)),
                 ("unlock", "Unlock selected", None, lambda: self.set_selected(locked=False)),
                 ("rename", "Rename", "F2", self.rename_current),
-                ("filter", "Filter segments", "Ctrl+F", self.focus_filter)]
+                ("filter", "Filter segments", "Ctrl+F", self.focus_filter),
+                ("jump", "Jump to segment", "Ctrl+J", self.jump_to_current),
+                ("unsort", "List order (no sorting)", None, self.list_order)]
         acts = {}
         for key, text, shortcut, slot in spec:
             a = QAction(text, self)
@@ -275,6 +281,17 @@ class SegmentPanel(QWidget):
     def _double_clicked(self, index) -> None:
         if index.column() == Column.COLOUR:
             self.choose_colour()
+        elif index.column() == Column.VOXELS:
+            self.jump_requested.emit(self.model.segment_id(index.row()))
+
+    def jump_to_current(self) -> None:
+        if self._current and self.segmentation is not None and self._current in self.segmentation:
+            self.jump_requested.emit(self._current)
+
+    def list_order(self) -> None:
+        """Rows in the segments' own order again (clears the header's sort)."""
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.AscendingOrder)
+        self.model.set_sort(SortKey.LIST)
 
     def _context_menu(self, pos) -> None:
         self.context_menu().exec(self.table.viewport().mapToGlobal(pos))
@@ -282,8 +299,8 @@ class SegmentPanel(QWidget):
     def context_menu(self) -> QMenu:
         """The right-click menu of the table and its header."""
         menu = QMenu(self)
-        self.fill_menu(menu, ("add", "remove", None, "rename", "colour", "opacity", None, "show", "hide", "only",
-                              "all", None, "lock", "unlock", None, "up", "down"))
+        self.fill_menu(menu, ("jump", None, "add", "remove", None, "rename", "colour", "opacity", None, "show",
+                              "hide", "only", "all", None, "lock", "unlock", None, "up", "down", "unsort"))
         return menu
 
     def fill_menu(self, menu: QMenu, keys) -> None:

@@ -128,6 +128,15 @@ class SliceView(QWidget):
             h, w = self._size_mm()
             self.view_box.setRange(QRectF(0, 0, w, h), padding=0.01)
 
+    def centre_on(self, ijk) -> None:
+        """Pan (same zoom) so that the lattice point `ijk` is in the middle of the view."""
+        if self.frame is None:
+            return
+        p = self.ijk_to_view(ijk)
+        (x0, x1), (y0, y1) = self.view_box.viewRange()
+        w, h = x1 - x0, y1 - y0
+        self.view_box.setRange(QRectF(p.x() - w / 2, p.y() - h / 2, w, h), padding=0)
+
     def context(self, modifiers=Qt.NoModifier) -> ViewContext:
         return ViewContext(self.plane_axis, self._index, bool(modifiers & Qt.ShiftModifier),
                            bool(modifiers & Qt.ControlModifier))
