@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMenu, QTextBrowser, QV
 
 # what the slice views do with the mouse and with keys they handle themselves (not actions)
 MOUSE_AND_VIEW_KEYS = (
-    ("Mouse wheel, Up/Down, Left/Right", "next / previous slice, towards superior, anterior, left (as in Slicer)"),
+    ("Mouse wheel, Up/Down, Left/Right", "next / previous slice: up goes superior, anterior, right (as in Slicer)"),
     ("Page Up / Page Down", "10 slices"),
     ("Ctrl+wheel, middle-drag, R", "zoom, pan, reset the view"),
     ("Left click / drag", "move the linked cursor (or use the active tool)"),
