@@ -168,6 +168,15 @@ class FileActions:
             self.w.set_document(None, None)
 
     # ---------------------------------------------------------------- dialogs
+    def document_folder(self) -> Path:
+        """Where a save dialog starts: the open document's folder (else its reference volume's, else the last
+        folder used)."""
+        ref = self.w.reference
+        for p in (self.w.path, getattr(ref, "path", None) if ref is not None else None):
+            if p is not None and Path(p).parent.is_dir():
+                return Path(p).parent
+        return Path(self.w.settings.value("last_dir", "") or Path.home())
+
     def _ask(self, title, filter_, save=False, default=""):
         start = default or self.w.settings.value("last_dir", "")
         fn = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
@@ -212,7 +221,7 @@ class FileActions:
             return False
         stem = self.w.path.name.split(".")[0] if self.w.path is not None else "segmentation"
         path = self._ask("Save segmentation", "Slicer segmentation (*.seg.nrrd)", save=True,
-                         default=str(Path(self.w.settings.value("last_dir", "")) / f"{stem}.seg.nrrd"))
+                         default=str(self.document_folder() / f"{stem}.seg.nrrd"))
         if path is None:
             return False
         if not path.name.lower().endswith(".seg.nrrd"):
@@ -234,7 +243,9 @@ class FileActions:
         seg = self.w.segmentation
         if seg is None:
             return
-        path = self._ask("Export labelmap", "NRRD (*.nrrd);;NIfTI (*.nii.gz)", save=True)
+        stem = self.w.path.name.split(".")[0] if self.w.path is not None else "labelmap"
+        path = self._ask("Export labelmap", "NRRD (*.nrrd);;NIfTI (*.nii.gz)", save=True,
+                         default=str(self.document_folder() / f"{stem}-labelmap.nrrd"))
         if path is None:
             return
         try:

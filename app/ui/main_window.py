@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
         self.resize(1280, 900)
         if extensions:
             self._install_extensions()
+            self._keep_quit_last()
         self._arrange_default_docks()
         self.files.restore_settings()        # after the extensions: their docks' places are saved too
         self._update_title()
@@ -122,6 +123,15 @@ class MainWindow(QMainWindow):
                 log.exception("extension %s failed to install", name)
                 print(f"segedit: {name} could not be installed: {exc}", file=sys.stderr)
                 self.status_message(f"{name} could not be installed: {exc}")
+
+    def _keep_quit_last(self) -> None:
+        """Extensions append to the File menu (Export surfaces, Recover...): Quit stays its last entry."""
+        m = self.menu("File")
+        quit_action = self.files.actions.get("Quit")
+        if quit_action is not None and m.actions() and m.actions()[-1] is not quit_action:
+            m.removeAction(quit_action)
+            m.addSeparator()
+            m.addAction(quit_action)
 
     def _arrange_default_docks(self) -> None:
         """The first-run layout: the slice views get the width. Docks sharing a side become tabs (the editor and
