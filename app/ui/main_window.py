@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
             self._install_extensions()
             self._keep_quit_last()
         self._arrange_default_docks()
+        self._keep_dock_widths()
         self.files.restore_settings()        # after the extensions: their docks' places are saved too
         self._update_title()
 
@@ -123,6 +124,16 @@ class MainWindow(QMainWindow):
                 log.exception("extension %s failed to install", name)
                 print(f"segedit: {name} could not be installed: {exc}", file=sys.stderr)
                 self.status_message(f"{name} could not be installed: {exc}")
+
+    def _keep_dock_widths(self) -> None:
+        """Docks keep the width the user gave them: a label whose text changes (the segment being edited, a
+        tool's summary, a long segment name) must not push its dock wider, which shrank the views during a
+        session (320 -> 375 px, and ~1000 px for a long name). Labels in docks wrap and never demand their
+        text's width (minimumWidth 1 overrides the hint)."""
+        for dock in self.findChildren(QDockWidget):
+            for label in dock.findChildren(QLabel):
+                label.setWordWrap(True)
+                label.setMinimumWidth(1)
 
     def _keep_quit_last(self) -> None:
         """Extensions append to the File menu (Export surfaces, Recover...): Quit stays its last entry."""
