@@ -14,7 +14,8 @@ import logging
 import sys
 
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtWidgets import QDockWidget, QGridLayout, QLabel, QMainWindow, QMenu, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QDockWidget, QFormLayout, QGridLayout, QLabel, QMainWindow, QMenu, QVBoxLayout,
+                               QWidget)
 
 from app.render.slicing import Plane
 
@@ -131,9 +132,16 @@ class MainWindow(QMainWindow):
         session (320 -> 375 px, and ~1000 px for a long name). Labels in docks wrap and never demand their
         text's width (minimumWidth 1 overrides the hint)."""
         for dock in self.findChildren(QDockWidget):
+            row_labels = set()              # a form's row labels are short and fixed: they keep their width
+            for form in dock.findChildren(QFormLayout):
+                for row in range(form.rowCount()):
+                    item = form.itemAt(row, QFormLayout.LabelRole)
+                    if item is not None and item.widget() is not None:
+                        row_labels.add(id(item.widget()))
             for label in dock.findChildren(QLabel):
-                label.setWordWrap(True)
-                label.setMinimumWidth(1)
+                if id(label) not in row_labels:
+                    label.setWordWrap(True)
+                    label.setMinimumWidth(1)
 
     def _keep_quit_last(self) -> None:
         """Extensions append to the File menu (Export surfaces, Recover...): Quit stays its last entry."""

@@ -73,8 +73,8 @@ class SegmentPanel(QWidget):
         h = t.horizontalHeader()
         h.setSectionResizeMode(QHeaderView.Interactive)
         h.setStretchLastSection(False)
-        for col, width in ((Column.VISIBLE, 40), (Column.COLOUR, 30), (Column.NAME, 170), (Column.VALUE, 46),
-                           (Column.LAYER, 42), (Column.VOXELS, 84), (Column.LOCK, 36)):
+        for col, width in ((Column.VISIBLE, 38), (Column.COLOUR, 26), (Column.NAME, 170), (Column.VALUE, 46),
+                           (Column.LAYER, 40), (Column.VOXELS, 72), (Column.LOCK, 36)):
             t.setColumnWidth(col, width)
         h.setSectionResizeMode(Column.NAME, QHeaderView.Stretch)
         t.setColumnHidden(Column.LAYER, True)

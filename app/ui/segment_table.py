@@ -6,6 +6,7 @@ brush dab."""
 from __future__ import annotations
 
 import enum
+import math
 
 from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QRect, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPen
@@ -25,7 +26,7 @@ class Column(enum.IntEnum):
 
 
 HEADERS = {Column.VISIBLE: "Show", Column.COLOUR: "", Column.NAME: "Name", Column.VALUE: "Value",
-           Column.LAYER: "Layer", Column.VOXELS: "Volume (mL)", Column.LOCK: "Lock"}
+           Column.LAYER: "Layer", Column.VOXELS: "Vol (mL)", Column.LOCK: "Lock"}
 TIPS = {Column.VISIBLE: "Show or hide (applies to every selected row)", Column.COLOUR: "Double-click to change",
         Column.NAME: "Double-click or F2 to rename", Column.VALUE: "Label value in its layer",
         Column.LAYER: "Shared labelmap layer, numbered as in the saved .seg.nrrd",
@@ -50,9 +51,12 @@ def format_volume(mm3: float) -> str:
 
 
 def format_ml(mm3: float) -> str:
-    """The Volume column: always millilitres (the unit is in the header), 3 decimals = 1 mm³, so a column of
-    volumes reads and compares at a glance."""
-    return f"{mm3 / 1000:,.3f}"
+    """The Volume column: always millilitres (the unit is in the header), with 4 significant digits or more and
+    at most 3 decimals (1 mm³): 0.004, 40.01, 235.9, 14,331. One unit, so a column of volumes compares at a
+    glance, and narrow enough never to be elided."""
+    ml = mm3 / 1000
+    decimals = 3 if ml < 1 else max(0, 3 - int(math.floor(math.log10(ml))))
+    return f"{ml:,.{decimals}f}"
 
 
 class SortKey(enum.Enum):
