@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+import shiboken6
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
@@ -349,7 +350,9 @@ class SliceView(QWidget):
     def _key_target(self) -> "SliceView":
         """Keys act on the view the wheel would: the one under the mouse, else this one (the last clicked)."""
         other = SliceView._under_mouse
-        if other is not None and other is not self and other.isVisible() and other.window() is self.window():
+        if other is None or other is self or not shiboken6.isValid(other):   # a closed window's view
+            return self
+        if other.isVisible() and other.window() is self.window():
             return other
         return self
 
