@@ -9,7 +9,7 @@ import enum
 import math
 
 from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QRect, Qt, QTimer
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate
 
 COUNT_REFRESH_MS = 400
@@ -81,7 +81,7 @@ class SegmentTableModel(QAbstractTableModel):
         self._filter = ""
         self._n = 0
         self._voxel_mm3 = 1.0
-        self._file_layer: dict[int, int] = {}
+        self._file_layer: dict[int, int] | None = None
         self.sort_key = SortKey.LIST
         self.sort_descending = False
         self.selected_ids = lambda: []      # set by the panel: bulk edits apply to the selection
@@ -111,10 +111,15 @@ class SegmentTableModel(QAbstractTableModel):
         self._row = {sid: n for n, sid in enumerate(self._ids)}
         self._n = len(self._ids)
         self._voxel_mm3 = seg.geometry.voxel_volume if seg is not None else 1.0
-        # layers are numbered as the .seg.nrrd writer numbers them: in order of first appearance in the list
-        self._file_layer = {}
-        for s in (seg.segments if seg is not None else []):
-            self._file_layer.setdefault(s.layer, len(self._file_layer))
+        self._file_layer = None           # built when the Layer column is first painted (hidden by default)
+
+    def _file_layers(self) -> dict:
+        """Layers numbered as the .seg.nrrd writer numbers them: in order of first appearance in the list."""
+        if self._file_layer is None:
+            self._file_layer = {}
+            for s in (self.segmentation.segments if self.segmentation is not None else []):
+                self._file_layer.setdefault(s.layer, len(self._file_layer))
+        return self._file_layer
 
     def _sort_function(self, seg):
         key = self.sort_key
@@ -207,7 +212,7 @@ class SegmentTableModel(QAbstractTableModel):
         if col == _VALUE:
             return s.label
         if col == _LAYER:
-            return self._file_layer.get(s.layer, s.layer)
+            return self._file_layers().get(s.layer, s.layer)
         if col == _VOXELS:
             return format_ml(self.segmentation.voxel_count(sid) * self._voxel_mm3)
         return None
@@ -301,8 +306,6 @@ class MarkDelegate(QStyledItemDelegate):
         size = min(r.width(), r.height()) - 6
         box = QRect(r.center().x() - size // 2, r.center().y() - size // 2, size, size)
         shape = painter.drawEllipse if self.kind == "eye" else painter.drawRect
-        painter.save()
-        painter.setRenderHint(QPainter.Antialiasing, True)
         if on:
             # "on" is a filled mark inside a white ring and a dark edge: it stands out on any row colour,
             # including the blue of a selected row (the plain blue disc vanished there)
@@ -320,7 +323,6 @@ class MarkDelegate(QStyledItemDelegate):
             shape(box.adjusted(2, 2, -2, -2))
             if self.kind == "eye":
                 painter.drawLine(box.bottomLeft(), box.topRight())
-        painter.restore()
 
     def editorEvent(self, event, model, option, index) -> bool:
         if event.type() == QEvent.MouseButtonRelease and event.button() == Qt.LeftButton and \
