@@ -16,6 +16,8 @@ from . import window_settings
 from .long_task import Cancelled
 
 MAX_RECENT = 10
+# the platform's Quit key; some platforms (offscreen, some Linux desktops) have none: Ctrl+Q as in Slicer
+QUIT_KEY = QKeySequence.Quit if not QKeySequence(QKeySequence.Quit).isEmpty() else "Ctrl+Q"
 IMAGE_FILTER = "Images (*.nrrd *.nhdr *.nii *.nii.gz);;All files (*)"
 SEG_FILTER = "Segmentations and labelmaps (*.seg.nrrd *.seg.nhdr *.nrrd *.nhdr *.nii *.nii.gz);;All files (*)"
 TABLE_SUFFIXES = (".label", ".txt", ".ctbl", ".csv")
@@ -60,7 +62,7 @@ class FileActions:
                 ("Import masks...", self.ask_import_masks, None), None,
                 ("Save", self.save, QKeySequence.Save), ("Save as...", self.save_as, QKeySequence.SaveAs),
                 ("Export labelmap...", self.ask_export_labelmap, "Ctrl+E"), None,
-                ("Close", self.close_document, QKeySequence.Close), ("Quit", window.close, QKeySequence.Quit if not QKeySequence(QKeySequence.Quit).isEmpty() else "Ctrl+Q")]
+                ("Close", self.close_document, QKeySequence.Close), ("Quit", window.close, QUIT_KEY)]
         self.actions = {}
         for item in spec:
             if item is None:

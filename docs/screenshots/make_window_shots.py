@@ -1,7 +1,8 @@
 """Screenshots of the segment table, the Help > Keyboard and mouse dialog and window/level (issue 12), made in a
 real window. Run from the repository root under Xvfb:
 
-    xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb PYTHONPATH=. python docs/screenshots/make_window_shots.py
+    xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb PYTHONPATH=. \
+        python docs/screenshots/make_window_shots.py
 """
 from __future__ import annotations
 

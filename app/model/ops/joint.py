@@ -12,8 +12,9 @@ Per layer, for the selected segments S1..Sn of that layer (U = their union):
    background) stays with its best member. Otherwise a group surrounded by other structures would leave holes
    between itself and them.
 So, by construction: no overlaps (one label per voxel), and no gaps — a voxel that was labelled is left unlabelled
-only where the group borders background (within the kernel's reach of an unlabelled voxel). The only full-size arrays are per layer
-on U's grown box: the running maximum, the running sum (float32) and the argmax (int32); never one per segment.
+only where the group borders background (within the kernel's reach of an unlabelled voxel). The only full-size
+arrays are per layer on U's grown box: the running maximum, the running sum (float32), the argmax (int32) and, for a
+subset, the union and "labelled" masks (bool) and one more float32 blur; never one per segment.
 Changes are applied as every loss first, then every gain, so segments of the selection exchange voxels freely;
 gains into unselected segments follow the overwrite mode.
 """
