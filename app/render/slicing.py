@@ -145,5 +145,18 @@ class SliceFrame:
         return origin, d_row, d_col
 
 
+# the anatomical direction "next slice" moves to, as Slicer's slice offset grows (its slice normals are +S for
+# axial, +A for coronal, +R for sagittal), as (LPS axis, sign): S = +z, A = -y, R = -x
+_FORWARD = {Plane.AXIAL: (2, +1), Plane.CORONAL: (1, -1), Plane.SAGITTAL: (0, -1)}
+
+
+def forward_step(geometry: Geometry, plane: Plane) -> int:
+    """+1 or -1: the lattice index step along the plane's axis that moves towards superior (axial), anterior
+    (coronal) or the patient's right (sagittal), whatever the file's storage order."""
+    axis_of, sign_of = anatomical_axes(geometry.directions)
+    lps, sign = _FORWARD[plane]
+    return sign_of[lps] * sign
+
+
 def frames_for(geometry: Geometry) -> dict[Plane, SliceFrame]:
     return {p: SliceFrame.for_geometry(geometry, p) for p in Plane}

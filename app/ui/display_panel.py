@@ -19,6 +19,10 @@ class DisplayPanel(QWidget):
         self.preset_box.addItem("Window/level: auto")
         for name, w, lev in WINDOW_PRESETS:
             self.preset_box.addItem(f"{name} (W {w:g} / L {lev:g})")
+        self.preset_box.addItem("Custom")          # shown (with W and L) after a right-drag or an odd preset
+        # its texts change with W/L: they must never widen the dock (issue 12: the docks kept growing)
+        self.preset_box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.preset_box.setMinimumContentsLength(16)
         self.preset_box.setToolTip("Grey window/level presets (right-drag in a view adjusts them)")
         grid = QGridLayout(self)
         grid.setContentsMargins(2, 2, 2, 2)
@@ -35,6 +39,9 @@ class DisplayPanel(QWidget):
         self.outline_slider.valueChanged.connect(lambda v: display.set_style(outline_opacity=v / 100))
         self.preset_box.activated.connect(self.apply_preset)
         display.style_changed.connect(self.sync)
+        display.grey_changed.connect(self.sync_window_level)
+        display.document_changed.connect(self.sync_window_level)
+        self.sync_window_level()
 
     @staticmethod
     def _slider() -> QSlider:
@@ -53,8 +60,24 @@ class DisplayPanel(QWidget):
             w.setChecked(value) if isinstance(w, QCheckBox) else w.setValue(value)
             w.blockSignals(was)
 
+    def sync_window_level(self) -> None:
+        """Name what the grey shows: "auto", a preset, or "Custom (W … / L …)" after a right-drag."""
+        d = self.display
+        current = (round(d.window, 3), round(d.level, 3))
+        known = [d.auto_window_level] + [(w, lev) for _, w, lev in WINDOW_PRESETS]
+        n = next((i for i, (w, lev) in enumerate(known) if (round(w, 3), round(lev, 3)) == current), None)
+        custom = self.preset_box.count() - 1
+        self.preset_box.setItemText(0, "Auto (W {:.0f} / L {:.0f})".format(*d.auto_window_level))
+        self.preset_box.setItemText(custom, "Custom" if n is not None else
+                                    f"Custom (W {d.window:.0f} / L {d.level:.0f})")
+        was = self.preset_box.blockSignals(True)
+        self.preset_box.setCurrentIndex(custom if n is None else n)
+        self.preset_box.blockSignals(was)
+
     def apply_preset(self, n: int) -> None:
         d = self.display
+        if n == self.preset_box.count() - 1:       # "Custom": nothing to apply
+            return
         if n == 0:
             d.set_window_level(*d.auto_window_level)
         else:

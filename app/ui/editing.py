@@ -102,6 +102,7 @@ class Editing(QObject):
         for widget in (views, self.panel):
             sc = QShortcut(QKeySequence(Qt.Key_Escape), widget)
             sc.setContext(Qt.WidgetWithChildrenShortcut)
+            sc.setWhatsThis("Cancel the stroke in progress, else put the tool down")
             sc.activated.connect(self.escape)
 
     # ---------------------------------------------------------------- tools

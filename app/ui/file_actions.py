@@ -16,6 +16,8 @@ from . import dicom_actions, window_settings
 from .long_task import Cancelled
 
 MAX_RECENT = 10
+# the platform's Quit key; some platforms (offscreen, some Linux desktops) have none: Ctrl+Q as in Slicer
+QUIT_KEY = QKeySequence.Quit if not QKeySequence(QKeySequence.Quit).isEmpty() else "Ctrl+Q"
 IMAGE_FILTER = "Images (*.nrrd *.nhdr *.nii *.nii.gz);;All files (*)"
 SEG_FILTER = ("Segmentations and labelmaps (*.seg.nrrd *.seg.nhdr *.nrrd *.nhdr *.nii *.nii.gz *.dcm);;"
               "DICOM SEG (*.dcm);;All files (*)")
@@ -63,7 +65,7 @@ class FileActions:
                 ("Save", self.save, QKeySequence.Save), ("Save as...", self.save_as, QKeySequence.SaveAs),
                 ("Export labelmap...", self.ask_export_labelmap, "Ctrl+E"),
                 ("Export DICOM SEG...", lambda: dicom_actions.ask_export_seg(self), None), None,
-                ("Close", self.close_document, QKeySequence.Close), ("Quit", window.close, QKeySequence.Quit)]
+                ("Close", self.close_document, QKeySequence.Close), ("Quit", window.close, QUIT_KEY)]
         self.actions = {}
         for item in spec:
             if item is None:
@@ -179,6 +181,15 @@ class FileActions:
             self.w.set_document(None, None)
 
     # ---------------------------------------------------------------- dialogs
+    def document_folder(self) -> Path:
+        """Where a save dialog starts: the open document's folder (else its reference volume's, else the last
+        folder used)."""
+        ref = self.w.reference
+        for p in (self.w.path, getattr(ref, "path", None) if ref is not None else None):
+            if p is not None and Path(p).parent.is_dir():
+                return Path(p).parent
+        return Path(self.w.settings.value("last_dir", "") or Path.home())
+
     def _ask(self, title, filter_, save=False, default=""):
         start = default or self.w.settings.value("last_dir", "")
         fn = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
@@ -248,7 +259,7 @@ class FileActions:
             return False
         stem = self.w.path.name.split(".")[0] if self.w.path is not None else "segmentation"
         path = self._ask("Save segmentation", "Slicer segmentation (*.seg.nrrd)", save=True,
-                         default=str(Path(self.w.settings.value("last_dir", "")) / f"{stem}.seg.nrrd"))
+                         default=str(self.document_folder() / f"{stem}.seg.nrrd"))
         if path is None:
             return False
         if not path.name.lower().endswith(".seg.nrrd"):
@@ -270,7 +281,9 @@ class FileActions:
         seg = self.w.segmentation
         if seg is None:
             return
-        path = self._ask("Export labelmap", "NRRD (*.nrrd);;NIfTI (*.nii.gz)", save=True)
+        stem = self.w.path.name.split(".")[0] if self.w.path is not None else "labelmap"
+        path = self._ask("Export labelmap", "NRRD (*.nrrd);;NIfTI (*.nii.gz)", save=True,
+                         default=str(self.document_folder() / f"{stem}-labelmap.nrrd"))
         if path is None:
             return
         try:

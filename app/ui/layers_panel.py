@@ -45,21 +45,32 @@ class LayersPanel(QGroupBox):
         self.collapse_button.setEnabled(seg is not None and seg.n_layers > 1)
 
     def collapse(self) -> str:
-        """Collapse (or force a single layer, after confirming when voxels would be lost). Returns a summary."""
+        """Collapse (or force a single layer, after confirming when voxels would be lost). Always says what
+        happened (status bar); an attempt that changes nothing leaves no undo step. Returns the summary."""
         seg = self.segmentation
-        if seg is None or seg.n_layers < 2:
-            return ""
+        if seg is None:
+            return self._say("Nothing to collapse: no segmentation is open.")
         before = seg.n_layers
+        if before < 2:
+            return self._say(f"Nothing to collapse: the segments already share {before} layer.")
         if self.force_box.isChecked():
             if seg.overlapping() and not self.confirm_force():
-                return ""
+                return self._say("Force collapse cancelled: nothing changed.")
             seg.force_single_layer()
         else:
             seg.collapse()
         self.refresh()
-        msg = f"Layers: {before} -> {seg.n_layers}"
-        if not self.force_box.isChecked() and seg.n_layers > 1:
-            msg += " (overlapping segments need their own layers; force a single layer to merge them)"
+        after = seg.n_layers
+        if after == before:
+            msg = (f"{after} layers kept: segments overlap, so each needs its own layer. Nothing changed. Tick "
+                   "'Force collapse to single layer' to merge them (overlapping voxels go to the later segment).")
+        elif after > 1:
+            msg = f"Collapsed {before} layers into {after}: the segments left apart overlap others."
+        else:
+            msg = f"Collapsed {before} layers into 1."
+        return self._say(msg)
+
+    def _say(self, msg: str) -> str:
         self.collapsed.emit(msg)
         return msg
 

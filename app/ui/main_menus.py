@@ -7,20 +7,6 @@ from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from .display import WINDOW_PRESETS
 
-SHORTCUTS_HELP = """<b>Slice views</b><br>
-Mouse wheel, Up/Down, Left/Right: next/previous slice &nbsp; Page Up/Down: 10 slices<br>
-Ctrl+wheel: zoom &nbsp; middle-drag: pan &nbsp; R: reset the view<br>
-Left click/drag: move the linked cursor (or use the active tool) &nbsp; Ctrl+click: select the segment there<br>
-Right-drag: window (horizontal) and level (vertical) &nbsp; Escape: cancel a stroke<br>
-<b>Segments</b><br>
-Ctrl+F: filter &nbsp; F2: rename &nbsp; Delete: remove selected &nbsp; Ctrl+Up/Down: move<br>
-Ctrl+Shift+A: add &nbsp; Ctrl+Shift+O: show only selected &nbsp; Ctrl+Shift+V: show all<br>
-Ctrl+T: group tree &nbsp; Ctrl+G: move to group &nbsp; Ctrl+Shift+N / Shift+F2: add / rename from a list<br>
-F8: next segment not completed &nbsp; Shift+F8: next flagged<br>
-<b>Files</b><br>
-Ctrl+O: open segmentation &nbsp; Ctrl+S: save &nbsp; Ctrl+Shift+S: save as &nbsp; Ctrl+Q: quit"""
-
-
 def _action(window, menu, text, slot, shortcut=None, checkable=False, checked=False) -> QAction:
     a = QAction(text, window, checkable=checkable)
     if checkable:
@@ -41,7 +27,7 @@ def build_view_menu(window) -> None:
     window.layout_actions = {}
     for n, mode in enumerate(Layout):
         a = _action(window, layouts, mode.value, lambda _=False, md=mode: window.set_layout(md),
-                    f"Ctrl+{n + 1}", checkable=True, checked=mode == window.layout_mode)
+                    f"Ctrl+Alt+{n + 1}", checkable=True, checked=mode == window.layout_mode)
         group.addAction(a)
         window.layout_actions[mode] = a
     _action(window, m, "Reset views", window.reset_views, "Ctrl+R")
@@ -79,15 +65,26 @@ def _ask_opacity(window, which: str) -> None:
 def build_segmentation_menu(window) -> None:
     m = window.menu("Segmentation")
     window.segment_panel.fill_menu(m, ("add", "remove", None, "rename", "colour", "opacity", None, "only", "all",
-                                       "lock", "unlock", None, "up", "down", "filter"))
+                                       "lock", "unlock", None, "up", "down", "filter", "jump"))
     _action(window, m, "Collapse labelmap layers", window.layers_panel.collapse)
 
 
 def build_help_menu(window) -> None:
+    from .shortcuts import ShortcutsDialog
+
     m = window.menu("Help")
-    _action(window, m, "Keyboard and mouse", lambda: QMessageBox.information(window, "Keyboard and mouse",
-                                                                            SHORTCUTS_HELP))
-    _action(window, m, "About segedit", lambda: QMessageBox.about(
-        window, "About segedit", "segedit: an editor for 3D medical segmentations with shared labelmap layers "
-        "(3D Slicer .seg.nrrd, ITK-SNAP labelmaps).<br>Slice views use the radiological convention: the patient's "
-        "right is on the left of the axial and coronal views."))
+    window.help_action = _action(window, m, "Keyboard and mouse", lambda: ShortcutsDialog(window).exec(), "F1")
+    window.about_action = _action(window, m, "About segedit", lambda: QMessageBox.about(
+        window, "About segedit", about_text()))
+
+
+def about_text() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        number = version("segedit")
+    except PackageNotFoundError:
+        number = "(not installed: version unknown)"
+    return (f"<b>segedit {number}</b><br>An editor for 3D medical segmentations with shared labelmap layers "
+            "(3D Slicer .seg.nrrd, ITK-SNAP labelmaps).<br>Slice views use the radiological convention: the "
+            "patient's right is on the left of the axial and coronal views.")

@@ -14,7 +14,8 @@ import logging
 import sys
 
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtWidgets import QDockWidget, QGridLayout, QLabel, QMainWindow, QMenu, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QDockWidget, QFormLayout, QGridLayout, QLabel, QMainWindow, QMenu, QVBoxLayout,
+                               QWidget)
 
 from app.render.slicing import Plane
 
@@ -72,13 +73,16 @@ class MainWindow(QMainWindow):
         self.resize(1280, 900)
         if extensions:
             self._install_extensions()
+            self._keep_quit_last()
         self._arrange_default_docks()
+        self._keep_dock_widths()
         self.files.restore_settings()        # after the extensions: their docks' places are saved too
         self._update_title()
 
     # ---------------------------------------------------------------- construction
     def _build_central(self) -> None:
         self.view_area = QWidget()
+        self.view_area.setAccessibleName("the slice views")
         self.view_grid = QGridLayout(self.view_area)
         self.view_grid.setContentsMargins(0, 0, 0, 0)
         self.view_grid.setSpacing(2)
@@ -101,6 +105,7 @@ class MainWindow(QMainWindow):
         self.layers_panel.collapsed.connect(self.status_message)
         self.layers_dock = self.add_dock(self.layers_panel, "Layers", Qt.RightDockWidgetArea)
         self.segment_panel.current_segment_changed.connect(self.current_segment_changed)
+        self.segment_panel.jump_requested.connect(self.jump_to_segment)
         d = self.display
         d.structure_changed.connect(self.segment_panel.on_structure_changed)
         d.structure_changed.connect(self.layers_panel.refresh)
@@ -121,6 +126,32 @@ class MainWindow(QMainWindow):
                 log.exception("extension %s failed to install", name)
                 print(f"segedit: {name} could not be installed: {exc}", file=sys.stderr)
                 self.status_message(f"{name} could not be installed: {exc}")
+
+    def _keep_dock_widths(self) -> None:
+        """Docks keep the width the user gave them: a label whose text changes (the segment being edited, a
+        tool's summary, a long segment name) must not push its dock wider, which shrank the views during a
+        session (320 -> 375 px, and ~1000 px for a long name). Labels in docks wrap and never demand their
+        text's width (minimumWidth 1 overrides the hint)."""
+        for dock in self.findChildren(QDockWidget):
+            row_labels = set()              # a form's row labels are short and fixed: they keep their width
+            for form in dock.findChildren(QFormLayout):
+                for row in range(form.rowCount()):
+                    item = form.itemAt(row, QFormLayout.LabelRole)
+                    if item is not None and item.widget() is not None:
+                        row_labels.add(id(item.widget()))
+            for label in dock.findChildren(QLabel):
+                if id(label) not in row_labels:
+                    label.setWordWrap(True)
+                    label.setMinimumWidth(1)
+
+    def _keep_quit_last(self) -> None:
+        """Extensions append to the File menu (Export surfaces, Recover...): Quit stays its last entry."""
+        m = self.menu("File")
+        quit_action = self.files.actions.get("Quit")
+        if quit_action is not None and m.actions() and m.actions()[-1] is not quit_action:
+            m.removeAction(quit_action)
+            m.addSeparator()
+            m.addAction(quit_action)
 
     def _arrange_default_docks(self) -> None:
         """The first-run layout: the slice views get the width. Docks sharing a side become tabs (the editor and
@@ -164,6 +195,24 @@ class MainWindow(QMainWindow):
 
     def select_segment(self, segment_id: str) -> None:
         self.segment_panel.select_segment(segment_id)
+
+    def jump_to_segment(self, segment_id: str) -> None:
+        """Move the linked cursor to the segment (its voxel nearest its centroid) and centre every view there."""
+        from app.model.locate import segment_centre
+
+        seg = self.segmentation
+        if seg is None or segment_id not in seg:
+            return
+        name = seg.segment(segment_id).name
+        ijk = segment_centre(seg, segment_id)
+        if ijk is None:
+            self.status_message(f"{name} is empty: nothing to jump to")
+            return
+        self.display.set_cursor(ijk)
+        for v in self.slice_views:
+            v.centre_on(ijk)
+        self.select_segment(segment_id)
+        self.status_message(f"{name}: ijk ({ijk[0]}, {ijk[1]}, {ijk[2]})")
 
     # ---------------------------------------------------------------- document
     def set_document(self, segmentation, reference=..., path=None, unsaved: bool = False) -> None:

@@ -8,7 +8,10 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QColorDialog, QHBoxLayout, QHeaderView, QInputDialog, QLineEdit,
                                QMenu, QTableView, QToolButton, QVBoxLayout, QWidget)
 
-from .segment_table import Column, MarkDelegate, SegmentTableModel, SwatchDelegate, qcolor
+from .segment_table import Column, MarkDelegate, SegmentTableModel, SortKey, SwatchDelegate, qcolor
+
+
+WINDOW_WIDE = ("add", "only", "all", "filter", "jump")
 
 
 class _SameRows:
@@ -26,6 +29,7 @@ class _SameRows:
 
 class SegmentPanel(QWidget):
     current_segment_changed = Signal(str)
+    jump_requested = Signal(str)        # centre every view on this segment (the window does it)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -60,6 +64,9 @@ class SegmentPanel(QWidget):
         t.setItemDelegateForColumn(Column.LOCK, MarkDelegate("lock", t))
         t.setShowGrid(False)
         t.setWordWrap(False)
+        t.setTextElideMode(Qt.ElideMiddle)          # "left_…_hippocampus": both ends of a long name stay readable
+        t.horizontalHeader().setSortIndicator(-1, Qt.AscendingOrder)
+        t.setSortingEnabled(True)                   # a header click orders the rows, never the segments
         t.setAlternatingRowColors(True)
         t.verticalHeader().hide()
         t.verticalHeader().setDefaultSectionSize(20)
@@ -67,8 +74,8 @@ class SegmentPanel(QWidget):
         h = t.horizontalHeader()
         h.setSectionResizeMode(QHeaderView.Interactive)
         h.setStretchLastSection(False)
-        for col, width in ((Column.VISIBLE, 40), (Column.COLOUR, 30), (Column.NAME, 170), (Column.VALUE, 46),
-                           (Column.LAYER, 42), (Column.VOXELS, 84), (Column.LOCK, 36)):
+        for col, width in ((Column.VISIBLE, 38), (Column.COLOUR, 26), (Column.NAME, 170), (Column.VALUE, 46),
+                           (Column.LAYER, 40), (Column.VOXELS, 72), (Column.LOCK, 36)):
             t.setColumnWidth(col, width)
         h.setSectionResizeMode(Column.NAME, QHeaderView.Stretch)
         t.setColumnHidden(Column.LAYER, True)
@@ -87,20 +94,24 @@ class SegmentPanel(QWidget):
                 ("down", "Move down", "Ctrl+Down", lambda: self.move_selected(+1)),
                 ("show", "Show selected", None, lambda: self.set_selected(visible=True)),
                 ("hide", "Hide selected", None, lambda: self.set_selected(visible=False)),
-                ("only", "Show only selected", "Ctrl+Shift+O", self.show_only_selected),
+                ("only", "Show only selected", "Ctrl+Shift+H", self.show_only_selected),
                 ("all", "Show all", "Ctrl+Shift+V", self.show_all),
                 ("colour", "Change colour...", None, self.choose_colour),
                 ("opacity", "Set opacity...", None, self.choose_opacity),
                 ("lock", "Lock selected", None, lambda: self.set_selected(locked=True)),
                 ("unlock", "Unlock selected", None, lambda: self.set_selected(locked=False)),
                 ("rename", "Rename", "F2", self.rename_current),
-                ("filter", "Filter segments", "Ctrl+F", self.focus_filter)]
+                ("filter", "Filter segments", "Ctrl+F", self.focus_filter),
+                ("jump", "Jump to segment", "Ctrl+J", self.jump_to_current),
+                ("unsort", "List order (no sorting)", None, self.list_order)]
         acts = {}
         for key, text, shortcut, slot in spec:
             a = QAction(text, self)
             if shortcut is not None:
                 a.setShortcut(QKeySequence(shortcut))
-                a.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+                # Delete, F2, Ctrl+Up/Down act on the table only (elsewhere they mean other things); the rest
+                # work wherever the focus is in the window (Ctrl+F right after clicking a view)
+                a.setShortcutContext(Qt.WindowShortcut if key in WINDOW_WIDE else Qt.WidgetWithChildrenShortcut)
             a.triggered.connect(slot)
             self.addAction(a)
             acts[key] = a
@@ -274,6 +285,17 @@ class SegmentPanel(QWidget):
     def _double_clicked(self, index) -> None:
         if index.column() == Column.COLOUR:
             self.choose_colour()
+        elif index.column() == Column.VOXELS:
+            self.jump_requested.emit(self.model.segment_id(index.row()))
+
+    def jump_to_current(self) -> None:
+        if self._current and self.segmentation is not None and self._current in self.segmentation:
+            self.jump_requested.emit(self._current)
+
+    def list_order(self) -> None:
+        """Rows in the segments' own order again (clears the header's sort)."""
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.AscendingOrder)
+        self.model.set_sort(SortKey.LIST)
 
     def _context_menu(self, pos) -> None:
         self.context_menu().exec(self.table.viewport().mapToGlobal(pos))
@@ -281,8 +303,8 @@ class SegmentPanel(QWidget):
     def context_menu(self) -> QMenu:
         """The right-click menu of the table and its header."""
         menu = QMenu(self)
-        self.fill_menu(menu, ("add", "remove", None, "rename", "colour", "opacity", None, "show", "hide", "only",
-                              "all", None, "lock", "unlock", None, "up", "down"))
+        self.fill_menu(menu, ("jump", None, "add", "remove", None, "rename", "colour", "opacity", None, "show",
+                              "hide", "only", "all", None, "lock", "unlock", None, "up", "down", "unsort"))
         return menu
 
     def fill_menu(self, menu: QMenu, keys) -> None:

@@ -6,9 +6,10 @@ brush dab."""
 from __future__ import annotations
 
 import enum
+import math
 
 from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QRect, Qt, QTimer
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate
 
 COUNT_REFRESH_MS = 400
@@ -25,10 +26,11 @@ class Column(enum.IntEnum):
 
 
 HEADERS = {Column.VISIBLE: "Show", Column.COLOUR: "", Column.NAME: "Name", Column.VALUE: "Value",
-           Column.LAYER: "Layer", Column.VOXELS: "Volume", Column.LOCK: "Lock"}
+           Column.LAYER: "Layer", Column.VOXELS: "Vol (mL)", Column.LOCK: "Lock"}
 TIPS = {Column.VISIBLE: "Show or hide (applies to every selected row)", Column.COLOUR: "Double-click to change",
         Column.NAME: "Double-click or F2 to rename", Column.VALUE: "Label value in its layer",
-        Column.LAYER: "Shared labelmap layer", Column.VOXELS: "Volume (the voxel count is in the tooltip)",
+        Column.LAYER: "Shared labelmap layer, numbered as in the saved .seg.nrrd",
+        Column.VOXELS: "Volume in millilitres (the voxel count is in the tooltip); double-click: jump to the segment",
         Column.LOCK: "Locked segments are never changed by edits"}
 SEGMENT_ID_ROLE = Qt.UserRole + 1
 _VISIBLE, _COLOUR, _NAME, _VALUE, _LAYER, _VOXELS, _LOCK = (int(c) for c in Column)
@@ -44,7 +46,30 @@ def qcolor(rgb) -> QColor:
 
 
 def format_volume(mm3: float) -> str:
+    """A volume with its unit (tooltips, messages)."""
     return f"{mm3 / 1000:.2f} ml" if mm3 >= 1000 else f"{mm3:.1f} mm³"
+
+
+def format_ml(mm3: float) -> str:
+    """The Volume column: always millilitres (the unit is in the header), with 4 significant digits or more and
+    at most 3 decimals (1 mm³): 0.004, 40.01, 235.9, 14,331. One unit, so a column of volumes compares at a
+    glance, and narrow enough never to be elided."""
+    ml = mm3 / 1000
+    decimals = 3 if ml < 1 else max(0, 3 - int(math.floor(math.log10(ml))))
+    return f"{ml:,.{decimals}f}"
+
+
+class SortKey(enum.Enum):
+    """How the table's ROWS are ordered (a view of the list: the segments' own order never changes)."""
+    LIST = "list order"
+    NAME = "name"
+    VALUE = "label value"
+    LAYER = "layer"
+    VOLUME = "volume"
+
+
+SORTABLE = {Column.NAME: SortKey.NAME, Column.VALUE: SortKey.VALUE, Column.LAYER: SortKey.LAYER,
+            Column.VOXELS: SortKey.VOLUME}
 
 
 class SegmentTableModel(QAbstractTableModel):
@@ -56,6 +81,9 @@ class SegmentTableModel(QAbstractTableModel):
         self._filter = ""
         self._n = 0
         self._voxel_mm3 = 1.0
+        self._file_layer: dict[int, int] | None = None
+        self.sort_key = SortKey.LIST
+        self.sort_descending = False
         self.selected_ids = lambda: []      # set by the panel: bulk edits apply to the selection
         self._dirty_counts: set[str] = set()
         self._count_timer = QTimer(self)
@@ -78,9 +106,40 @@ class SegmentTableModel(QAbstractTableModel):
             self._ids = seg.segment_ids
         else:
             self._ids = [s.id for s in seg.segments if matches(s, self._filter)]
+        if seg is not None and self.sort_key is not SortKey.LIST:
+            self._ids = sorted(self._ids, key=self._sort_function(seg), reverse=self.sort_descending)
         self._row = {sid: n for n, sid in enumerate(self._ids)}
         self._n = len(self._ids)
         self._voxel_mm3 = seg.geometry.voxel_volume if seg is not None else 1.0
+        self._file_layer = None           # built when the Layer column is first painted (hidden by default)
+
+    def _file_layers(self) -> dict:
+        """Layers numbered as the .seg.nrrd writer numbers them: in order of first appearance in the list."""
+        if self._file_layer is None:
+            self._file_layer = {}
+            for s in (self.segmentation.segments if self.segmentation is not None else []):
+                self._file_layer.setdefault(s.layer, len(self._file_layer))
+        return self._file_layer
+
+    def _sort_function(self, seg):
+        key = self.sort_key
+        if key is SortKey.NAME:
+            return lambda sid: seg.segment(sid).name.casefold()
+        if key is SortKey.VALUE:
+            return lambda sid: seg.segment(sid).label
+        if key is SortKey.LAYER:
+            return lambda sid: seg.segment(sid).layer
+        return seg.voxel_count
+
+    def set_sort(self, key: SortKey, descending: bool = False) -> None:
+        """Order the rows by `key` (SortKey.LIST: the segments' own order). Only the view changes."""
+        self.sort_key, self.sort_descending = key, bool(descending)
+        self.on_structure_changed()
+
+    def sort(self, column: int, order=Qt.AscendingOrder) -> None:
+        """QTableView's header click (setSortingEnabled): sortable columns order the rows, others restore the
+        list order."""
+        self.set_sort(SORTABLE.get(int(column), SortKey.LIST), order == Qt.DescendingOrder)
 
     @property
     def filter_text(self) -> str:
@@ -153,9 +212,9 @@ class SegmentTableModel(QAbstractTableModel):
         if col == _VALUE:
             return s.label
         if col == _LAYER:
-            return s.layer
+            return self._file_layers().get(s.layer, s.layer)
         if col == _VOXELS:
-            return format_volume(self.segmentation.voxel_count(sid) * self._voxel_mm3)
+            return format_ml(self.segmentation.voxel_count(sid) * self._voxel_mm3)
         return None
 
     def _check(self, s, sid, col):
@@ -239,19 +298,31 @@ class MarkDelegate(QStyledItemDelegate):
         self.kind = kind          # "eye" or "lock"
 
     def paint(self, painter, option, index) -> None:
-        if option.state & QStyle.State_Selected:
+        selected = bool(option.state & QStyle.State_Selected)
+        if selected:
             painter.fillRect(option.rect, option.palette.highlight())
         on = index.data(Qt.CheckStateRole) == Qt.Checked
         r = option.rect
-        size = min(r.width(), r.height()) - 8
+        size = min(r.width(), r.height()) - 6
         box = QRect(r.center().x() - size // 2, r.center().y() - size // 2, size, size)
-        painter.setPen(_MARK_PEN)
-        if self.kind == "eye":
-            painter.setBrush(_EYE_ON if on else Qt.NoBrush)
-            painter.drawEllipse(box)
+        shape = painter.drawEllipse if self.kind == "eye" else painter.drawRect
+        if on:
+            # "on" is a filled mark inside a white ring and a dark edge: it stands out on any row colour,
+            # including the blue of a selected row (the plain blue disc vanished there)
+            painter.setPen(QPen(_MARK_PEN, 1))
+            painter.setBrush(_RING)
+            shape(box)
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(_EYE_ON if self.kind == "eye" else _LOCK_ON)
+            shape(box.adjusted(3, 3, -3, -3))
         else:
-            painter.setBrush(_LOCK_ON if on else Qt.NoBrush)
-            painter.drawRect(box.adjusted(1, 2, -1, 0))
+            # "off" is a thin hollow outline, crossed out for visibility, in the row's text colour
+            text = option.palette.highlightedText() if selected else option.palette.text()
+            painter.setPen(QPen(text.color(), 1.2))
+            painter.setBrush(Qt.NoBrush)
+            shape(box.adjusted(2, 2, -2, -2))
+            if self.kind == "eye":
+                painter.drawLine(box.bottomLeft(), box.topRight())
 
     def editorEvent(self, event, model, option, index) -> bool:
         if event.type() == QEvent.MouseButtonRelease and event.button() == Qt.LeftButton and \
@@ -263,5 +334,6 @@ class MarkDelegate(QStyledItemDelegate):
 
 _SWATCH_PEN = QColor(40, 40, 40)
 _MARK_PEN = QColor(90, 90, 90)
-_EYE_ON = QColor(70, 130, 200)
+_EYE_ON = QColor(30, 90, 200)
+_RING = QColor(255, 255, 255)
 _LOCK_ON = QColor(200, 120, 40)

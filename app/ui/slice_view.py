@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+import shiboken6
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from app.render.lut import to_rgba
 from app.render.overlay import LabelImages
-from app.render.slicing import EDGE_LETTERS, Plane
+from app.render.slicing import EDGE_LETTERS, Plane, forward_step
 from app.ui.tools.base import ViewContext
 
 from .display import Display
@@ -31,6 +32,7 @@ _NORMAL = {Plane.AXIAL: (2, "S"), Plane.CORONAL: (1, "P"), Plane.SAGITTAL: (0, "
 
 
 class SliceView(QWidget):
+    _under_mouse: "SliceView | None" = None      # the view the mouse is over (keys go there, as the wheel does)
     slice_changed = Signal(int)
     segment_picked = Signal(str)       # Ctrl+click on a segment
     hover_text = Signal(str)           # what is under the mouse, for the status bar
@@ -41,6 +43,8 @@ class SliceView(QWidget):
         self.plane = plane
         self.frame = None
         self._index = 0
+        self._forward = 1             # lattice step of "next slice" (see step)
+        self._hover_point = None      # where the mouse is (view coordinates), None when it is elsewhere
         self._tool = None
         self._labels = LabelImages()
         self._label_items: list[RasterItem] = []
@@ -122,12 +126,22 @@ class SliceView(QWidget):
     _brush_mm = brush_radius_mm          # the name the editing tests first used
 
     def step(self, n: int) -> None:
-        self.set_slice(self._index + n)
+        """n slices on: positive = towards superior / anterior / right (Slicer's direction), in every file."""
+        self.set_slice(self._index + n * self._forward)
 
     def reset_view(self) -> None:
         if self.frame is not None:
             h, w = self._size_mm()
             self.view_box.setRange(QRectF(0, 0, w, h), padding=0.01)
+
+    def centre_on(self, ijk) -> None:
+        """Pan (same zoom) so that the lattice point `ijk` is in the middle of the view."""
+        if self.frame is None:
+            return
+        p = self.ijk_to_view(ijk)
+        (x0, x1), (y0, y1) = self.view_box.viewRange()
+        w, h = x1 - x0, y1 - y0
+        self.view_box.setRange(QRectF(p.x() - w / 2, p.y() - h / 2, w, h), padding=0)
 
     def context(self, modifiers=Qt.NoModifier) -> ViewContext:
         return ViewContext(self.plane_axis, self._index, bool(modifiers & Qt.ShiftModifier),
@@ -165,6 +179,7 @@ class SliceView(QWidget):
             self.slider.setRange(0, 0)
             return
         self._ijk_to_lps = self.display.geometry.ijk_to_lps
+        self._forward = forward_step(self.display.geometry, self.plane)
         self.crosshair.reset()
         for item in [self.grey_item, *self._label_items]:
             self._place(item)
@@ -180,6 +195,7 @@ class SliceView(QWidget):
         self._render_labels()
         self._update_cursor_lines()
         self._update_position_label()
+        self._rehover()
 
     def _skip(self) -> bool:
         """Hidden (single-view layout, closed dock): remember to redraw on show instead of drawing now."""
@@ -291,6 +307,11 @@ class SliceView(QWidget):
 
     def hover(self, point: QPointF | None) -> None:
         """The mouse is over `point` (view coordinates), or left the view (None)."""
+        self._hover_point = point
+        if point is not None:
+            SliceView._under_mouse = self
+        elif SliceView._under_mouse is self:
+            SliceView._under_mouse = None
         self.brush_outline.follow(None if self.frame is None else point)
         if point is not None and self.frame is not None:
             ijk = self.view_to_ijk(point)
@@ -322,6 +343,11 @@ class SliceView(QWidget):
             rows, cols = self.frame.display_range(box)
             item.set_outline(sub & ~inner, rows, cols, self.frame.pixel_mm)
 
+    def _rehover(self) -> None:
+        """The slice changed under a still mouse: the status bar describes the new voxel under it."""
+        if self._hover_point is not None and self.frame is not None:
+            self.hover_text.emit(self.describe(self.view_to_ijk(self._hover_point)))
+
     def describe(self, ijk) -> str:
         return self.display.describe(ijk)
 
@@ -340,16 +366,25 @@ class SliceView(QWidget):
         steps = {Qt.Key_Up: 1, Qt.Key_Right: 1, Qt.Key_Down: -1, Qt.Key_Left: -1,
                  Qt.Key_PageUp: 10, Qt.Key_PageDown: -10}
         if key in steps:
-            self.step(steps[key])
+            self._key_target().step(steps[key])
         elif hasattr(self._tool, "key") and self._tool.key(_KEY_NAMES.get(key, ev.text())):
             pass                                            # the tool took it (Enter, Backspace, x, a ...)
         elif key == Qt.Key_R and not ev.modifiers():
-            self.reset_view()
+            self._key_target().reset_view()
         elif key == Qt.Key_Escape and self._tool is not None:
             self._tool.cancel()
             self.canvas.dragging_tool = False
         else:
             super().keyPressEvent(ev)
+
+    def _key_target(self) -> "SliceView":
+        """Keys act on the view the wheel would: the one under the mouse, else this one (the last clicked)."""
+        other = SliceView._under_mouse
+        if other is None or other is self or not shiboken6.isValid(other):   # a closed window's view
+            return self
+        if other.isVisible() and other.window() is self.window():
+            return other
+        return self
 
     def event(self, ev) -> bool:
         if ev.type() == QEvent.Leave:

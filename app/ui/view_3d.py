@@ -129,6 +129,7 @@ class View3D(MeshingMixin, QWidget):
         self._generation += 1
         self.hidden_in_3d.clear()
         self._meshed_as.clear()
+        self._fit_pending = True          # frame the new document once its first batch of surfaces is in
         if self.cache is not None:
             self.cache.clear()
             self.scene.clear()

@@ -97,6 +97,10 @@ class MeshingMixin:
                     self._apply_display(sid)
                     updated.append(sid)
         self.scene.ensure_camera()
+        if last and getattr(self, "_fit_pending", False) and updated:
+            # the first surfaces in are the smallest: frame the whole new document once its batch is complete
+            self._fit_pending = False
+            self.scene.reset_camera()
         self.status.setText(f"{len(self.scene.actors)} surfaces · updated in {seconds:.2f} s")
         self._render()
         if not last:

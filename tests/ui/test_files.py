@@ -181,7 +181,7 @@ def test_force_single_layer_warns_when_segments_overlap(demo_window, dialogs):
     settle()
     assert seg.n_layers == 1 and panel.layers_label.text() == "1"
     assert seg.voxel_count(a) == 0                      # the later segment in the list won the overlap
-    assert "Layers: 2 -> 1" in demo_window.statusBar().currentMessage()
+    assert "Collapsed 2 layers into 1" in demo_window.statusBar().currentMessage()
 
 
 def test_a_tolerant_read_is_told_to_the_user_once(make_window, tmp_path, dialogs):

@@ -7,9 +7,14 @@ Per layer, for the selected segments S1..Sn of that layer (U = their union):
    This is exactly the Gaussian smoothing of U alone, so the outer boundary of the group is smoothed like one
    segment, and nothing else decides foreground;
 3. each foreground voxel goes to the segment with the largest blurred value (ties: the first in the list).
-So, by construction: no overlaps (one label per voxel), and no gaps — a voxel is left unlabelled only where the
-Gaussian smoothing of U alone removes it (the smoothed outer boundary). The only full-size arrays are per layer
-on U's grown box: the running maximum, the running sum (float32) and the argmax (int32); never one per segment.
+4. a subset of the layer's segments (or of the atlas): a voxel of U whose G(U) < 0.5 but that lies inside the
+   labelled region (the Gaussian of "labelled in any layer" >= 0.5: it borders unselected segments, not
+   background) stays with its best member. Otherwise a group surrounded by other structures would leave holes
+   between itself and them.
+So, by construction: no overlaps (one label per voxel), and no gaps — a voxel that was labelled is left unlabelled
+only where the group borders background (within the kernel's reach of an unlabelled voxel). The only full-size
+arrays are per layer on U's grown box: the running maximum, the running sum (float32), the argmax (int32) and, for a
+subset, the union and "labelled" masks (bool) and one more float32 blur; never one per segment.
 Changes are applied as every loss first, then every gain, so segments of the selection exchange voxels freely;
 gains into unselected segments follow the overwrite mode.
 """
@@ -73,7 +78,21 @@ def _joint_labels(seg, members, sigma, pad, step):
         arg_view[better] = n + 1
         step(n + 1)
     del best
-    arg[total < 0.5] = 0
+    dropped = total < 0.5
+    union = np.zeros(size, dtype=bool)
+    for (sid, _), b in zip(members, boxes):
+        local = tuple(slice(x.start - u.start, x.stop - u.start) for x, u in zip(b, ubox))
+        union[local] |= seg.mask(sid, b)
+    labelled = np.zeros(size, dtype=bool)
+    for layer in seg.layers:
+        labelled |= layer[ubox] != 0
+    if dropped.any() and not np.array_equal(labelled, union):
+        # a subset: where the group borders unselected segments rather than background, G(U) < 0.5 would
+        # leave holes between the group and its neighbours. A voxel of U is given up only where the smoothing
+        # of everything labelled drops it too, i.e. near background; elsewhere it stays with its best member.
+        g_all = ndimage.gaussian_filter(labelled.astype(np.float32), sigma, mode="constant")
+        dropped &= ~(union & (g_all >= 0.5))
+    arg[dropped] = 0
     return arg, ubox
 
 

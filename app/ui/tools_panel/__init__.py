@@ -38,6 +38,7 @@ def install(window) -> ToolsPanel:
         panel.actions[text] = action
     escape = QShortcut(QKeySequence(Qt.Key_Escape), panel)
     escape.setContext(Qt.WidgetWithChildrenShortcut)
+    escape.setWhatsThis("Clear the tool preview")
     escape.activated.connect(panel.clear_preview)
     return panel
 

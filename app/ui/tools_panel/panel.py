@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
@@ -19,7 +19,10 @@ from app.model.ops import apply_plan
 from app.model.segmentation import SegmentationError
 
 from .overlay import PreviewOverlay
-from .report import describe_plan, describe_result, plan_codes
+from app.model.ops.effect import plan_effect
+
+from .overlay import GAINED, LOST
+from .report import describe_effect, describe_result
 from .pages import FillPage, HollowPage, IslandPicker, IslandsPage, LogicalPage, MarginPage, SmoothingPage
 from app.model.resample import LatticeCache
 from .threshold_page import ThresholdPage
@@ -156,10 +159,15 @@ class ToolsPanel(QWidget):
     def current_page(self):
         return self.pages[self.stack.currentIndex()]
 
+    def page_shown(self) -> bool:
+        """The panel is on screen: shown AND in front of its tab group (a dock behind another tab can still
+        report isVisible(); its visible region is empty)."""
+        return self.isVisible() and not self.visibleRegion().isEmpty()
+
     def dock_visibility_changed(self, shown: bool) -> None:
         """The dock's tab came to the front (or the dock was shown), or went behind another tab (or closed)."""
-        if shown:
-            self.current_page().activated()    # the threshold's live preview comes back with the panel
+        if shown:                              # once laid out: the threshold's live preview comes back
+            QTimer.singleShot(0, self, lambda: self.current_page().activated() if self.page_shown() else None)
         elif self._saved_tools is None:        # not while picking an island in a view
             self.current_page().deactivated()
             self._plan = None
@@ -234,12 +242,14 @@ class ToolsPanel(QWidget):
         ids = self.segment_ids()
         job = self.current_page().job()
         shape = seg.geometry.shape
+        policy = self.policy()
 
         def work(progress):
-            plan = job(seg, ids, lambda f: progress(0.8 * f))
-            summary = plan.summary(seg)
-            progress(0.9)
-            return plan, summary, plan_codes(plan, shape), ids
+            plan = job(seg, ids, lambda f: progress(0.7 * f))
+            progress(0.7)
+            effect = plan_effect(seg, plan, policy)     # a dry run: exactly what Apply will change
+            progress(0.95)
+            return plan, effect, effect.codes(shape, GAINED, LOST), ids
 
         return self.window.run_long(work, f"{self.current_page().title}: computing...")
 
@@ -248,9 +258,9 @@ class ToolsPanel(QWidget):
             self._plan = self._compute()
         except Exception as exc:      # noqa: BLE001 - shown to the user, nothing was changed
             return self._fail(exc)
-        plan, summary, codes, _ = self._plan
+        plan, effect, codes, _ = self._plan
         self.overlay.show_codes(codes)
-        self.summary.setText(describe_plan(self.window.segmentation, plan, summary))
+        self.summary.setText(describe_effect(self.window.segmentation, plan, effect))
         return True
 
     def apply(self) -> bool:

@@ -1,34 +1,20 @@
-"""What the Tools panel tells the user about a plan (before Apply) and a result (after), and the code volume the
-preview overlay shows."""
+"""What the Tools panel tells the user about a plan's effect (before Apply) and a result (after)."""
 from __future__ import annotations
 
-import numpy as np
 
-from app.model.edits import EditMode
-
-from .overlay import GAINED, LOST
-
-
-def plan_codes(plan, shape) -> np.ndarray:
-    """A uint8 lattice volume: GAINED where the plan adds, LOST where it removes (what the overlay shows)."""
-    codes = np.zeros(shape, dtype=np.uint8)
-    for c in plan.changes:
-        region = codes[c.box]
-        region[c.mask] = LOST if c.mode is EditMode.REMOVE else GAINED
-    return codes
-
-
-def describe_plan(seg, plan, summary) -> str:
-    """One line: what Apply would do (counts before the overwrite mode and locks of unselected segments)."""
-    gained = sum(g for k, (g, _) in summary.items() if not k.endswith("+new"))
-    lost = sum(l for _, (_, l) in summary.items())
-    new = sum(1 for c in plan.changes if c.new_segment is not None)
-    touched = len({k for k, (g, l) in summary.items() if g or l})
-    text = f"{plan.name}: +{gained:,} / −{lost:,} voxels in {touched} segment(s)"
-    if new:
-        text += f", {new} new segment(s)"
-    if plan.skipped:
-        names = ", ".join(seg.segment(s).name for s in plan.skipped[:3]) + ("…" if len(plan.skipped) > 3 else "")
+def describe_effect(seg, plan, effect, max_names: int = 6) -> str:
+    """What Apply will do, from a dry run: every segment that gains or loses voxels, named, with its counts."""
+    counts = sorted(effect.counts.items(), key=lambda kv: -(kv[1][0] + kv[1][1]))
+    text = (f"{plan.name}: +{effect.voxels_gained:,} / −{effect.voxels_lost:,} voxels in {len(counts)} "
+            f"segment(s)")
+    if effect.created:
+        text += f" ({len(effect.created)} new)"
+    if counts:
+        parts = [f"{effect.names[sid]} +{g:,}/−{l:,}" for sid, (g, l) in counts[:max_names]]
+        more = len(counts) - max_names
+        text += ": " + "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+    if effect.skipped:
+        names = ", ".join(seg.segment(s).name for s in effect.skipped[:3]) + ("…" if len(effect.skipped) > 3 else "")
         text += f"; locked, left alone: {names}"
     return text + ". Press Apply to apply it."
 

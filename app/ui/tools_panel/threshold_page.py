@@ -59,7 +59,7 @@ class ThresholdPage(Page):
         self.region.sigRegionChanged.connect(self._from_region)
         self.lo.valueChanged.connect(self._from_spins)
         self.hi.valueChanged.connect(self._from_spins)
-        self._grey_key = None
+        self._grey_key = ...          # nothing shown yet (None: shown that there is no reference)
         self.active = False
 
     # ---------------------------------------------------------------- the reference volume
@@ -70,9 +70,13 @@ class ThresholdPage(Page):
         if key == self._grey_key:
             return
         self._grey_key = key
+        self.plot.setVisible(grey is not None)        # no histogram at all rather than a made-up 0..1 one
+        for w in (self.lo, self.hi):
+            w.setEnabled(grey is not None)
         if grey is None:
             self.curve.setData([0, 1], [0])
-            self.count_label.setText("Open a reference volume to threshold it.")
+            self.count_label.setText("No reference volume: Threshold works on the grey values of a reference "
+                                     "volume. Open one with File > Open reference volume... (Ctrl+Shift+R).")
             return
         sample = grey[::2, ::2, ::2]
         sample = sample[np.isfinite(sample)]
@@ -120,8 +124,10 @@ class ThresholdPage(Page):
 
     def live_preview(self) -> None:
         """Count the in-range voxels and show them on every view (no plan needed: it is the grey itself)."""
+        if not self.active or not self.panel.page_shown():
+            return          # a tool's overlay shows only while its page is in front
         grey = self.panel.grey()
-        if grey is None or not self.active:
+        if grey is None:
             return
         lo, hi = self.range()
         n = int(np.count_nonzero(in_range(grey, lo, hi)))
@@ -133,7 +139,7 @@ class ThresholdPage(Page):
     def activated(self) -> None:
         """Shown: (re)build the histogram and show the live preview; nothing while the dock is hidden."""
         self.active = True
-        if self.panel.isVisible():
+        if self.panel.page_shown():
             self.refresh_reference()
             self.live_preview()
 

@@ -1,0 +1,30 @@
+"""Issue 12 item 13: Save As (and Export labelmap) open in the document's folder; in the File menu Export
+surfaces sits above Quit and Quit is last, whatever the extensions add."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog
+
+
+def test_quit_is_the_last_file_entry_and_export_surfaces_is_above_it(make_window):
+    win = make_window(extensions=True)
+    texts = [a.text() for a in win.menu("File").actions() if not a.isSeparator()]
+    assert texts[-1] == "Quit"
+    assert "Export surfaces (STL/OBJ)..." in texts
+    assert texts.index("Export surfaces (STL/OBJ)...") < texts.index("Quit")
+
+
+def test_save_as_and_export_start_in_the_documents_folder(demo_window, tmp_path, monkeypatch):
+    win = demo_window
+    folder = tmp_path / "case 7"
+    folder.mkdir()
+    win.path = folder / "brain.seg.nrrd"
+    win.settings.setValue("last_dir", str(tmp_path))            # somewhere else was used last
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda parent, title, start, filt: (asked.append(start), ("", ""))[1]))
+    win.files.save_as()
+    win.files.ask_export_labelmap()
+    assert [Path(p).parent for p in asked] == [folder, folder]
+    assert Path(asked[0]).name == "brain.seg.nrrd"
