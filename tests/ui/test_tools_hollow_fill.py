@@ -30,10 +30,10 @@ def test_hollow_from_its_shortcut_preview_apply_undo(tools_window, qtbot):
     win.select_segment(sid)
     panel.scope.setCurrentIndex(0)                          # current segment
     keys = [s.toString() for a in win.findChildren(QAction) for s in a.shortcuts()]
-    assert keys.count(QKeySequence("Ctrl+Shift+H").toString()) == 1
+    assert keys.count(QKeySequence("Ctrl+Alt+H").toString()) == 1
     view = win.slice_views[0]
     view.setFocus()
-    qtbot.keyClick(view, Qt.Key_H, Qt.ControlModifier | Qt.ShiftModifier)
+    qtbot.keyClick(view, Qt.Key_H, Qt.ControlModifier | Qt.AltModifier)
     page = panel.current_page()
     assert page.title == "Hollow" and panel.dock.isVisible()
     page.mode.setCurrentIndex(page.mode.findText("Inside the surface"))

@@ -159,6 +159,7 @@ class StatsPanel(QWidget):
         lay.addWidget(self.view, 1)
         copy = QShortcut(QKeySequence.Copy, self.view)
         copy.setContext(Qt.WidgetShortcut)
+        copy.setWhatsThis("Copy the statistics table")
         copy.activated.connect(self.copy)
         window.display.document_changed.connect(self._reference_maybe_changed)
 

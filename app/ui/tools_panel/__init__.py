@@ -1,6 +1,6 @@
 """The Tools dock and Tools menu: whole-atlas tools (threshold, islands, margin, smoothing, logical operations,
 fill between slices, hollow) on one or many segments, with a preview before Apply. Shortcuts: Ctrl+Shift+P preview,
-Ctrl+Shift+Return apply, Esc (in the dock) clears the preview, Ctrl+Shift+H shows Hollow. `install(window)` is called by the
+Ctrl+Shift+Return apply, Esc (in the dock) clears the preview, Ctrl+Alt+H shows Hollow. `install(window)` is called by the
 MainWindow at the end of its __init__; the algorithms live in app.model.ops (usable without the GUI)."""
 from __future__ import annotations
 

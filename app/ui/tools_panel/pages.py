@@ -186,7 +186,7 @@ class LogicalPage(Page):
 
 class HollowPage(Page):
     title = "Hollow"
-    shortcut = "Ctrl+Shift+H"
+    shortcut = "Ctrl+Alt+H"
     MODES = [("Inside the surface", ops.HollowMode.INSIDE), ("Centred on the surface", ops.HollowMode.CENTRED),
              ("Outside the surface", ops.HollowMode.OUTSIDE)]
 
