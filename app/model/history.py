@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .boxes import box_size, union_box
 from .events import Signal
 
 _PACK_LIMIT = 4096   # bytes: arrays above this are zlib-packed in the history
@@ -124,9 +125,9 @@ def merge_patches(records: list) -> list:
     union, volume = None, 0
     for rec in records:
         if isinstance(rec, VoxelPatch) and run and rec.layer == run[0].layer:
-            u = _union(union, rec.box)
-            v = volume + _volume(rec.box)
-            if _volume(u) <= MERGE_SPREAD * v:
+            u = union_box(union, rec.box)
+            v = volume + box_size(rec.box)
+            if box_size(u) <= MERGE_SPREAD * v:
                 run.append(rec)
                 union, volume = u, v
                 continue
@@ -134,20 +135,12 @@ def merge_patches(records: list) -> list:
             out.append(_merged(run, union))
             run = []
         if isinstance(rec, VoxelPatch):
-            run, union, volume = [rec], rec.box, _volume(rec.box)
+            run, union, volume = [rec], rec.box, box_size(rec.box)
         else:
             out.append(rec)
     if run:
         out.append(_merged(run, union))
     return out
-
-
-def _volume(box) -> int:
-    return int(np.prod([s.stop - s.start for s in box], dtype=np.int64))
-
-
-def _union(a, b):
-    return tuple(slice(min(x.start, y.start), max(x.stop, y.stop)) for x, y in zip(a, b))
 
 
 def _merged(run: list, union) -> "VoxelPatch":

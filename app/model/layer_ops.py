@@ -90,19 +90,3 @@ class LayerOperations:
                 keep = np.isin(target, list(later)) if later else np.zeros_like(where)
                 self.write_voxels(first, box, where & ~keep, label)
             self._drop_empty_layers()
-
-    def merge_segments(self, target_id: str, source_ids: Iterable[str]) -> None:
-        """Add the voxels of `source_ids` to `target_id` and remove the sources."""
-        sources = [i for i in source_ids if i != target_id]
-        from .edits import EditMode, EditPolicy, Overwrite, apply_mask
-
-        with self.operation("Merge segments"):
-            masks = []
-            for sid in sources:
-                box = self.bounding_box(sid)
-                if box is not None:
-                    masks.append((box, self.mask(sid, box)))
-            self.remove_segments(sources)
-            for box, m in masks:
-                apply_mask(self, target_id, m, box, EditMode.ADD,
-                           EditPolicy(overwrite=Overwrite.NONE, cut_by_locks=False))

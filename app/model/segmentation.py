@@ -17,6 +17,7 @@ from typing import Iterable
 import numpy as np
 
 from . import labels as lb
+from .boxes import tight_box, union_box
 from .events import SegmentationEvents, VoxelChange
 from .geometry import Geometry
 from .history import History, LayerCast, LayerInsert, LayerRemove, TableChange, VoxelPatch
@@ -168,7 +169,7 @@ class Segmentation(SegmentOperations, LayerOperations):
         box = boxes.get(label)
         if box is not None and label in self._loose[layer]:
             offset = tuple(s.start for s in box)
-            box = lb.tight_box(self.layers[layer][box] == label, offset)
+            box = tight_box(self.layers[layer][box] == label, offset)
             if box is None:
                 boxes.pop(label, None)
             else:
@@ -286,7 +287,7 @@ class Segmentation(SegmentOperations, LayerOperations):
                 if lab in boxes:
                     self._loose[layer].add(lab)
             for lab in gained:     # the written box is a loose bound: tightened on query (O(box))
-                boxes[lab] = lb.union_box(boxes.get(lab), box)
+                boxes[lab] = union_box(boxes.get(lab), box)
                 self._loose[layer].add(lab)
         ids = frozenset(filter(None, (self._index.get((layer, lab)) for lab in (*lost, *gained))))
         self._queue("voxels", VoxelChange(layer, box, ids))

@@ -82,7 +82,8 @@ def main(argv=None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("segedit")
     app.setOrganizationName("segedit")
-    from .main_window import Layout, MainWindow
+    from .main_window import MainWindow
+    from .view_layout import Layout
 
     import tempfile
 

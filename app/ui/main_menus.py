@@ -6,6 +6,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from .display import WINDOW_PRESETS
+from .view_layout import Layout
 
 SHORTCUTS_HELP = """<b>Slice views</b><br>
 Mouse wheel, Up/Down, Left/Right: next/previous slice &nbsp; Page Up/Down: 10 slices<br>
@@ -31,7 +32,6 @@ def _action(window, menu, text, slot, shortcut=None, checkable=False, checked=Fa
 
 
 def build_view_menu(window) -> None:
-    from .main_window import Layout
 
     m = window.menu("View")
     layouts = m.addMenu("Layout")

@@ -7,7 +7,6 @@ title, area)`, `status_message(text)`, `run_long(fn, label)`.
 """
 from __future__ import annotations
 
-import enum
 import importlib
 import importlib.util
 import logging
@@ -26,20 +25,13 @@ from .layers_panel import LayersPanel
 from .main_menus import build_help_menu, build_segmentation_menu, build_view_menu
 from .segment_panel import SegmentPanel
 from .slice_view import SliceView
+from .view_layout import Layout
 
 log = logging.getLogger(__name__)
 
 MENU_TITLES = ("File", "Edit", "View", "Segmentation", "Tools", "Help")
 EXTENSIONS = ("app.ui.editing", "app.ui.view_3d", "app.ui.tools_panel", "app.ui.recovery")
 APP_NAME = "segedit"
-
-
-class Layout(enum.Enum):
-    ONE_PLUS_TWO = "Axial large, coronal and sagittal"
-    ROW = "Three views in a row"
-    AXIAL = "Axial only"
-    CORONAL = "Coronal only"
-    SAGITTAL = "Sagittal only"
 
 
 class MainWindow(QMainWindow):

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from app.model import labels as lb
-from app.model.edits import EditMode, EditPolicy, Editable, Overwrite, apply_mask
+from app.model.edits import EditMode, EditPolicy, Editable, Overwrite, apply_mask, merge_segments
 from app.model.geometry import Geometry
 from app.model.segmentation import Segmentation
 
@@ -217,7 +217,7 @@ class SegmentationMachine(RuleBasedStateMachine):
         sources = data.draw(st.lists(st.sampled_from([i for i in ids if i != target]), min_size=1, unique=True))
         if self.seg.segment(target).locked:
             return
-        self.seg.merge_segments(target, sources)
+        merge_segments(self.seg, target, sources)
         for s in sources:
             self.ref.masks[target] |= self.ref.masks.pop(s)
             self.ref.order.remove(s)

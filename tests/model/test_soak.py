@@ -20,7 +20,7 @@ from app import io
 from app.model import brush
 from app.model import labels as lb
 from app.model.demo import demo_atlas
-from app.model.edits import EditMode, EditPolicy, Overwrite, apply_mask
+from app.model.edits import EditMode, EditPolicy, Overwrite, apply_mask, merge_segments
 from app.model.segmentation import Segmentation, SegmentationError
 from tests.io.fuzz_figures import RESULTS
 
@@ -124,7 +124,7 @@ class Session:
             elif op == "merge" and len(seg) > 20:
                 target, source = self.pick_segment(), self.pick_segment()
                 if target != source:
-                    seg.merge_segments(target, [source])
+                    merge_segments(seg, target, [source])
             elif op == "move_layer":
                 seg.move_to_layer(self.pick_segment(), None)
             elif op == "separate":

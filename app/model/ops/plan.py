@@ -13,8 +13,8 @@ from typing import Callable
 
 import numpy as np
 
+from ..boxes import full_box, pad_box, shrink_to_content  # noqa: F401 (the operations import them from here)
 from ..edits import EditMode, EditPolicy, apply_mask
-from ..labels import intersect_box, tight_box
 from ..segmentation import Segmentation, SegmentationError
 
 Progress = Callable[[float], None] | None
@@ -167,25 +167,6 @@ def editable_ids(seg: Segmentation, segment_ids) -> tuple[list[str], list[str]]:
     return [s for s in wanted if not seg.segment(s).locked], [s for s in wanted if seg.segment(s).locked]
 
 
-# ------------------------------------------------------------------------------------------------ boxes
-def pad_box(box, pad, shape):
-    """`box` grown by `pad` voxels per axis (int or 3 ints), clipped to the lattice."""
-    pad = (pad,) * 3 if np.isscalar(pad) else tuple(pad)
-    return tuple(slice(max(0, b.start - p), min(n, b.stop + p)) for b, p, n in zip(box, pad, shape))
-
-
-def full_box(shape):
-    return tuple(slice(0, int(n)) for n in shape)
-
-
-def shrink_to_content(mask: np.ndarray, box):
-    """(mask, box) cropped to the tight box of the mask's true voxels, or None when it has none."""
-    tb = tight_box(mask)
-    if tb is None:
-        return None
-    return mask[tb], tuple(slice(b.start + t.start, b.start + t.stop) for b, t in zip(box, tb))
-
-
 @dataclass
 class Window:
     """A segment's mask on its box grown by `pad` voxels, NOT clipped: voxels beyond the lattice read as
@@ -221,10 +202,6 @@ def set_changes(segment_id: str, old: np.ndarray, new: np.ndarray, box) -> list[
         if cropped is not None:
             out.append(Change(segment_id, cropped[1], cropped[0], mode))
     return out
-
-
-def boxes_overlap(a, b) -> bool:
-    return intersect_box(a, b) is not None
 
 
 class LabelSet:
