@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .boxes import box_size, union_box
-from .events import Signal
+from psygnal import Signal
 
 _PACK_LIMIT = 4096   # bytes: arrays above this are zlib-packed in the history
 # Python objects around the arrays, measured with a deep walk (benchmarks/bench_edit.deep_bytes): a compacted
@@ -211,6 +211,8 @@ class History:
     """Undo and redo stacks of Steps, trimmed from the oldest while their bytes exceed `budget_bytes`
     (at least `min_steps` are always kept). Applying records is the Segmentation's job (`apply`)."""
 
+    changed = Signal()     # (): the stacks changed (enable/disable undo actions)
+
     def __init__(self, budget_bytes: int = 500 * 2**20, min_steps: int = 4) -> None:
         self.budget_bytes = budget_bytes
         self.min_steps = min_steps
@@ -218,7 +220,6 @@ class History:
         self.redo_stack: list[Step] = []
         self._open: list[Step] = []
         self.enabled = True
-        self.changed = Signal()     # (): the stacks changed (enable/disable undo actions)
 
     # -- recording ---------------------------------------------------------------------------------------------
     @property

@@ -58,6 +58,10 @@ class ToolsPanel(QWidget):
         for page in self.pages:
             page.changed.connect(self.invalidate)
         window.segmentation_changed.connect(self._on_document)
+        d = window.display                   # model events reach widgets through the window's Display, coalesced
+        d.structure_changed.connect(self._on_segments)
+        d.segments_changed.connect(self._on_segments)
+        d.voxels_changed.connect(self._on_voxels)
         window.current_segment_changed.connect(self._on_selection)
         display = getattr(window, "display", None)          # also told when only the reference volume changes
         if display is not None and hasattr(display, "document_changed"):
@@ -107,17 +111,7 @@ class ToolsPanel(QWidget):
 
     # ---------------------------------------------------------------- document and model events
     def _on_document(self, seg) -> None:
-        if self._seg is not None:
-            ev = self._seg.events
-            for sig in (ev.structure_changed, ev.segments_changed):
-                sig.disconnect(self._on_segments)
-            ev.voxels_changed.disconnect(self._on_voxels)
         self._seg = seg
-        if seg is not None:
-            ev = seg.events
-            for sig in (ev.structure_changed, ev.segments_changed):
-                sig.connect(self._on_segments)
-            ev.voxels_changed.connect(self._on_voxels)
         self.page_of(LogicalPage).set_segments(seg)
         self.page_of(FillPage).set_views(self.window.slice_views)
         self.set_picker(None)
