@@ -22,10 +22,10 @@ lint-imports: $(STAMP)
 
 # the fast suite (slow-marked soak/fuzz/long GUI runs left out); test-all runs everything
 test: lint-imports
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow"
+	PYTHONDONTWRITEBYTECODE=1 QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow"
 
 test-all: lint-imports
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider
+	PYTHONDONTWRITEBYTECODE=1 QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
