@@ -1,5 +1,6 @@
 """The main window: three slice views, the Segments and Layers docks, menus, status bar; it composes widgets and
-holds the open document. Extension modules (editing, 3D view, tools, recovery) install themselves at the end.
+holds the open document. The features listed in `app.ui.extensions` (editing, 3D view, tools, recovery) are
+installed at the end, explicitly.
 
 The contract other modules rely on: `segmentation`, `reference`, `segmentation_changed(object)`, `slice_views`,
 `current_segment_id()`, `current_segment_changed(str)`, `select_segment(id)`, `menu(title)`, `add_dock(widget,
@@ -7,17 +8,14 @@ title, area)`, `status_message(text)`, `run_long(fn, label)`.
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
-import sys
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QGridLayout, QLabel, QMainWindow, QMenu, QVBoxLayout, QWidget
 
 from app.render.slicing import Plane
 
-from . import long_task
+from . import extensions, long_task
 from .display import Display
 from .display_panel import DisplayPanel
 from .file_actions import FileActions
@@ -30,7 +28,6 @@ from .view_layout import Layout
 log = logging.getLogger(__name__)
 
 MENU_TITLES = ("File", "Edit", "View", "Segmentation", "Tools", "Help")
-EXTENSIONS = ("app.ui.editing", "app.ui.view_3d", "app.ui.tools_panel", "app.ui.recovery")
 APP_NAME = "segedit"
 
 
@@ -103,15 +100,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.hover_label, 1)
 
     def _install_extensions(self) -> None:
-        for name in EXTENSIONS:
-            try:
-                if importlib.util.find_spec(name) is None:
-                    continue
-                importlib.import_module(name).install(self)
-            except Exception as exc:       # a broken extension must not take the editor down
-                log.exception("extension %s failed to install", name)
-                print(f"segedit: {name} could not be installed: {exc}", file=sys.stderr)
-                self.status_message(f"{name} could not be installed: {exc}")
+        for name, install in extensions.INSTALLERS:
+            log.debug("installing %s", name)
+            install(self)
 
     def _arrange_default_docks(self) -> None:
         """The first-run layout: the slice views get the width. Docks sharing a side become tabs (the editor and

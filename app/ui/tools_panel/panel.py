@@ -8,6 +8,7 @@ stays valid until a parameter, the scope or the segmentation changes."""
 from __future__ import annotations
 
 import enum
+import logging
 
 import numpy as np
 from PySide6.QtCore import Qt
@@ -23,6 +24,8 @@ from .report import describe_plan, describe_result, plan_codes
 from .pages import FillPage, IslandPicker, IslandsPage, LogicalPage, MarginPage, SmoothingPage
 from app.model.resample import LatticeCache
 from .threshold_page import ThresholdPage
+
+log = logging.getLogger(__name__)
 
 
 def _fit_narrow_dock(page: QWidget) -> None:
@@ -286,6 +289,8 @@ class ToolsPanel(QWidget):
         text = "Cancelled." if isinstance(exc, Cancelled) else str(exc)
         if not isinstance(exc, (SegmentationError, Cancelled)):
             text = f"{self.current_page().title} failed: {exc}"
+            # not a refusal the user can act on: a bug or an environment failure, so keep its traceback
+            log.error("%s failed", self.current_page().title, exc_info=(type(exc), exc, exc.__traceback__))
         self.summary.setText(f"<span style='color:#c33'>{text}</span>")
         self.window.status_message(text)
         return False
