@@ -80,11 +80,3 @@ def _copy_piece(view: memoryview, piece: bytes, filled: int, skip: int) -> int:
     elif start + len(piece) > 0:
         view[0:start + len(piece)] = piece[-start:]
     return filled + len(piece)
-
-
-def gunzip_bytes(data: bytes) -> bytes:
-    """Whole-buffer gunzip (small files, NIfTI headers)."""
-    try:
-        return _fast_zlib.decompress(data, GZIP_WBITS)
-    except (_fast_zlib.error, _std_zlib.error) as exc:
-        raise TruncatedData(f"the compressed data is corrupt or truncated ({exc})") from None

@@ -1,10 +1,9 @@
-"""Layer operations of a Segmentation: separate, safe collapse, force to one layer, merge (Slicer §2.3-2.5).
+"""Layer operations of a Segmentation: separate, safe collapse, force to one layer (Slicer §2.3-2.5); merging
+segments is an edit (`app.model.edits.merge_segments`).
 
 A mixin of `Segmentation`: every change goes through its journaled primitives, so each operation is one undo step
 and one batch of events."""
 from __future__ import annotations
-
-from typing import Iterable
 
 import numpy as np
 

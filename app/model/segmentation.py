@@ -107,9 +107,6 @@ class Segmentation(SegmentOperations, LayerOperations):
     def layer_segment_ids(self, layer: int) -> list[str]:
         return [i for i in self._order if self._segments[i].layer == layer]
 
-    def labels_in_layer(self, layer: int) -> dict[int, str]:
-        return {lab: sid for (lay, lab), sid in self._index.items() if lay == layer}
-
     @property
     def n_layers(self) -> int:
         return len(self.layers)

@@ -82,10 +82,6 @@ class SegmentTableModel(QAbstractTableModel):
         self._n = len(self._ids)
         self._voxel_mm3 = seg.geometry.voxel_volume if seg is not None else 1.0
 
-    @property
-    def filter_text(self) -> str:
-        return self._filter
-
     def set_filter(self, text: str) -> None:
         """Show only segments whose name contains `text` (case-insensitive) or whose label value equals it."""
         text = text.strip()

@@ -21,6 +21,7 @@ from app.ui.tools.base import ViewContext
 
 from .display import Display
 from .raster_item import RasterItem
+from .qt_signals import with_blocked
 from .slice_canvas import SliceCanvas
 from .view_marks import BrushOutline, Crosshair
 
@@ -325,12 +326,3 @@ class SliceView(QWidget):
         if ev.type() == QEvent.Leave:
             self.hover(None)
         return super().event(ev)
-
-
-def with_blocked(widget, fn) -> None:
-    """Call fn() with the widget's signals blocked (model -> widget updates must not echo back)."""
-    was = widget.blockSignals(True)
-    try:
-        fn()
-    finally:
-        widget.blockSignals(was)

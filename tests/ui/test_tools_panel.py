@@ -31,7 +31,7 @@ def _ctrl_click_rows(qtbot, win, ids):
     sp = win.segment_panel
     win.select_segment(ids[0])
     for sid in ids[1:]:
-        idx = sp.proxy.mapFromSource(sp.model.index(sp.model.row_of(sid), 0))
+        idx = sp.index_of(sid, 0)
         sp.table.scrollTo(idx)
         qtbot.mouseClick(sp.table.viewport(), Qt.LeftButton, Qt.ControlModifier, sp.table.visualRect(idx).center())
     assert sorted(sp.selected_ids()) == sorted(ids)

@@ -87,31 +87,9 @@ class Plan:
                 acc[1] += inside - int(np.count_nonzero(c.mask & old)) + seg.voxel_count(c.segment_id) - inside
         return {k: (v[0], v[1]) for k, v in out.items()}
 
-    def totals(self, seg: Segmentation) -> tuple[int, int]:
-        """(voxels gained, voxels lost) over all segments: the preview's headline."""
-        s = self.summary(seg)
-        return sum(g for g, _ in s.values()), sum(l for _, l in s.values())
-
     @property
     def empty(self) -> bool:
         return not any(c.count or c.mode is EditMode.SET or c.new_segment for c in self.changes)
-
-    def slice_mask(self, shape, axis: int, index: int, modes=(EditMode.ADD, EditMode.SET)) -> np.ndarray:
-        """2D boolean image (the lattice slice `index` across `axis`) of the voxels the plan writes in `modes`:
-        what a preview overlay shows."""
-        plane = [s for a, s in enumerate(shape) if a != axis]
-        out = np.zeros(plane, dtype=bool)
-        for c in self.changes:
-            if c.mode not in modes:
-                continue
-            b = c.box[axis]
-            if not b.start <= index < b.stop:
-                continue
-            sub = np.take(c.mask, index - b.start, axis=axis)
-            inplane = [s for a, s in enumerate(c.box) if a != axis]
-            out[inplane[0], inplane[1]] |= sub
-        return out
-
 
 @dataclass
 class OpResult:
