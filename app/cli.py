@@ -9,6 +9,7 @@ segedit info FILE [--labels TABLE] [--json]
 segedit convert IN OUT [--labels TABLE] [--collapse | --single-layer] [--compression-level N]
 segedit import-masks OUT MASK_OR_FOLDER ... [--compression-level N]
 segedit COMMAND --help        details of a command
+segedit --install-desktop-entry   add segedit to this user's application menu (freedesktop entry + icon)
 """
 
 
@@ -25,6 +26,12 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("--version", "-V"):
         print(f"segedit {version()}")
+        return 0
+    if argv and argv[0] == "--install-desktop-entry":
+        from app.resources import install_desktop_entry
+
+        for path in install_desktop_entry():
+            print(path)
         return 0
     if argv and argv[0] in ("-h", "--help"):
         print(OVERVIEW)

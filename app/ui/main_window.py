@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QDockWidget, QGridLayout, QLabel, QMainWindow, QMenu, QVBoxLayout, QWidget
 
 from app.render.slicing import Plane
+from app.resources import ICON, resource_path
 
 from . import extensions, long_task
 from .display import Display
@@ -38,6 +40,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, extensions: bool = True) -> None:
         super().__init__()
         self.settings = settings if settings is not None else QSettings(APP_NAME, APP_NAME)
+        self.setWindowIcon(QIcon(str(resource_path(ICON))))     # also the About box's icon
         self.segmentation = None
         self.reference = None
         self.path = None                   # where the segmentation was read from / last saved

@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QLabel, QMenu
 
 from app.render.slicing import Plane
+from app.resources import resource_path
 
 
 def test_contract_attributes_and_menus(make_window):
@@ -59,3 +60,30 @@ def test_extensions_are_installed_explicitly_and_a_broken_one_is_not_hidden(make
     with pytest.raises(RuntimeError, match="a bug in an extension"):     # loud, with its traceback
         make_window(extensions=True)
     assert len(calls) == 1
+
+
+def test_the_window_and_about_box_use_the_icon(make_window):
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QMessageBox
+
+    win = make_window()
+    ref = QIcon(str(resource_path("segedit.svg"))).pixmap(32, 32).toImage()
+    assert win.windowIcon().pixmap(32, 32).toImage() == ref
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    shown = []
+
+    def close_the_box():                   # the static QMessageBox.about runs its own modal loop
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            shown.append(box.iconPixmap().toImage())
+            box.accept()
+        else:
+            QTimer.singleShot(20, close_the_box)
+
+    QTimer.singleShot(0, close_the_box)
+    next(a for a in win.menu("Help").actions() if a.text().startswith("About")).trigger()
+    assert len(shown) == 1 and not shown[0].isNull()
+    big = QIcon(str(resource_path("segedit.svg"))).pixmap(shown[0].size()).toImage()
+    assert shown[0].convertToFormat(big.format()) == big          # the About box shows the application icon
