@@ -1,5 +1,5 @@
 """The design card, enforced: import-linter's contracts in pyproject.toml (layers ui > render > model, io > model;
-no cycles; model/io without Qt or VTK; ui/tools Qt-free), plus what static contracts cannot see (imports made at
+no cycles; model/io without Qt or VTK; app.ui.tools Qt-free), plus what static contracts cannot see (imports made at
 run time through importlib)."""
 import shutil
 import subprocess

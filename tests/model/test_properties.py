@@ -4,6 +4,7 @@ equal to a recomputation, locks, safe-collapse guarantees and 'separate only whe
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -248,7 +249,14 @@ class SegmentationMachine(RuleBasedStateMachine):
             assert self.seg.bounding_box(s.id) == lb.tight_box(m)
 
 
-TestSegmentationMachine = SegmentationMachine.TestCase
+class TestSegmentationMachine(SegmentationMachine.TestCase):
+    """The fast suite's run: 60 sequences of up to 40 steps."""
+    settings = settings(SegmentationMachine.TestCase.settings, max_examples=60)
+
+
+@pytest.mark.slow
+class TestSegmentationMachineLong(SegmentationMachine.TestCase):
+    """make test-all: 200 sequences (the full search)."""
 
 
 def test_undo_everything_restores_the_start_bit_for_bit():

@@ -45,7 +45,23 @@ def _colours_of_segments_on(seg, plane, index, min_pixels=30):
 
 
 def _present(px, rgb, tol=1) -> bool:
-    return bool((np.abs(px.astype(int) - rgb).max(axis=-1) <= tol).any())
+    """Some pixel of `px` has colour `rgb`, each channel within `tol`."""
+    packed = _packed_colours(px)
+    r, g, b = rgb
+    near = [((r + i) << 16) | ((g + j) << 8) | (b + k) for i in range(-tol, tol + 1) for j in range(-tol, tol + 1)
+            for k in range(-tol, tol + 1) if 0 <= r + i < 256 and 0 <= g + j < 256 and 0 <= b + k < 256]
+    return bool(np.isin(near, packed).any())
+
+
+def _packed_colours(px):
+    key = (px.ctypes.data, px.shape)
+    if _packed_colours.key != key:
+        p = px.astype(np.int64)
+        _packed_colours.key, _packed_colours.value = key, np.unique((p[..., 0] << 16) | (p[..., 1] << 8) | p[..., 2])
+    return _packed_colours.value
+
+
+_packed_colours.key = None
 
 
 def test_demo_screenshot(tmp_path, qapp):
