@@ -44,24 +44,18 @@ def _colours_of_segments_on(seg, plane, index, min_pixels=30):
     return out
 
 
-def _present(px, rgb, tol=1) -> bool:
-    """Some pixel of `px` has colour `rgb`, each channel within `tol`."""
-    packed = _packed_colours(px)
+def _colours(px) -> np.ndarray:
+    """The distinct colours of a picture, packed as 0xRRGGBB."""
+    p = px.astype(np.int64)
+    return np.unique((p[..., 0] << 16) | (p[..., 1] << 8) | p[..., 2])
+
+
+def _present(colours, rgb, tol=1) -> bool:
+    """One of the packed `colours` is `rgb`, each channel within `tol`."""
     r, g, b = rgb
     near = [((r + i) << 16) | ((g + j) << 8) | (b + k) for i in range(-tol, tol + 1) for j in range(-tol, tol + 1)
             for k in range(-tol, tol + 1) if 0 <= r + i < 256 and 0 <= g + j < 256 and 0 <= b + k < 256]
-    return bool(np.isin(near, packed).any())
-
-
-def _packed_colours(px):
-    key = (px.ctypes.data, px.shape)
-    if _packed_colours.key != key:
-        p = px.astype(np.int64)
-        _packed_colours.key, _packed_colours.value = key, np.unique((p[..., 0] << 16) | (p[..., 1] << 8) | p[..., 2])
-    return _packed_colours.value
-
-
-_packed_colours.key = None
+    return bool(np.isin(near, colours).any())
 
 
 def test_demo_screenshot(tmp_path, qapp):
@@ -76,7 +70,7 @@ def test_demo_screenshot(tmp_path, qapp):
     assert r.returncode == 0, r.stderr
     px = png_pixels(out)
     assert px.shape[0] >= 700 and px.shape[1] >= 1000
-    view = px[:, : px.shape[1] // 2]                # the slice view; the segment table (swatches) is on the right
+    view = _colours(px[:, : px.shape[1] // 2])      # the slice view; the segment table (swatches) is on the right
     seg, _ = demo_atlas()
     shown = _colours_of_segments_on(seg, Plane.AXIAL, 40)
     assert len(shown) >= 20
@@ -100,7 +94,7 @@ def test_atlas_screenshot_with_table_and_single_layout(tmp_path, qapp):
     assert r.returncode == 0, r.stderr
     px = png_pixels(out)
     assert px.shape[0] >= 700 and px.shape[1] >= 1000
-    view = px[:, : px.shape[1] // 2]
+    view = _colours(px[:, : px.shape[1] // 2])
     shown = _colours_of_segments_on(io.open_segmentation(atlas, labels=table), Plane.AXIAL, 120, min_pixels=60)
     assert len(shown) >= 10
     found = [sid for sid, rgb in shown.items() if _present(view, rgb)]
@@ -149,5 +143,6 @@ def test_no_display_is_one_sentence_and_a_screenshot_needs_none(tmp_path):
     seg, _ = demo_atlas()
     middle = frames_for(seg.geometry)[Plane.AXIAL].n_slices // 2       # the window opens on the middle slices
     shown = _colours_of_segments_on(seg, Plane.AXIAL, middle)
-    found = [sid for sid, rgb in shown.items() if _present(px, rgb)]
+    colours = _colours(px)
+    found = [sid for sid, rgb in shown.items() if _present(colours, rgb)]
     assert len(found) >= 0.8 * len(shown), f"{len(found)} of {len(shown)} segment colours of the axial slice"
