@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test bench install screenshots clean
+.PHONY: run test test-all lint-imports bench install screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -17,8 +17,15 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/segedit --demo
 
-test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+lint-imports: $(STAMP)
+	$(BIN)/lint-imports --no-cache
+
+# the fast suite (slow-marked soak/fuzz/long GUI runs left out); test-all runs everything
+test: lint-imports
+	PYTHONDONTWRITEBYTECODE=1 QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow"
+
+test-all: lint-imports
+	PYTHONDONTWRITEBYTECODE=1 QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -11,6 +11,7 @@ segedit import-masks OUT MASK_OR_FOLDER ... [--compression-level N]
 segedit stats SEG [--reference IMG] [--labels TABLE] [--percentiles P,...] [--surface] [--csv OUT | --json]
 segedit compare A B [--labels TABLE [TABLE_B]] [--by label|name | --map CSV] [--no-distances] [--csv OUT | --json]
 segedit COMMAND --help        details of a command
+segedit --install-desktop-entry   add segedit to this user's application menu (freedesktop entry + icon)
 """
 
 
@@ -27,6 +28,12 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("--version", "-V"):
         print(f"segedit {version()}")
+        return 0
+    if argv and argv[0] == "--install-desktop-entry":
+        from app.resources import install_desktop_entry
+
+        for path in install_desktop_entry():
+            print(path)
         return 0
     if argv and argv[0] in ("-h", "--help"):
         print(OVERVIEW)

@@ -9,6 +9,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 
 import pytest
+from hypothesis import settings
+
+# Property tests keep no example database: running the suite writes nothing into the tree (.hypothesis/).
+settings.register_profile("segedit", database=None)
+settings.load_profile("segedit")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"

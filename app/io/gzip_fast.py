@@ -112,11 +112,3 @@ def gunzip_prefix(read, n: int) -> bytes:
         out.append(piece)
         filled += len(piece)
     return b"".join(out)
-
-
-def gunzip_bytes(data: bytes) -> bytes:
-    """Whole-buffer gunzip (small files, NIfTI headers)."""
-    try:
-        return _fast_zlib.decompress(data, GZIP_WBITS)
-    except (_fast_zlib.error, _std_zlib.error) as exc:
-        raise TruncatedData(f"the compressed data is corrupt or truncated ({exc})") from None

@@ -23,7 +23,6 @@ from .errors import FileFormatError, warn
 from .labelmap import as_label_array
 from .limits import TooLarge, check_allocation
 
-SEG_PREFIX = "Segment"
 KEY_OFFSET = "Segmentation_ReferenceImageExtentOffset"
 KEY_LEGACY_EXTENT = "Segmentation_Extent"
 KEY_MASTER = "Segmentation_MasterRepresentation"

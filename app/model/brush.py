@@ -6,6 +6,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from .boxes import clip_to_lattice
+
 
 @lru_cache(maxsize=64)
 def ball(radius_mm: float, spacing: tuple[float, float, float], plane_axis: int | None = None) -> np.ndarray:
@@ -44,8 +46,6 @@ def interpolate(p0, p1, max_step: float) -> np.ndarray:
 
 def dab_region(center, shape_mask: np.ndarray, lattice_shape):
     """Place a brush mask centred at integer `center`; returns (mask, box) clipped to the lattice, or None."""
-    from .edits import clip_to_lattice
-
     offset = [int(c) - s // 2 for c, s in zip(center, shape_mask.shape)]
     return clip_to_lattice(shape_mask, offset, lattice_shape)
 
@@ -60,6 +60,4 @@ def stroke_region(points, shape_mask: np.ndarray, lattice_shape):
     for p in pts:
         o = p - half - lo
         mask[o[0]:o[0] + shape_mask.shape[0], o[1]:o[1] + shape_mask.shape[1], o[2]:o[2] + shape_mask.shape[2]] |= shape_mask
-    from .edits import clip_to_lattice
-
     return clip_to_lattice(mask, lo, lattice_shape)

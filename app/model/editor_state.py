@@ -11,7 +11,7 @@ import enum
 import numpy as np
 
 from .edits import Editable, EditPolicy, Overwrite
-from .events import Signal
+from psygnal import Signal
 
 MIN_RADIUS_MM = 0.05
 MAX_RADIUS_MM = 100.0
@@ -33,6 +33,12 @@ class ToolKind(enum.Enum):
 class EditorState:
     """What the user chose in the editor panel. Every setter emits its signal only when the value changes."""
 
+    active_segment_changed = Signal(object)   # (str | None)
+    tool_changed = Signal(object)             # (ToolKind)
+    brush_changed = Signal()                  # (): radius or sphere
+    policy_changed = Signal()                 # (): overwrite, editable area, mask segment, intensity, erase-all
+    message = Signal(str)                     # (str): something the user should read (a refused edit)
+
     def __init__(self) -> None:
         self._active: str | None = None
         self._tool = ToolKind.NONE
@@ -44,11 +50,6 @@ class EditorState:
         self._intensity_on = False
         self._intensity_range = (0.0, 0.0)
         self._erase_all = False
-        self.active_segment_changed = Signal()   # (str | None)
-        self.tool_changed = Signal()             # (ToolKind)
-        self.brush_changed = Signal()            # (): radius or sphere
-        self.policy_changed = Signal()           # (): overwrite, editable area, mask segment, intensity, erase-all
-        self.message = Signal()                  # (str): something the user should read (a refused edit)
 
     # ---------------------------------------------------------------- active segment and tool
     @property

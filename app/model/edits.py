@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Iterable
 
 import numpy as np
 
-from .labels import intersect_box, unique_labels
+from .boxes import clip_to_lattice, intersect_box  # noqa: F401 (clip_to_lattice kept importable here)
+from .brush import stroke_region
+from .labels import unique_labels
 from .segmentation import Segmentation, SegmentationError
 
 
@@ -55,16 +58,6 @@ class EditPolicy:
     intensity: np.ndarray | None = None          # grey values on the segmentation lattice (same shape)
     intensity_range: tuple[float, float] | None = None   # inclusive; None = no intensity masking
     cut_by_locks: bool = True     # False: segment operations (merge) that must not drop voxels under a lock
-
-
-def clip_to_lattice(mask: np.ndarray, offset, shape):
-    """Clip a mask placed with its [0,0,0] at index `offset` to a lattice. Returns (mask, box) or None."""
-    lo = [max(0, int(o)) for o in offset]
-    hi = [min(int(s), int(o) + m) for o, m, s in zip(offset, mask.shape, shape)]
-    if any(h <= l for l, h in zip(lo, hi)):
-        return None
-    sub = mask[tuple(slice(l - int(o), h - int(o)) for l, h, o in zip(lo, hi, offset))]
-    return sub, tuple(slice(l, h) for l, h in zip(lo, hi))
 
 
 def _is_protected(seg: Segmentation, sid: str | None, other: str, overwrite: Overwrite) -> bool:
@@ -228,10 +221,24 @@ def apply_stroke(seg: Segmentation, segment_id: str | None, points_ijk, brush: n
                  policy: EditPolicy | None = None, name: str | None = None) -> int:
     """Apply a whole stroke at once: the union of `brush` placed at every (integer) point, one mask, one call.
     Slicer's delayed paint; the cost is O(stroke box), independent of volume size and segment count."""
-    from .brush import stroke_region
 
     region = stroke_region(points_ijk, brush, seg.geometry.shape)
     if region is None:
         return 0
     mask, box = region
     return apply_mask(seg, segment_id, mask, box, mode, policy, name)
+
+
+def merge_segments(seg: Segmentation, target_id: str, source_ids: Iterable[str]) -> None:
+    """Add the voxels of `source_ids` to `target_id` and remove the sources, as one undo step. Locks do not cut
+    the merge (no voxel is dropped) and no other segment loses voxels."""
+    sources = [i for i in source_ids if i != target_id]
+    with seg.operation("Merge segments"):
+        masks = []
+        for sid in sources:
+            box = seg.bounding_box(sid)
+            if box is not None:
+                masks.append((box, seg.mask(sid, box)))
+        seg.remove_segments(sources)
+        for box, m in masks:
+            apply_mask(seg, target_id, m, box, EditMode.ADD, EditPolicy(overwrite=Overwrite.NONE, cut_by_locks=False))

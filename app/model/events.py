@@ -1,48 +1,22 @@
-"""Plain-Python signals for the model (no Qt): views subscribe, the model emits once per operation."""
+"""The model's change events, on psygnal (Qt-free, typed; a slot connected or disconnected while a signal is being
+emitted is handled safely, bound methods are held weakly so a closed view never keeps the model alive).
+
+Subscribe as `seg.events.voxels_changed.connect(fn)`, `.disconnect(fn)`; the model calls `.emit(...)` once per
+operation. Widgets receive them through one path: `app.ui.qt_bridge.ModelBridge`, owned by the window's `Display`,
+which coalesces them to one delivery per event-loop turn.
+"""
 from __future__ import annotations
 
-import weakref
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+
+from psygnal import Signal as _Signal
+from psygnal import SignalGroup, SignalInstance
 
 
-class Signal:
-    """A list of callbacks. Bound methods are held weakly so a closed view never keeps the model alive."""
-
-    def __init__(self) -> None:
-        self._slots: list[Any] = []
-        self._blocked = 0
-
-    def connect(self, slot: Callable) -> None:
-        try:
-            ref = weakref.WeakMethod(slot)
-        except TypeError:           # a plain function, lambda or builtin: hold it strongly
-            ref = lambda s=slot: s  # noqa: E731
-        self._slots.append(ref)
-
-    def disconnect(self, slot: Callable) -> None:
-        self._slots = [r for r in self._slots if r() is not None and r() != slot]
-
-    def emit(self, *args: Any) -> None:
-        if self._blocked:
-            return
-        alive = []
-        for ref in list(self._slots):
-            fn = ref()
-            if fn is None:
-                continue
-            alive.append(ref)
-            fn(*args)
-        self._slots = alive
-
-    @contextmanager
-    def blocked(self):
-        self._blocked += 1
-        try:
-            yield
-        finally:
-            self._blocked -= 1
+def Signal(*types) -> SignalInstance:  # noqa: N802 (the old class's name, kept for callers that build one per object)
+    """A psygnal signal held by one object as an instance attribute: `self.changed = Signal()`.
+    Prefer a class attribute `changed = psygnal.Signal()` in new code."""
+    return SignalInstance(types)
 
 
 Box = tuple  # tuple[slice, slice, slice]: an index box on the segmentation lattice
@@ -57,10 +31,9 @@ class VoxelChange:
     segment_ids: frozenset = field(default_factory=frozenset)
 
 
-class SegmentationEvents:
+class SegmentationEvents(SignalGroup):
     """Three kinds of change (Slicer/ITK-SNAP split): structure, per-segment properties, voxels."""
 
-    def __init__(self) -> None:
-        self.structure_changed = Signal()   # (): segments added/removed/reordered, layers added/removed
-        self.segments_changed = Signal()    # (frozenset[str]): name, colour, visibility, opacity, lock, tags, layer, label
-        self.voxels_changed = Signal()      # (list[VoxelChange]): one call per operation
+    structure_changed = _Signal()          # (): segments added/removed/reordered, layers added/removed
+    segments_changed = _Signal(object)     # (frozenset[str]): name, colour, visibility, opacity, lock, tags, layer, label
+    voxels_changed = _Signal(object)       # (list[VoxelChange]): one call per operation

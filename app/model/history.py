@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .events import Signal
+from .boxes import box_size, union_box
+from psygnal import Signal
 
 _PACK_LIMIT = 4096   # bytes: arrays above this are zlib-packed in the history
 # Python objects around the arrays, measured with a deep walk (benchmarks/bench_edit.deep_bytes): a compacted
@@ -130,9 +131,9 @@ def merge_patches(records: list) -> list:
     union, volume = None, 0
     for rec in records:
         if isinstance(rec, VoxelPatch) and run and rec.layer == run[0].layer:
-            u = _union(union, rec.box)
-            v = volume + _volume(rec.box)
-            if _volume(u) <= MERGE_SPREAD * v:
+            u = union_box(union, rec.box)
+            v = volume + box_size(rec.box)
+            if box_size(u) <= MERGE_SPREAD * v:
                 run.append(rec)
                 union, volume = u, v
                 continue
@@ -140,20 +141,12 @@ def merge_patches(records: list) -> list:
             out.append(_merged(run, union))
             run = []
         if isinstance(rec, VoxelPatch):
-            run, union, volume = [rec], rec.box, _volume(rec.box)
+            run, union, volume = [rec], rec.box, box_size(rec.box)
         else:
             out.append(rec)
     if run:
         out.append(_merged(run, union))
     return out
-
-
-def _volume(box) -> int:
-    return int(np.prod([s.stop - s.start for s in box], dtype=np.int64))
-
-
-def _union(a, b):
-    return tuple(slice(min(x.start, y.start), max(x.stop, y.stop)) for x, y in zip(a, b))
 
 
 def _merged(run: list, union) -> "VoxelPatch":
@@ -224,6 +217,8 @@ class History:
     """Undo and redo stacks of Steps, trimmed from the oldest while their bytes exceed `budget_bytes`
     (at least `min_steps` are always kept). Applying records is the Segmentation's job (`apply`)."""
 
+    changed = Signal()     # (): the stacks changed (enable/disable undo actions)
+
     def __init__(self, budget_bytes: int = 500 * 2**20, min_steps: int = 4) -> None:
         self.budget_bytes = budget_bytes
         self.min_steps = min_steps
@@ -231,7 +226,6 @@ class History:
         self.redo_stack: list[Step] = []
         self._open: list[Step] = []
         self.enabled = True
-        self.changed = Signal()     # (): the stacks changed (enable/disable undo actions)
 
     # -- recording ---------------------------------------------------------------------------------------------
     @property

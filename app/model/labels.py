@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .boxes import intersect_box, tight_box, union_box  # noqa: F401 (their home is boxes; kept importable here)
+
 # Slicer's order (vtkOrientedImageDataResample::GetSmallestIntegerTypeForSegmentationScalarRange).
 PROMOTION_ORDER = (np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32)
 
@@ -57,31 +59,6 @@ def unique_labels(values: np.ndarray) -> list[int]:
     return np.unique(values).tolist()
 
 
-def tight_box(mask: np.ndarray, offset=(0, 0, 0)):
-    """Tight index box (tuple of slices, shifted by offset) of a boolean array, or None when empty."""
-    out = []
-    for axis in range(3):
-        other = tuple(a for a in range(3) if a != axis)
-        hit = np.flatnonzero(mask.any(axis=other))
-        if hit.size == 0:
-            return None
-        out.append(slice(int(hit[0]) + offset[axis], int(hit[-1]) + 1 + offset[axis]))
-    return tuple(out)
-
-
-def union_box(a, b):
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return tuple(slice(min(x.start, y.start), max(x.stop, y.stop)) for x, y in zip(a, b))
-
-
-def intersect_box(a, b):
-    out = tuple(slice(max(x.start, y.start), min(x.stop, y.stop)) for x, y in zip(a, b))
-    return None if any(s.start >= s.stop for s in out) else out
-
-
 def boxes_of(arr: np.ndarray) -> dict[int, tuple]:
     """{label: tight box} for every non-zero label of a layer (one C pass through scipy's find_objects)."""
     from scipy import ndimage
@@ -108,6 +85,3 @@ def boxes_of(arr: np.ndarray) -> dict[int, tuple]:
     objs = ndimage.find_objects(inv.reshape(arr.shape).astype(np.int32) + 1)
     return {int(v): tuple(sl) for v, sl in zip(vals, objs) if v != 0 and sl is not None}
 
-
-def box_volume(box) -> int:
-    return int(np.prod([s.stop - s.start for s in box]))

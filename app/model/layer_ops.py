@@ -1,10 +1,9 @@
-"""Layer operations of a Segmentation: separate, safe collapse, force to one layer, merge (Slicer §2.3-2.5).
+"""Layer operations of a Segmentation: separate, safe collapse, force to one layer (Slicer §2.3-2.5); merging
+segments is an edit (`app.model.edits.merge_segments`).
 
 A mixin of `Segmentation`: every change goes through its journaled primitives, so each operation is one undo step
 and one batch of events."""
 from __future__ import annotations
-
-from typing import Iterable
 
 import numpy as np
 
@@ -90,19 +89,3 @@ class LayerOperations:
                 keep = np.isin(target, list(later)) if later else np.zeros_like(where)
                 self.write_voxels(first, box, where & ~keep, label)
             self._drop_empty_layers()
-
-    def merge_segments(self, target_id: str, source_ids: Iterable[str]) -> None:
-        """Add the voxels of `source_ids` to `target_id` and remove the sources."""
-        sources = [i for i in source_ids if i != target_id]
-        from .edits import EditMode, EditPolicy, Overwrite, apply_mask
-
-        with self.operation("Merge segments"):
-            masks = []
-            for sid in sources:
-                box = self.bounding_box(sid)
-                if box is not None:
-                    masks.append((box, self.mask(sid, box)))
-            self.remove_segments(sources)
-            for box, m in masks:
-                apply_mask(self, target_id, m, box, EditMode.ADD,
-                           EditPolicy(overwrite=Overwrite.NONE, cut_by_locks=False))

@@ -5,17 +5,14 @@ import colorsys
 import uuid
 from dataclasses import dataclass, field
 
+from app.resources import default_colors
+
 STATUS_TAG = "Segmentation.Status"
 STATUSES = ("notstarted", "inprogress", "completed", "flagged")
 
-# First entries of Slicer's GenericAnatomyColors (tissue, bone, skin, connective tissue, blood, ...), the colours
-# Slicer gives new segments; past these, colours are spread around the hue circle by the golden ratio.
-ANATOMY_COLORS = (
-    (128, 174, 128), (241, 214, 145), (177, 122, 101), (111, 184, 210), (216, 101, 79),
-    (221, 130, 101), (144, 238, 144), (192, 104, 88), (220, 245, 20), (78, 63, 0),
-    (255, 250, 220), (230, 220, 70), (200, 200, 235), (250, 250, 210), (244, 214, 49),
-    (0, 151, 206), (216, 101, 79), (183, 156, 220), (183, 214, 211), (152, 189, 207),
-)
+# The colours Slicer gives new segments (first entries of its GenericAnatomyColors; the table ships as
+# app/resources/default_colors.json); past these, colours are spread around the hue circle by the golden ratio.
+ANATOMY_COLORS = default_colors()
 
 
 def generated_color(n: int) -> tuple[float, float, float]:

@@ -17,6 +17,7 @@ from typing import Iterable
 import numpy as np
 
 from . import labels as lb
+from .boxes import tight_box, union_box
 from .events import SegmentationEvents, VoxelChange
 from .geometry import Geometry
 from .history import History, LayerCast, LayerInsert, LayerRemove, TableChange, VoxelPatch
@@ -107,9 +108,6 @@ class Segmentation(SegmentOperations, LayerOperations):
     def layer_segment_ids(self, layer: int) -> list[str]:
         return [i for i in self._order if self._segments[i].layer == layer]
 
-    def labels_in_layer(self, layer: int) -> dict[int, str]:
-        return {lab: sid for (lay, lab), sid in self._index.items() if lay == layer}
-
     @property
     def n_layers(self) -> int:
         return len(self.layers)
@@ -169,7 +167,7 @@ class Segmentation(SegmentOperations, LayerOperations):
         box = boxes.get(label)
         if box is not None and label in self._loose[layer]:
             offset = tuple(s.start for s in box)
-            box = lb.tight_box(self.layers[layer][box] == label, offset)
+            box = tight_box(self.layers[layer][box] == label, offset)
             if box is None:
                 boxes.pop(label, None)
             else:
@@ -287,7 +285,7 @@ class Segmentation(SegmentOperations, LayerOperations):
                 if lab in boxes:
                     self._loose[layer].add(lab)
             for lab in gained:     # the written box is a loose bound: tightened on query (O(box))
-                boxes[lab] = lb.union_box(boxes.get(lab), box)
+                boxes[lab] = union_box(boxes.get(lab), box)
                 self._loose[layer].add(lab)
         ids = frozenset(filter(None, (self._index.get((layer, lab)) for lab in (*lost, *gained))))
         self._queue("voxels", VoxelChange(layer, box, ids))

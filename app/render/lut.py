@@ -77,14 +77,6 @@ class LayerLut:
         table = self.outline if outline else self.fill
         return np.take(table, self.index(labels), mode="clip")
 
-    @property
-    def fill_visible(self) -> bool:
-        return bool(np.any(self.fill >> 24))
-
-    @property
-    def outline_visible(self) -> bool:
-        return bool(np.any(self.outline >> 24))
-
 
 def build_lut(segments: list[Segment], fill_opacity: float = 0.5, outline_opacity: float = 1.0) -> LayerLut:
     """Tables for the segments of ONE layer (their `label`s index the tables)."""

@@ -29,6 +29,7 @@ from vtkmodules.vtkFiltersCore import (vtkAppendPolyData, vtkQuadricClustering, 
                                       vtkTriangleMeshPointNormals)
 from vtkmodules.vtkIOGeometry import vtkOBJWriter, vtkSTLWriter
 
+from app.model.boxes import full_box, union_of
 from app.model.segmentation import Segmentation
 
 _MESHING = threading.Lock()
@@ -172,13 +173,6 @@ def _padded_block(arr: np.ndarray, box) -> tuple[np.ndarray, tuple[int, int, int
     return block, tuple(lo[a] - pad[a][0] for a in range(3))
 
 
-def _union(boxes) -> tuple | None:
-    boxes = [b for b in boxes if b is not None]
-    if not boxes:
-        return None
-    return tuple(slice(min(b[a].start for b in boxes), max(b[a].stop for b in boxes)) for a in range(3))
-
-
 def layer_job(seg: Segmentation, layer: int, segment_ids, smoothing: bool, versions=None,
               crop: bool = True) -> MeshJob | None:
     """One pass for several segments of one layer, on the union of their boxes (or the whole layer when `crop`
@@ -186,7 +180,7 @@ def layer_job(seg: Segmentation, layer: int, segment_ids, smoothing: bool, versi
     ids = [sid for sid in segment_ids if seg.segment(sid).layer == layer]
     if not ids:
         return None
-    box = _union(seg.bounding_box(sid) for sid in ids) if crop else tuple(slice(0, n) for n in seg.geometry.shape)
+    box = union_of(seg.bounding_box(sid) for sid in ids) if crop else full_box(seg.geometry.shape)
     if box is None:
         return None
     block, offset = _padded_block(seg.layers[layer], box)

@@ -55,6 +55,8 @@ class Editing(QObject):
         self.state.message.connect(self._say)
         self.state.active_segment_changed.connect(self._show_active)
         window.segmentation_changed.connect(self._on_document)
+        window.display.structure_changed.connect(self._on_structure)     # model events reach widgets via Display
+        window.display.segments_changed.connect(self._on_segments)
         window.current_segment_changed.connect(self._on_current_segment)
         for v in window.slice_views:
             v.canvas.viewport().installEventFilter(self)
@@ -216,17 +218,11 @@ class Editing(QObject):
         old = self._seg
         if old is not None:
             old.history.changed.disconnect(self._update_undo)
-            old.events.structure_changed.disconnect(self._on_structure)
-            old.events.segments_changed.disconnect(self._on_segments)
-            old.events.voxels_changed.disconnect(self._on_voxels)
         self._seg = seg
         self._history = seg.history if seg is not None else None
         if seg is not None:
             seg.history.changed.connect(self._update_undo)
             seg.history.set_budget(self.undo_memory_mb() * 2**20)
-            seg.events.structure_changed.connect(self._on_structure)
-            seg.events.segments_changed.connect(self._on_segments)
-            seg.events.voxels_changed.connect(self._on_voxels)
         self.panel.set_segments(seg)
         self.panel.set_reference(self.window.reference)
         self._on_current_segment(self.window.current_segment_id())
@@ -239,10 +235,14 @@ class Editing(QObject):
                 t.invalidate()
 
     def _on_structure(self) -> None:
+        if self._seg is None:
+            return
         self.panel.set_segments(self.window.segmentation)
         self._show_active()
 
     def _on_segments(self, ids) -> None:
+        if self._seg is None:
+            return
         if self.state.active_segment in ids:
             self._show_active()
         self.panel.set_segments(self.window.segmentation)      # names may have changed (cheap if not)

@@ -15,6 +15,8 @@ from app.model.editor_state import MAX_RADIUS_MM, MIN_RADIUS_MM, EditorState, To
 from app.model.tool_options import ToolOptions
 from app.ui.tools.catalog import ENTRIES
 
+from .qt_signals import with_blocked
+
 TOOL_LABELS = ((ToolKind.NONE, "None", "Esc"), (ToolKind.PAINT, "Paint", "1"), (ToolKind.ERASE, "Erase", "2")) + \
     tuple((e.kind, e.label, e.key) for e in ENTRIES) + ((ToolKind.GROW, "Grow", "G"),)
 TOOL_COLUMNS = 4
@@ -23,14 +25,6 @@ OVERWRITE_LABELS = ((Overwrite.ALL, "Overwrite all"), (Overwrite.VISIBLE, "Overw
 AREA_LABELS = ((Editable.EVERYWHERE, "Everywhere"), (Editable.BACKGROUND, "Background only"),
                (Editable.INSIDE_SEGMENT, "Inside one segment:"))
 SLIDER_STEPS = 1000
-
-
-def _blocked(widget, fn) -> None:
-    was = widget.blockSignals(True)
-    try:
-        fn()
-    finally:
-        widget.blockSignals(was)
 
 
 def radius_to_slider(r: float) -> int:
@@ -181,29 +175,29 @@ class EditorPanel(QWidget):
     # ---------------------------------------------------------------- state -> widgets
     def _on_tool(self, kind: ToolKind) -> None:
         b = self.tool_buttons[kind]
-        _blocked(b, lambda: b.setChecked(True))
+        with_blocked(b, lambda: b.setChecked(True))
         brush = kind in (ToolKind.NONE, ToolKind.PAINT, ToolKind.ERASE)     # the brush rows only for brushes
         for row in (0, 1):
             self.form.setRowVisible(row, brush)
 
     def _on_brush(self) -> None:
         r = self.state.brush_radius_mm
-        _blocked(self.radius_slider, lambda: self.radius_slider.setValue(radius_to_slider(r)))
-        _blocked(self.radius_spin, lambda: self.radius_spin.setValue(r))
-        _blocked(self.sphere, lambda: self.sphere.setChecked(self.state.brush_sphere))
+        with_blocked(self.radius_slider, lambda: self.radius_slider.setValue(radius_to_slider(r)))
+        with_blocked(self.radius_spin, lambda: self.radius_spin.setValue(r))
+        with_blocked(self.sphere, lambda: self.sphere.setChecked(self.state.brush_sphere))
 
     def _on_policy(self) -> None:
         st = self.state
-        _blocked(self.overwrite, lambda: self.overwrite.setCurrentIndex(self.overwrite.findData(st.overwrite)))
-        _blocked(self.area, lambda: self.area.setCurrentIndex(self.area.findData(st.editable)))
+        with_blocked(self.overwrite, lambda: self.overwrite.setCurrentIndex(self.overwrite.findData(st.overwrite)))
+        with_blocked(self.area, lambda: self.area.setCurrentIndex(self.area.findData(st.editable)))
         self.mask_segment.setEnabled(st.editable is Editable.INSIDE_SEGMENT)
         i = self.mask_segment.findData(st.mask_segment)
-        _blocked(self.mask_segment, lambda: self.mask_segment.setCurrentIndex(i))
-        _blocked(self.intensity, lambda: self.intensity.setChecked(st.intensity_masking))
+        with_blocked(self.mask_segment, lambda: self.mask_segment.setCurrentIndex(i))
+        with_blocked(self.intensity, lambda: self.intensity.setChecked(st.intensity_masking))
         for box, v in zip((self.lo, self.hi), st.intensity_range):
             box.setEnabled(st.intensity_masking)
-            _blocked(box, lambda b=box, x=v: b.setValue(x))
-        _blocked(self.erase_all, lambda: self.erase_all.setChecked(st.erase_all))
+            with_blocked(box, lambda b=box, x=v: b.setValue(x))
+        with_blocked(self.erase_all, lambda: self.erase_all.setChecked(st.erase_all))
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)
@@ -231,7 +225,7 @@ class EditorPanel(QWidget):
             self.mask_segment.clear()
             for name, sid in items:
                 self.mask_segment.addItem(name, sid)
-        _blocked(self.mask_segment, fill)
+        with_blocked(self.mask_segment, fill)
         if self.state.mask_segment not in {sid for _, sid in items}:
             self.state.mask_segment = items[0][1] if items else None
         self._on_policy()
@@ -243,7 +237,7 @@ class EditorPanel(QWidget):
         else:
             lo, hi = float(np.min(volume.array)), float(np.max(volume.array))
         for box in (self.lo, self.hi):
-            _blocked(box, lambda b=box: b.setRange(lo, hi))
+            with_blocked(box, lambda b=box: b.setRange(lo, hi))
         self._on_policy()
 
 

@@ -85,7 +85,14 @@ def main(argv=None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("segedit")
     app.setOrganizationName("segedit")
-    from .main_window import Layout, MainWindow
+    app.setDesktopFileName("segedit")                 # ties the window to the installed segedit.desktop entry
+    from PySide6.QtGui import QIcon
+
+    from app.resources import ICON, resource_path
+
+    app.setWindowIcon(QIcon(str(resource_path(ICON))))
+    from .main_window import MainWindow
+    from .view_layout import Layout
 
     import tempfile
 

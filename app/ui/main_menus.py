@@ -6,6 +6,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from .display import WINDOW_PRESETS
+from .view_layout import Layout
 
 def _action(window, menu, text, slot, shortcut=None, checkable=False, checked=False) -> QAction:
     a = QAction(text, window, checkable=checkable)
@@ -19,7 +20,6 @@ def _action(window, menu, text, slot, shortcut=None, checkable=False, checked=Fa
 
 
 def build_view_menu(window) -> None:
-    from .main_window import Layout
 
     m = window.menu("View")
     layouts = m.addMenu("Layout")

@@ -1,5 +1,6 @@
 """The main window: three slice views, the Segments and Layers docks, menus, status bar; it composes widgets and
-holds the open document. Extension modules (editing, 3D view, tools, recovery) install themselves at the end.
+holds the open document. The features listed in `app.ui.extensions` (editing, 3D view, tools, recovery) are
+installed at the end, explicitly.
 
 The contract other modules rely on: `segmentation`, `reference`, `segmentation_changed(object)`, `slice_views`,
 `current_segment_id()`, `current_segment_changed(str)`, `select_segment(id)`, `menu(title)`, `add_dock(widget,
@@ -7,19 +8,17 @@ title, area)`, `status_message(text)`, `run_long(fn, label)`.
 """
 from __future__ import annotations
 
-import enum
-import importlib
-import importlib.util
 import logging
-import sys
 
 from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (QDockWidget, QFormLayout, QGridLayout, QLabel, QMainWindow, QMenu, QVBoxLayout,
                                QWidget)
 
 from app.render.slicing import Plane
+from app.resources import ICON, resource_path
 
-from . import long_task
+from . import extensions, long_task
 from .display import Display
 from .display_panel import DisplayPanel
 from .file_actions import FileActions
@@ -27,21 +26,12 @@ from .layers_panel import LayersPanel
 from .main_menus import build_help_menu, build_segmentation_menu, build_view_menu
 from .segment_panel import SegmentPanel
 from .slice_view import SliceView
+from .view_layout import Layout
 
 log = logging.getLogger(__name__)
 
 MENU_TITLES = ("File", "Edit", "View", "Segmentation", "Tools", "Help")
-EXTENSIONS = ("app.ui.editing", "app.ui.view_3d", "app.ui.tools_panel", "app.ui.recovery", "app.ui.organise",
-              "app.ui.measure")
 APP_NAME = "segedit"
-
-
-class Layout(enum.Enum):
-    ONE_PLUS_TWO = "Axial large, coronal and sagittal"
-    ROW = "Three views in a row"
-    AXIAL = "Axial only"
-    CORONAL = "Coronal only"
-    SAGITTAL = "Sagittal only"
 
 
 class MainWindow(QMainWindow):
@@ -51,6 +41,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, extensions: bool = True) -> None:
         super().__init__()
         self.settings = settings if settings is not None else QSettings(APP_NAME, APP_NAME)
+        self.setWindowIcon(QIcon(str(resource_path(ICON))))     # also the About box's icon
         self.segmentation = None
         self.reference = None
         self.path = None                   # where the segmentation was read from / last saved
@@ -117,15 +108,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.hover_label, 1)
 
     def _install_extensions(self) -> None:
-        for name in EXTENSIONS:
-            try:
-                if importlib.util.find_spec(name) is None:
-                    continue
-                importlib.import_module(name).install(self)
-            except Exception as exc:       # a broken extension must not take the editor down
-                log.exception("extension %s failed to install", name)
-                print(f"segedit: {name} could not be installed: {exc}", file=sys.stderr)
-                self.status_message(f"{name} could not be installed: {exc}")
+        for name, install in extensions.INSTALLERS:
+            log.debug("installing %s", name)
+            install(self)
 
     def _keep_dock_widths(self) -> None:
         """Docks keep the width the user gave them: a label whose text changes (the segment being edited, a

@@ -135,9 +135,6 @@ class Scene3D:
             self.remove(sid)
         self._camera_set = False
 
-    def visible_ids(self) -> list[str]:
-        return [sid for sid, a in self.actors.items() if a.GetVisibility()]
-
     def mesh(self, segment_id: str):
         mapper = self._full.get(segment_id)
         return mapper.GetInput() if mapper is not None else None

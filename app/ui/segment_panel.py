@@ -14,19 +14,6 @@ from .segment_table import Column, MarkDelegate, SegmentTableModel, SortKey, Swa
 WINDOW_WIDE = ("add", "only", "all", "filter", "jump")
 
 
-class _SameRows:
-    """`SegmentPanel.proxy` for callers written against the first version (a filter proxy): the model now filters
-    itself, so view rows and model rows are the same. Prefer `SegmentPanel.index_of(segment_id)`."""
-
-    @staticmethod
-    def mapFromSource(index):
-        return index
-
-    @staticmethod
-    def mapToSource(index):
-        return index
-
-
 class SegmentPanel(QWidget):
     current_segment_changed = Signal(str)
     jump_requested = Signal(str)        # centre every view on this segment (the window does it)
@@ -152,10 +139,6 @@ class SegmentPanel(QWidget):
 
     def current_segment_id(self) -> str:
         return self._current
-
-    @property
-    def proxy(self) -> _SameRows:
-        return _SameRows()
 
     def index_of(self, segment_id: str, column: int = Column.NAME):
         """The table index showing a segment (invalid when the filter hides it)."""

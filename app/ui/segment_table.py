@@ -141,10 +141,6 @@ class SegmentTableModel(QAbstractTableModel):
         list order."""
         self.set_sort(SORTABLE.get(int(column), SortKey.LIST), order == Qt.DescendingOrder)
 
-    @property
-    def filter_text(self) -> str:
-        return self._filter
-
     def set_filter(self, text: str) -> None:
         """Show only segments whose name contains `text` (case-insensitive) or whose label value equals it."""
         text = text.strip()

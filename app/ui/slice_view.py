@@ -22,6 +22,7 @@ from app.ui.tools.base import ViewContext
 
 from .display import Display
 from .raster_item import RasterItem
+from .qt_signals import with_blocked
 from .slice_canvas import SliceCanvas
 from .view_marks import BrushOutline, Crosshair, ToolMarksItem
 
@@ -394,12 +395,3 @@ class SliceView(QWidget):
 
 _KEY_NAMES = {Qt.Key_Return: "Return", Qt.Key_Enter: "Enter", Qt.Key_Backspace: "Backspace",
               Qt.Key_Escape: "Escape"}
-
-
-def with_blocked(widget, fn) -> None:
-    """Call fn() with the widget's signals blocked (model -> widget updates must not echo back)."""
-    was = widget.blockSignals(True)
-    try:
-        fn()
-    finally:
-        widget.blockSignals(was)

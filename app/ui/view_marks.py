@@ -20,10 +20,6 @@ class Crosshair:
             view_box.addItem(line, ignoreBounds=True)
         self._xy = None
 
-    @property
-    def xy(self) -> tuple[float, float] | None:
-        return self._xy
-
     def move(self, x: float, y: float) -> None:
         if (x, y) != self._xy:           # moving along the view's normal leaves its crosshair in place
             self._xy = (x, y)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QByteArray
 
+from .view_layout import Layout
+
 
 def restore(window) -> None:
     """Window geometry and docks, layout, display options (recent files are read where they are shown)."""
@@ -13,7 +15,6 @@ def restore(window) -> None:
         window.restoreGeometry(geom)
     if isinstance(state, QByteArray):
         window.restoreState(state)
-    from .main_window import Layout
 
     layout = s.value("window/layout", "")
     if layout in Layout.__members__:

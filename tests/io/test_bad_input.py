@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import time
 
 import numpy as np
 import nrrd
@@ -60,10 +59,8 @@ def test_malformed_sizes(tmp_path, sizes, match):
 
 def test_a_header_claiming_10_to_the_12_voxels_is_refused_before_allocating(tmp_path):
     path = _nrrd(tmp_path, sizes="10000 10000 10000")
-    t0 = time.perf_counter()
-    with pytest.raises(FileFormatError, match="memory"):
+    with pytest.raises(FileFormatError, match="memory"):     # the data is 8 voxels: reading it would say so
         io.open_segmentation(path)
-    assert time.perf_counter() - t0 < 5      # refused from the header, not after trying
 
 
 def test_non_integral_float_labels(tmp_path):

@@ -1,7 +1,9 @@
 """Every file of the malformed corpus (tests/io/malformed_corpus.py, 100+ files) ends in one clear FileFormatError
 sentence or a tolerant read (with its warning), opened both as a segmentation and as a volume: no other exception,
 no hang (each open is time-boxed by an alarm), no memory blow-up (the worker runs under an address-space limit and
-its peak RSS is checked). The opens run in one subprocess so that a crash or a hang cannot take pytest with it."""
+an allocation beyond it is reported as a crash). The opens run in one subprocess so that a crash or a hang cannot
+take pytest with it (its SIGALRM is its own). Timings and the worker's peak memory are benchmark figures
+(`python -m benchmarks --only robustness`), not assertions."""
 from __future__ import annotations
 
 import json
@@ -14,11 +16,9 @@ import time
 import pytest
 
 from tests.io import malformed_corpus as corpus
-from tests.io.fuzz_figures import record
 
 SECONDS_PER_OPEN = 10
 ADDRESS_SPACE_MARGIN = 1536 << 20      # what the worker may map beyond its start (numpy, decoders, one image)
-PEAK_RSS_LIMIT_MB = 256                # growth of the worker's peak resident memory over its baseline
 
 WORKER = r"""
 import json, os, resource, signal, sys, time, warnings
@@ -120,11 +120,11 @@ def _run(cases, good):
     return proc, lines
 
 
-def test_malformed_corpus(tmp_path, capsys):
+def corpus_figures(folder) -> tuple[dict, list, dict, list]:
+    """Open every corpus file in the worker: (figures, results, names by path, cases). Used by the benchmark too."""
     t0 = time.perf_counter()
-    cases = corpus.build(tmp_path / "corpus")
-    good = corpus.good_labelmap(tmp_path)
-    assert len(cases) >= 50
+    cases = corpus.build(folder / "corpus")
+    good = corpus.good_labelmap(folder)
     proc, lines = _run(cases, good)
     results = [x for x in lines if "outcome" in x]
     started = [x for x in lines if "start" in x]
@@ -132,12 +132,6 @@ def test_malformed_corpus(tmp_path, capsys):
         last = started[-1] if started else {}
         pytest.fail(f"the worker died ({proc.returncode}) while opening {last}: {proc.stderr[-2000:]}")
     by_name = {(str(c.path)): c.name for c in cases}
-    bad = [f"{by_name[r['path']]} ({r['mode']}): {r['outcome']} {r.get('message', '')}" for r in results
-           if r["outcome"] in ("crash", "hang", "memory")]
-    unclear = [f"{by_name[r['path']]}: {r['message'][:200]!r}" for r in results
-               if r["outcome"] == "error" and ("\n" in r["message"] or "Traceback" in r["message"]
-                                              or len(r["message"]) > 300 or os.path.basename(r["path"]) not in
-                                              r["message"])]          # one sentence that names the file
     peak = lines[-1]["peak_growth_mb"]
     figures = {"files": len(cases), "opens": len(results), "clear_errors": sum(r["outcome"] == "error" for r in results),
                "tolerant_reads": sum(r["outcome"] == "read" for r in results),
@@ -145,13 +139,22 @@ def test_malformed_corpus(tmp_path, capsys):
                "hangs": sum(r["outcome"] == "hang" for r in results),
                "slowest_open_s": round(max(r["seconds"] for r in results), 2),
                "worker_peak_rss_growth_mb": round(peak, 1), "seconds": round(time.perf_counter() - t0, 1)}
-    record("malformed_corpus", figures)
-    with capsys.disabled():
-        print(f"\nmalformed corpus: {figures}")
+    return figures, results, by_name, cases
+
+
+@pytest.mark.slow
+def test_malformed_corpus(tmp_path):
+    figures, results, by_name, cases = corpus_figures(tmp_path)
+    assert len(cases) >= 50
+    bad = [f"{by_name[r['path']]} ({r['mode']}): {r['outcome']} {r.get('message', '')}" for r in results
+           if r["outcome"] in ("crash", "hang", "memory")]
+    unclear = [f"{by_name[r['path']]}: {r['message'][:200]!r}" for r in results
+               if r["outcome"] == "error" and ("\n" in r["message"] or "Traceback" in r["message"]
+                                              or len(r["message"]) > 300 or os.path.basename(r["path"]) not in
+                                              r["message"])]          # one sentence that names the file
     assert len(results) == sum(1 if c.how == "table" else 2 for c in cases), "some opens did not report"
     assert not bad, f"{figures}: " + "; ".join(bad)
     assert not unclear, "; ".join(unclear)
-    assert peak < PEAK_RSS_LIMIT_MB, f"peak memory grew by {peak:.0f} MB while opening the corpus"
     messages = {by_name[r["path"]]: r.get("message", "") for r in results if r["mode"] != "volume"}
     for name, fragment in REGRESSIONS.items():
         assert re.search(fragment, messages[name]), (name, messages[name])

@@ -93,11 +93,14 @@ def test_layers_are_numbered_by_first_appearance_in_display_order(tmp_path, two_
 
 def test_saving_does_not_change_the_segmentation(tmp_path, two_layers):
     before = [a.copy() for a in two_layers.layers]
-    ids = [a is b for a, b in zip(two_layers.layers, two_layers.layers)]
+    arrays = list(two_layers.layers)
+    flags = [(a.dtype, a.flags.c_contiguous, a.flags.f_contiguous) for a in arrays]
     segs = [s.copy() for s in two_layers.segments]
     undo = len(two_layers.history.undo_stack)
     io.save_segmentation(two_layers, tmp_path / "x.seg.nrrd")
-    assert all(ids) and len(two_layers.layers) == 2
+    assert len(two_layers.layers) == 2
+    assert all(a is b for a, b in zip(arrays, two_layers.layers))          # the same arrays, not copies
+    assert flags == [(a.dtype, a.flags.c_contiguous, a.flags.f_contiguous) for a in two_layers.layers]
     assert all(np.array_equal(a, b) for a, b in zip(before, two_layers.layers))
     assert [(s.id, s.layer, s.label) for s in segs] == [(s.id, s.layer, s.label) for s in two_layers.segments]
     assert len(two_layers.history.undo_stack) == undo

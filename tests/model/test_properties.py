@@ -4,11 +4,12 @@ equal to a recomputation, locks, safe-collapse guarantees and 'separate only whe
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from app.model import labels as lb
-from app.model.edits import EditMode, EditPolicy, Editable, Overwrite, apply_mask
+from app.model.edits import EditMode, EditPolicy, Editable, Overwrite, apply_mask, merge_segments
 from app.model.geometry import Geometry
 from app.model.segmentation import Segmentation
 
@@ -217,7 +218,7 @@ class SegmentationMachine(RuleBasedStateMachine):
         sources = data.draw(st.lists(st.sampled_from([i for i in ids if i != target]), min_size=1, unique=True))
         if self.seg.segment(target).locked:
             return
-        self.seg.merge_segments(target, sources)
+        merge_segments(self.seg, target, sources)
         for s in sources:
             self.ref.masks[target] |= self.ref.masks.pop(s)
             self.ref.order.remove(s)
@@ -248,7 +249,14 @@ class SegmentationMachine(RuleBasedStateMachine):
             assert self.seg.bounding_box(s.id) == lb.tight_box(m)
 
 
-TestSegmentationMachine = SegmentationMachine.TestCase
+class TestSegmentationMachine(SegmentationMachine.TestCase):
+    """The fast suite's run: 60 sequences of up to 40 steps."""
+    settings = settings(SegmentationMachine.TestCase.settings, max_examples=60)
+
+
+@pytest.mark.slow
+class TestSegmentationMachineLong(SegmentationMachine.TestCase):
+    """make test-all: 200 sequences (the full search)."""
 
 
 def test_undo_everything_restores_the_start_bit_for_bit():

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from app.model.brush import ball, ball_voxels, dab_region, interpolate, stroke_region
-from app.model.edits import EditMode, EditPolicy, Editable, Overwrite, apply_mask, clip_to_lattice
+from app.model.boxes import clip_to_lattice
+from app.model.edits import EditMode, EditPolicy, Editable, Overwrite, apply_mask, merge_segments
 from app.model.geometry import Geometry
 from app.model.segmentation import Segmentation, SegmentationError
 
@@ -237,7 +238,7 @@ def test_merge_segments(seg):
     paint(seg, a.id, (0, 0, 0), (3, 3, 3))
     paint(seg, b.id, (5, 5, 5), (7, 7, 7))
     paint(seg, c.id, (2, 2, 2), (6, 6, 6), overwrite=Overwrite.NONE)
-    seg.merge_segments(a.id, [b.id, c.id])
+    merge_segments(seg, a.id, [b.id, c.id])
     assert len(seg) == 1 and seg.voxel_count(a.id) == len(np.argwhere(
         (np.indices(SHAPE) < 3).all(0) | ((np.indices(SHAPE) >= 5) & (np.indices(SHAPE) < 7)).all(0)
         | ((np.indices(SHAPE) >= 2) & (np.indices(SHAPE) < 6)).all(0)))
@@ -353,7 +354,7 @@ def test_merge_keeps_voxels_that_overlap_a_locked_segment(seg):
     paint(seg, a.id, (0, 0, 0), (2, 2, 2))
     paint(seg, b.id, (0, 0, 0), (3, 3, 3), overwrite=Overwrite.NONE)
     seg.update_segment(a.id, locked=True)
-    seg.merge_segments(d.id, [b.id])
+    merge_segments(seg, d.id, [b.id])
     assert seg.voxel_count(d.id) == 27 and seg.voxel_count(a.id) == 8
 
 

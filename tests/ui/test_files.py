@@ -3,7 +3,6 @@ recent files in QSettings, drag and drop, errors as one sentence, run_long off t
 from __future__ import annotations
 
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -97,23 +96,23 @@ def test_run_long_keeps_the_event_loop_alive_and_reraises(make_window, qtbot):
     ticks = []
     from PySide6.QtCore import QTimer
 
+    ticked = threading.Event()
     timer = QTimer()
-    timer.timeout.connect(lambda: ticks.append(1))
+    timer.timeout.connect(lambda: ticks.append(1) or (len(ticks) >= 5 and ticked.set()))
     timer.start(10)
 
     def slow(progress):
         assert threading.current_thread() is not threading.main_thread()
-        for n in range(10):
-            progress(n / 10)
-            time.sleep(0.05)
+        progress(0.5)
+        # the worker finishes only once the GUI thread has run its timer 5 times meanwhile (no fixed sleep)
+        assert ticked.wait(30), "the event loop did not run while the worker worked"
         return "done"
 
     assert win.run_long(slow, "Working...") == "done"
     timer.stop()
-    assert len(ticks) >= 10                                # the GUI thread kept running meanwhile
+    assert len(ticks) >= 5
 
     def fails(progress):
-        time.sleep(0.1)
         raise io.FileFormatError("the file is broken.")
 
     with pytest.raises(io.FileFormatError, match="broken"):
@@ -123,7 +122,7 @@ def test_run_long_keeps_the_event_loop_alive_and_reraises(make_window, qtbot):
 def test_cancelled_progress_raises_in_the_worker(make_window):
     from app.ui.long_task import _Job
 
-    job = _Job(lambda progress: [progress(0.1), time.sleep(0.01)])
+    job = _Job(lambda progress: progress(0.1))
     job.cancelled = True
     job.run()
     assert isinstance(job.error, Cancelled)

@@ -1,10 +1,12 @@
 """The main window's contract (used by the editing, 3D, tools and recovery extensions) on real widgets."""
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QLabel, QMenu
 
 from app.render.slicing import Plane
+from app.resources import resource_path
 
 
 def test_contract_attributes_and_menus(make_window):
@@ -34,26 +36,54 @@ def test_segmentation_changed_and_current_segment(make_window, demo, qtbot):
     assert win.slice_views[0].plane_axis == 2 and 0 <= win.slice_views[0].slice_index < seg.geometry.shape[2]
 
 
-def test_extensions_install_and_a_broken_one_is_reported_not_fatal(make_window, monkeypatch, capsys):
-    import importlib.machinery
-    import sys
-    import types
+def test_extensions_are_installed_explicitly_and_a_broken_one_is_not_hidden(make_window, monkeypatch):
+    from PySide6.QtWidgets import QDockWidget
 
-    from app.ui import main_window
+    from app.ui import extensions
 
-    win = make_window(extensions=True)                 # whatever extension modules exist today
-    assert "could not be installed" not in capsys.readouterr().err
-    assert win.segmentation is None
+    win = make_window(extensions=True)
+    docks = {d.windowTitle() for d in win.findChildren(QDockWidget)}
+    assert {"Segments", "Layers", "Segment editor", "3D", "Tools"} <= docks, docks
+    edit = [a.text() for a in win.menu("Edit").actions()]
+    assert any(t.startswith("Undo") for t in edit) and any(t.startswith("Redo") for t in edit), edit
+    assert win.menu("Tools").actions() and hasattr(win, "recovery")
+    bare = make_window(extensions=False)
+    assert {d.windowTitle() for d in bare.findChildren(QDockWidget)} == {"Segments", "Layers"}
+    assert not [a for a in bare.menu("Edit").actions() if a.text().startswith("Undo")]
+
     calls = []
-    good = types.ModuleType("app.ui._fake_good")
-    good.__spec__ = importlib.machinery.ModuleSpec("app.ui._fake_good", None)
-    good.install = lambda w: calls.append(w)
-    bad = types.ModuleType("app.ui._fake_bad")
-    bad.__spec__ = importlib.machinery.ModuleSpec("app.ui._fake_bad", None)
-    bad.install = lambda w: 1 / 0
-    monkeypatch.setitem(sys.modules, "app.ui._fake_good", good)
-    monkeypatch.setitem(sys.modules, "app.ui._fake_bad", bad)
-    monkeypatch.setattr(main_window, "EXTENSIONS", ("app.ui._fake_bad", "app.ui._not_there", "app.ui._fake_good"))
-    win2 = make_window(extensions=True)
-    assert calls == [win2]                               # the broken one did not stop the next
-    assert "app.ui._fake_bad could not be installed" in capsys.readouterr().err
+
+    def broken(window):
+        raise RuntimeError("a bug in an extension")
+
+    monkeypatch.setattr(extensions, "INSTALLERS", (("good", calls.append), ("broken", broken)))
+    with pytest.raises(RuntimeError, match="a bug in an extension"):     # loud, with its traceback
+        make_window(extensions=True)
+    assert len(calls) == 1
+
+
+def test_the_window_and_about_box_use_the_icon(make_window):
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QMessageBox
+
+    win = make_window()
+    ref = QIcon(str(resource_path("segedit.svg"))).pixmap(32, 32).toImage()
+    assert win.windowIcon().pixmap(32, 32).toImage() == ref
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    shown = []
+
+    def close_the_box():                   # the static QMessageBox.about runs its own modal loop
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            shown.append(box.iconPixmap().toImage())
+            box.accept()
+        else:
+            QTimer.singleShot(20, close_the_box)
+
+    QTimer.singleShot(0, close_the_box)
+    next(a for a in win.menu("Help").actions() if a.text().startswith("About")).trigger()
+    assert len(shown) == 1 and not shown[0].isNull()
+    big = QIcon(str(resource_path("segedit.svg"))).pixmap(shown[0].size()).toImage()
+    assert shown[0].convertToFormat(big.format()) == big          # the About box shows the application icon

@@ -285,10 +285,12 @@ def test_no_copy_appears_after_a_normal_close(saved_window, folder, qtbot):
     seg = win.segmentation
     paint(seg)
     seg.begin_operation("Paint")                    # closed in the middle of a stroke: a retry is pending
+    calls, autosave = [], rec.autosave
+    rec.autosave = lambda: calls.append(1) or autosave()     # the retry timer calls it through the instance
     assert not rec.autosave()
     win.files.maybe_save = lambda: True
     win.close()
     seg.end_operation()
-    qtbot.wait(2 * recovery.RETRY_MS)
+    qtbot.waitUntil(lambda: len(calls) >= 2, timeout=10 * recovery.RETRY_MS)   # the pending retry has run
     rec.wait()
     assert files_in(folder) == [] and not rec.autosave()

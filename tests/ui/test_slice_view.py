@@ -153,10 +153,23 @@ def test_painting_redraws_only_the_box_and_equals_a_full_render(demo_window, qtb
     sid = seg.segment_ids[10]
     k = views[0].slice_index
     box = (slice(20, 30), slice(12, 19), slice(k - 1, k + 2))
+    settle()
+    image = views[0]._labels.images[0]
+    POISON = np.uint32(0x01020304)         # alpha 1 under colour 2..4: never produced by a premultiplied table
+    image[...] = POISON                    # every pixel the edit's redraw writes loses the poison
     apply_mask(seg, sid, np.ones((10, 7, 3), bool), box, EditMode.ADD)
     settle()
     d = demo_window.display
-    for v in views:
+    written = np.argwhere(views[0]._labels.images[0] != POISON)
+    rows, cols = views[0].frame.display_range(box)
+    n_box = (rows.stop - rows.start) * (cols.stop - cols.start)
+    assert n_box <= len(written) <= (rows.stop - rows.start + 2) * (cols.stop - cols.start + 2)   # box + outline ring
+    assert written[:, 0].min() >= rows.start - 1 and written[:, 0].max() <= rows.stop
+    assert written[:, 1].min() >= cols.start - 1 and written[:, 1].max() <= cols.stop
+    full0 = colour_labels(views[0].frame.extract(seg.layers[0], k), d.luts.luts[0], d.style)
+    w = tuple(written.T)
+    assert np.array_equal(views[0]._labels.images[0][w], full0[w])         # what was written is right
+    for v in views[1:]:
         full = colour_labels(v.frame.extract(seg.layers[0], v.slice_index), d.luts.luts[0], d.style)
         assert np.array_equal(v._labels.images[0], full), v.plane
     lab = seg.segment(sid).label

@@ -3,6 +3,8 @@ Preview (overlay on the slice views, nothing changed), Apply (one undo step, sam
 Undo; threshold's live histogram preview; picking an island with a click; locks and errors reported in words."""
 from __future__ import annotations
 
+import traceback
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -29,7 +31,7 @@ def _ctrl_click_rows(qtbot, win, ids):
     sp = win.segment_panel
     win.select_segment(ids[0])
     for sid in ids[1:]:
-        idx = sp.proxy.mapFromSource(sp.model.index(sp.model.row_of(sid), 0))
+        idx = sp.index_of(sid, 0)
         sp.table.scrollTo(idx)
         qtbot.mouseClick(sp.table.viewport(), Qt.LeftButton, Qt.ControlModifier, sp.table.visualRect(idx).center())
     assert sorted(sp.selected_ids()) == sorted(ids)
@@ -225,6 +227,29 @@ def test_errors_are_one_sentence_and_change_nothing(make_window, qtbot):
     panel.current_page().modifier.setCurrentIndex(0)        # ... from itself
     assert not panel.apply() and "cannot also be" in panel.summary.text()
     assert not seg.history.undo_stack
+
+
+def test_a_bug_in_a_tool_run_is_shown_and_logged_with_its_traceback(tools_window, monkeypatch, caplog):
+    win = tools_window
+    panel = win.tools_panel
+    win.select_segment(win.segmentation.segment_ids[4])
+    panel.set_page(3)
+    page = panel.current_page()
+
+    def broken_job():
+        def job(seg, ids, progress):
+            return {}["no such key"]                 # a bug, not a refusal
+        return job
+
+    monkeypatch.setattr(page, "job", broken_job)
+    with caplog.at_level("ERROR", logger="app.ui.tools_panel.panel"):
+        assert not panel.preview()
+    assert f"{page.title} failed" in panel.summary.text()
+    rec = next(r for r in caplog.records if r.name == "app.ui.tools_panel.panel")
+    assert rec.exc_info and rec.exc_info[0] is KeyError
+    trace = "".join(traceback.format_exception(*rec.exc_info))
+    assert "in job" in trace and "no such key" in trace                 # the frame where the bug is
+    assert not win.segmentation.history.undo_stack
 
 
 def test_fill_between_slices_along_the_axis_of_a_view(tools_window, qtbot):

@@ -25,7 +25,8 @@ def shown_3d(win):
 
 def wait_idle(qtbot, view):
     """Wait in a real event loop (qtbot.waitUntil's polling keeps the GIL and starves the meshing thread)."""
-    qtbot.wait(5)            # let the model events reach the view (delivered on the next event-loop turn)
+    if view._bridge is not None:
+        view._bridge.flush()             # deliver the model events now (normally on the next event-loop turn)
     if not view.is_idle():
         with qtbot.waitSignal(view.idle, timeout=30000):
             pass
@@ -234,7 +235,7 @@ def test_big_scenes_draw_coarse_copies_while_the_camera_moves(demo_window, qtbot
     assert scene.actors[sid].GetMapper() is full
     seg = demo_window.segmentation
     seg.update_segment(sid, color=(1.0, 0.0, 0.0))           # display change: the coarse copy stays
-    qtbot.wait(5)
+    view._bridge.flush()
     assert scene._lod[sid] is coarse
     before = scene.mesh(sid)
     _paint(seg, sid, [b.start for b in seg.bounding_box(sid)], 6.0)

@@ -29,7 +29,11 @@ from ..edits import EditMode
 from ..labels import union_box
 from ..segmentation import Segmentation, SegmentationError
 from .plan import Plan, Progress, editable_ids, pad_box, report, set_changes
-from .smoothing import gaussian_sigma
+
+
+def gaussian_sigma(std_mm: float, spacing) -> tuple[float, ...]:
+    """A Gaussian's standard deviation in millimetres as voxel units per axis."""
+    return tuple(std_mm / sp for sp in spacing)
 
 
 def plan_joint_smoothing(seg: Segmentation, segment_ids, std_mm: float, progress: Progress = None) -> Plan:

@@ -13,8 +13,8 @@ from typing import Callable
 
 import numpy as np
 
+from ..boxes import full_box, pad_box, shrink_to_content  # noqa: F401 (the operations import them from here)
 from ..edits import EditMode, EditPolicy, apply_mask
-from ..labels import intersect_box, tight_box
 from ..segmentation import Segmentation, SegmentationError
 
 Progress = Callable[[float], None] | None
@@ -90,31 +90,9 @@ class Plan:
                 acc[1] += inside - int(np.count_nonzero(c.mask & old)) + seg.voxel_count(c.segment_id) - inside
         return {k: (v[0], v[1]) for k, v in out.items()}
 
-    def totals(self, seg: Segmentation) -> tuple[int, int]:
-        """(voxels gained, voxels lost) over all segments: the preview's headline."""
-        s = self.summary(seg)
-        return sum(g for g, _ in s.values()), sum(l for _, l in s.values())
-
     @property
     def empty(self) -> bool:
         return not any(c.count or c.mode is EditMode.SET or c.new_segment for c in self.changes)
-
-    def slice_mask(self, shape, axis: int, index: int, modes=(EditMode.ADD, EditMode.SET)) -> np.ndarray:
-        """2D boolean image (the lattice slice `index` across `axis`) of the voxels the plan writes in `modes`:
-        what a preview overlay shows."""
-        plane = [s for a, s in enumerate(shape) if a != axis]
-        out = np.zeros(plane, dtype=bool)
-        for c in self.changes:
-            if c.mode not in modes:
-                continue
-            b = c.box[axis]
-            if not b.start <= index < b.stop:
-                continue
-            sub = np.take(c.mask, index - b.start, axis=axis)
-            inplane = [s for a, s in enumerate(c.box) if a != axis]
-            out[inplane[0], inplane[1]] |= sub
-        return out
-
 
 @dataclass
 class OpResult:
@@ -175,25 +153,6 @@ def editable_ids(seg: Segmentation, segment_ids) -> tuple[list[str], list[str]]:
     return [s for s in wanted if not seg.segment(s).locked], [s for s in wanted if seg.segment(s).locked]
 
 
-# ------------------------------------------------------------------------------------------------ boxes
-def pad_box(box, pad, shape):
-    """`box` grown by `pad` voxels per axis (int or 3 ints), clipped to the lattice."""
-    pad = (pad,) * 3 if np.isscalar(pad) else tuple(pad)
-    return tuple(slice(max(0, b.start - p), min(n, b.stop + p)) for b, p, n in zip(box, pad, shape))
-
-
-def full_box(shape):
-    return tuple(slice(0, int(n)) for n in shape)
-
-
-def shrink_to_content(mask: np.ndarray, box):
-    """(mask, box) cropped to the tight box of the mask's true voxels, or None when it has none."""
-    tb = tight_box(mask)
-    if tb is None:
-        return None
-    return mask[tb], tuple(slice(b.start + t.start, b.start + t.stop) for b, t in zip(box, tb))
-
-
 @dataclass
 class Window:
     """A segment's mask on its box grown by `pad` voxels, NOT clipped: voxels beyond the lattice read as
@@ -229,10 +188,6 @@ def set_changes(segment_id: str, old: np.ndarray, new: np.ndarray, box) -> list[
         if cropped is not None:
             out.append(Change(segment_id, cropped[1], cropped[0], mode))
     return out
-
-
-def boxes_overlap(a, b) -> bool:
-    return intersect_box(a, b) is not None
 
 
 class LabelSet:

@@ -21,6 +21,7 @@ from ._ndimage import ndimage
 from ..brush import ball
 from ..edits import EditPolicy
 from ..segmentation import Segmentation, SegmentationError
+from .joint import gaussian_sigma, plan_joint_smoothing
 from .plan import OpResult, Plan, Progress, Window, apply_plan, editable_ids, report, scaled, set_changes
 
 
@@ -41,7 +42,6 @@ def smooth(seg: Segmentation, segment_ids, method: SmoothingMethod, size_mm: flo
 def plan_smoothing(seg: Segmentation, segment_ids, method: SmoothingMethod, size_mm: float,
                    progress: Progress = None) -> Plan:
     if method is SmoothingMethod.JOINT:
-        from .joint import plan_joint_smoothing
         return plan_joint_smoothing(seg, segment_ids, size_mm, progress)
     if not (math.isfinite(size_mm) and size_mm > 0):
         raise SegmentationError("the smoothing size must be a positive number of millimetres")
@@ -63,10 +63,6 @@ def plan_smoothing(seg: Segmentation, segment_ids, method: SmoothingMethod, size
 def median_kernel(size_mm: float, spacing) -> tuple[int, ...]:
     """Odd voxel counts per axis nearest to size/spacing (Slicer's rule), at least 1."""
     return tuple(max(1, int(round((size_mm / sp + 1) / 2)) * 2 - 1) for sp in spacing)
-
-
-def gaussian_sigma(std_mm: float, spacing) -> tuple[float, ...]:
-    return tuple(std_mm / sp for sp in spacing)
 
 
 def _filter(method: SmoothingMethod, size: float, spacing):

@@ -8,6 +8,7 @@ stays valid until a parameter, the scope or the segmentation changes."""
 from __future__ import annotations
 
 import enum
+import logging
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
@@ -26,6 +27,8 @@ from .report import describe_effect, describe_result
 from .pages import FillPage, HollowPage, IslandPicker, IslandsPage, LogicalPage, MarginPage, SmoothingPage
 from app.model.resample import LatticeCache
 from .threshold_page import ThresholdPage
+
+log = logging.getLogger(__name__)
 
 
 def _fit_narrow_dock(page: QWidget) -> None:
@@ -61,6 +64,10 @@ class ToolsPanel(QWidget):
         for page in self.pages:
             page.changed.connect(self.invalidate)
         window.segmentation_changed.connect(self._on_document)
+        d = window.display                   # model events reach widgets through the window's Display, coalesced
+        d.structure_changed.connect(self._on_segments)
+        d.segments_changed.connect(self._on_segments)
+        d.voxels_changed.connect(self._on_voxels)
         window.current_segment_changed.connect(self._on_selection)
         display = getattr(window, "display", None)          # also told when only the reference volume changes
         if display is not None and hasattr(display, "document_changed"):
@@ -110,17 +117,7 @@ class ToolsPanel(QWidget):
 
     # ---------------------------------------------------------------- document and model events
     def _on_document(self, seg) -> None:
-        if self._seg is not None:
-            ev = self._seg.events
-            for sig in (ev.structure_changed, ev.segments_changed):
-                sig.disconnect(self._on_segments)
-            ev.voxels_changed.disconnect(self._on_voxels)
         self._seg = seg
-        if seg is not None:
-            ev = seg.events
-            for sig in (ev.structure_changed, ev.segments_changed):
-                sig.connect(self._on_segments)
-            ev.voxels_changed.connect(self._on_voxels)
         self.page_of(LogicalPage).set_segments(seg)
         self.page_of(FillPage).set_views(self.window.slice_views)
         self.set_picker(None)
@@ -302,6 +299,8 @@ class ToolsPanel(QWidget):
         text = "Cancelled." if isinstance(exc, Cancelled) else str(exc)
         if not isinstance(exc, (SegmentationError, Cancelled)):
             text = f"{self.current_page().title} failed: {exc}"
+            # not a refusal the user can act on: a bug or an environment failure, so keep its traceback
+            log.error("%s failed", self.current_page().title, exc_info=(type(exc), exc, exc.__traceback__))
         self.summary.setText(f"<span style='color:#c33'>{text}</span>")
         self.window.status_message(text)
         return False

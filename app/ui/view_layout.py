@@ -1,0 +1,12 @@
+"""How the three slice views are arranged in the window (View > Layout, `--layout`, saved in the settings)."""
+from __future__ import annotations
+
+import enum
+
+
+class Layout(enum.Enum):
+    ONE_PLUS_TWO = "Axial large, coronal and sagittal"
+    ROW = "Three views in a row"
+    AXIAL = "Axial only"
+    CORONAL = "Coronal only"
+    SAGITTAL = "Sagittal only"
