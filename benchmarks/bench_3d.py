@@ -100,10 +100,10 @@ def stroke_rows(seg, view, repeats: int) -> list[Row]:
     coalescing delay is skipped: the timer is fired at once)."""
     from PySide6.QtWidgets import QApplication
 
-    from app.model.editor_state import EditorState
+    from app.model.segment_editor_state import EditorState
     from app.render.surfaces import plan_jobs
-    from app.ui.tools.base import ViewContext
-    from app.ui.tools.paint import PaintTool
+    from app.ui.view_tools.base import ViewContext
+    from app.ui.view_tools.paint import PaintTool
 
     sid = seg.segment_ids[len(seg.segment_ids) // 2]
     box = seg.bounding_box(sid)                   # also warms the model's per-label boxes (first time ~0.5 s)

@@ -42,8 +42,8 @@ def stroke_points(n: int, start=(70.0, 100.0), step: float = 2.0):
 
 
 def make_tool(seg, erase=False):
-    from app.model.editor_state import EditorState
-    from app.ui.tools.paint import PaintTool
+    from app.model.segment_editor_state import EditorState
+    from app.ui.view_tools.paint import PaintTool
 
     state = EditorState()
     state.active_segment = seg.segment_ids[len(seg.segment_ids) // 2]
@@ -52,7 +52,7 @@ def make_tool(seg, erase=False):
 
 
 def model_rows(seg, repeats: int) -> list[Row]:
-    from app.ui.tools.base import ViewContext
+    from app.ui.view_tools.base import ViewContext
 
     ctx = ViewContext(AXIS, SLICE)
     tool, _ = make_tool(seg)
@@ -83,7 +83,7 @@ def model_rows(seg, repeats: int) -> list[Row]:
 def memory_row(seg) -> Row:
     """1,000 strokes of 50 dabs (50 mouse events 2 voxels apart) at random places, planes and segments: the bytes
     the history really holds (a walk over its objects) and its own accounting (what the budget counts)."""
-    from app.ui.tools.base import ViewContext
+    from app.ui.view_tools.base import ViewContext
 
     rng = np.random.default_rng(1)
     tool, state = make_tool(seg)
@@ -145,9 +145,9 @@ def _window(seg):
 
     app = QApplication.instance() or QApplication([])
     win = MainWindow(settings=QSettings("/tmp/segedit-bench-edit.ini", QSettings.IniFormat), extensions=False)
-    from app.ui import editing
+    from app.ui import segment_editor
 
-    ed = editing.install(win)
+    ed = segment_editor.install(win)
     win.set_layout(Layout.AXIAL)
     win.set_document(seg, None)
     view = win.slice_views[0]
@@ -157,7 +157,7 @@ def _window(seg):
     view.reset_view()
     win.select_segment(seg.segment_ids[len(seg.segment_ids) // 2])
     ed.state.brush_radius_mm = RADIUS_MM
-    ed.set_tool(__import__("app.model.editor_state", fromlist=["ToolKind"]).ToolKind.PAINT)
+    ed.set_tool(__import__("app.model.segment_editor_state", fromlist=["ToolKind"]).ToolKind.PAINT)
     app.processEvents()
     return app, win, ed, view
 

@@ -25,11 +25,11 @@ def _restore_check(seg, before) -> bool:
 
 def spl_rows(repeats: int) -> list[Row]:
     from app.io import open_segmentation
-    from app.model.editor_state import EditorState
+    from app.model.segment_editor_state import EditorState
     from app.model.ops.contour import ScissorsShape
     from app.model.tool_options import Scope, ToolOptions
-    from app.ui.tools.base import ViewContext
-    from app.ui.tools.contour import DrawTool, ScissorsTool
+    from app.ui.view_tools.base import ViewContext
+    from app.ui.view_tools.contour import DrawTool, ScissorsTool
 
     seg = open_segmentation(SPL_ATLAS, labels=SPL_TABLE)
     state = EditorState()
@@ -132,14 +132,14 @@ def demo_rows(repeats: int) -> list[Row]:
 
     from app.io import Volume
     from app.model.demo import demo_atlas
-    from app.model.editor_state import ToolKind
-    from app.ui import editing
+    from app.model.segment_editor_state import ToolKind
+    from app.ui import segment_editor
     from app.ui.main_window import Layout, MainWindow
-    from app.model.editor_state import EditorState
+    from app.model.segment_editor_state import EditorState
     from app.model.ops.region import flood_region
     from app.model.tool_options import ToolOptions
-    from app.ui.tools.base import ViewContext
-    from app.ui.tools.region import FloodFillTool
+    from app.ui.view_tools.base import ViewContext
+    from app.ui.view_tools.region import FloodFillTool
 
     seg, grey = demo_atlas((256, 256, 256))
     rows = []
@@ -175,7 +175,7 @@ def demo_rows(repeats: int) -> list[Row]:
     # ---------------------------------------------------------------- level tracing through the real view
     app = QApplication.instance() or QApplication([])
     win = MainWindow(settings=QSettings("/tmp/segedit-bench-interactive.ini", QSettings.IniFormat), extensions=False)
-    ed = editing.install(win)
+    ed = segment_editor.install(win)
     win.set_layout(Layout.AXIAL)
     win.set_document(seg, Volume(grey, seg.geometry, None))
     view = win.slice_views[0]

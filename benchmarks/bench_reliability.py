@@ -18,7 +18,7 @@ def run(args) -> list[Row]:
     if not SPL_ATLAS.exists():
         return [Row("reliability", "SPL atlas absent: reliability benchmarks skipped", 0, "", "", "", None)]
     from app import io
-    from app.io import recovery as store
+    from app.io import recovery_copies as store
 
     repeats = 3 if getattr(args, "quick", False) else 7
     seg = io.open_segmentation(SPL_ATLAS, labels=SPL_TABLE)

@@ -170,7 +170,7 @@ def _snapshot_row(case: str, seg, repeats: int) -> Row:
     (the first snapshot of a document copies everything once, off the timing)."""
     import numpy as np
 
-    from app.io import recovery as store
+    from app.io import recovery_copies as store
     from app.model.brush import ball, dab_region
     from app.model.edits import EditMode, apply_mask
 

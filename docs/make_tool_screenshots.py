@@ -28,7 +28,7 @@ def settle(app, seconds=0.4):
 def main(out_dir: str) -> int:
     from app.io import Volume
     from app.model.demo import demo_atlas
-    from app.model.editor_state import ToolKind
+    from app.model.segment_editor_state import ToolKind
     from app.ui.main_window import MainWindow
 
     from app.io import open_segmentation, read_volume

@@ -1,5 +1,5 @@
 """The design card, enforced: import-linter's contracts in pyproject.toml (layers ui > render > model, io > model;
-no cycles; model/io without Qt or VTK; app.ui.tools Qt-free), plus what static contracts cannot see (imports made at
+no cycles; model/io without Qt or VTK; app.ui.view_tools Qt-free), plus what static contracts cannot see (imports made at
 run time through importlib)."""
 import shutil
 import subprocess
@@ -30,7 +30,7 @@ def test_import_contracts_are_kept():
     ("app/model/segment.py", "from app.ui import view_layout", "Imports point one way"),
     ("app/io/errors.py", "import PySide6.QtCore", "File formats import no Qt"),
     ("app/model/boxes.py", "from .edits import apply_mask", "No import cycles"),
-    ("app/ui/tools/base.py", "from PySide6.QtCore import Qt", "The interactive tools are Qt-free"),
+    ("app/ui/view_tools/base.py", "from PySide6.QtCore import Qt", "The interactive tools are Qt-free"),
     ("app/render/lut.py", "from app.io import read_volume", "Imports point one way"),
 ])
 def test_a_wrong_way_import_breaks_a_contract(tmp_path, path, line, contract):

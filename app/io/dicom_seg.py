@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.model import labels as lb
+from app.model import label_values as lb
 from app.model import terminology
 from app.model.terminology import Terminology
 from app.model.geometry import Geometry

@@ -13,7 +13,7 @@ from .atomic import atomic_write, os_error_message
 from .errors import FileFormatError
 from .nrrd_format import _shown
 from .lattice import check_writable
-from .label_tables import LabelEntry, ctbl_text, itksnap_text
+from .color_tables import LabelEntry, ctbl_text, itksnap_text
 from .masks import stem
 from .seg_nrrd_writer import check_level, common_dtype, layer_order
 

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from app.model import labels as lb
+from app.model import label_values as lb
 from app.model.geometry import Geometry
 from app.model.segment import Segment, generated_color
 from app.model.segmentation import Segmentation
 
 from .errors import FileFormatError, warn
-from .labelmap import unique_id
+from .plain_labelmap import unique_id
 from .reading import read_volume
 
 MASK_SUFFIXES = (".nrrd", ".nhdr", ".nii", ".nii.gz")

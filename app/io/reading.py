@@ -9,9 +9,9 @@ import numpy as np
 from app.model.geometry import Geometry
 from app.model.segmentation import Segmentation
 
-from . import label_tables, nrrd_format, seg_nrrd
+from . import color_tables, nrrd_format, seg_nrrd
 from .errors import FileFormatError, warn
-from .labelmap import segmentation_from_labelmap
+from .plain_labelmap import segmentation_from_labelmap
 
 
 def kind_of(path: Path) -> str:
@@ -76,14 +76,14 @@ def _table(path: Path, labels):
     if labels is False:
         return None
     if labels is not None:
-        return label_tables.read_table(labels)
-    beside = label_tables.find_beside(path)
+        return color_tables.read_table(labels)
+    beside = color_tables.find_beside(path)
     if beside is None:
         return None
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            table = label_tables.read_table(beside)
+            table = color_tables.read_table(beside)
     except FileFormatError as exc:
         warn(f"{path.name}: the label table beside it was not used ({exc}); the segments are named by value")
         return None

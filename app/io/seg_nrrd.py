@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.model import labels as lb
+from app.model import label_values as lb
 from app.model.geometry import Geometry
 from app.model.segment import Segment, generated_color
 from app.model.segmentation import Segmentation
@@ -20,7 +20,7 @@ from app.model.segmentation import Segmentation
 from . import nrrd_format as nf
 from .nrrd_format import _shown
 from .errors import FileFormatError, warn
-from .labelmap import as_label_array
+from .plain_labelmap import as_label_array
 from .limits import TooLarge, check_allocation
 
 KEY_OFFSET = "Segmentation_ReferenceImageExtentOffset"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.model import labels as lb
+from app.model import label_values as lb
 from app.model.geometry import Geometry
 from app.model.segmentation import Segmentation
 

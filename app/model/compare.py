@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import labels as lb
+from . import label_values as lb
 from .geometry import Geometry
 from .resample import nearest_on_lattice
 from .stats import _dense_lookup, _flat_order, marginals

@@ -27,7 +27,7 @@ import numpy as np
 
 from .boxes import clip_to_lattice, intersect_box  # noqa: F401 (clip_to_lattice kept importable here)
 from .brush import stroke_region
-from .labels import unique_labels
+from .label_values import unique_labels
 from .segmentation import Segmentation, SegmentationError
 
 

@@ -2,7 +2,7 @@
 emitted is handled safely, bound methods are held weakly so a closed view never keeps the model alive).
 
 Subscribe as `seg.events.voxels_changed.connect(fn)`, `.disconnect(fn)`; the model calls `.emit(...)` once per
-operation. Widgets receive them through one path: `app.ui.qt_bridge.ModelBridge`, owned by the window's `Display`,
+operation. Widgets receive them through one path: `app.ui.model_bridge.ModelBridge`, owned by the window's `Display`,
 which coalesces them to one delivery per event-loop turn.
 """
 from __future__ import annotations

@@ -16,7 +16,7 @@ from typing import Iterable
 
 import numpy as np
 
-from . import labels as lb
+from . import label_values as lb
 from .boxes import tight_box, union_box
 from .events import SegmentationEvents, VoxelChange
 from .geometry import Geometry

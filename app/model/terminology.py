@@ -3,7 +3,7 @@
 Slicer stores a segment's terminology in its `TerminologyEntry` tag, seven `~`-separated parts (context name,
 category, type, type modifier, anatomic context name, region, region modifier), each code as
 `scheme^value^meaning` (vtkSlicerTerminologiesModuleLogic::SerializeTerminologyEntry). `serialize()` writes exactly
-that; `parse()` reads it back. The shipped list (`resources/terminology.json`) is derived from Slicer's
+that; `parse()` reads it back. The shipped list (`app/resources/terminology.json`) is derived from Slicer's
 `SegmentationCategoryTypeModifier-SlicerGeneralAnatomy.json` (see the file's `source` field).
 
 Qt-free; fuzzy matching is rapidfuzz's."""
@@ -23,8 +23,10 @@ _EMPTY: Code = ("", "", "")
 
 
 def resource_file(name: str) -> Path:
-    """Where a shipped resource lives (top-level `resources/`). One place for the packaging work to redirect."""
-    return Path(__file__).resolve().parents[2] / "resources" / name
+    """Where a shipped resource lives (package data of `app.resources`, so a wheel carries it)."""
+    from app.resources import resource_path
+
+    return Path(resource_path(name))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .lut import RGBA_DTYPE, LayerLut
-from .planes import PlaneSlicer
+from .plane_slabs import PlaneSlicer
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ import numpy as np
 
 from app.model.geometry import Geometry
 
-from .planes import PlaneSlicer
-from .slicing import SliceFrame
+from .plane_slabs import PlaneSlicer
+from .view_orientation import SliceFrame
 
 
 def resample_plane(array: np.ndarray, ref_geometry: Geometry, display_geometry: Geometry, frame: SliceFrame,

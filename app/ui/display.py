@@ -8,9 +8,9 @@ from PySide6.QtCore import QObject, Signal
 from app.render.lut import LutSet
 from app.render.overlay import GreyLut, LabelStyle, auto_window
 from app.render.reference import ReferenceSlicer
-from app.render.slicing import frames_for
+from app.render.view_orientation import frames_for
 
-from .qt_bridge import ModelBridge
+from .model_bridge import ModelBridge
 
 # (name, window, level): CT presets as in Slicer's volume display module, plus "auto" (set from the volume)
 WINDOW_PRESETS = (("CT brain", 100.0, 50.0), ("CT abdomen", 350.0, 40.0), ("CT bone", 1000.0, 400.0),

@@ -7,13 +7,13 @@ line. `segedit --no-extensions` (screenshots of the bare window) installs none o
 """
 from __future__ import annotations
 
-from . import editing, measure, organise, recovery, tools_panel, view_3d
+from . import segment_editor, measure, organise, crash_recovery, operations_panel, view_3d
 
 INSTALLERS = (
-    ("editing", editing.install),          # Segment editor dock, Edit menu (Undo/Redo), brushes and their keys
+    ("editing", segment_editor.install),          # Segment editor dock, Edit menu (Undo/Redo), brushes and their keys
     ("3D view", view_3d.install),          # the 3D dock (VTK is loaded when it is first shown)
-    ("tools", tools_panel.install),        # Tools dock and menu: threshold, islands, margin, smoothing, ...
-    ("recovery", recovery.install),        # autosave and the recovery offer at start
+    ("tools", operations_panel.install),        # Tools dock and menu: threshold, islands, margin, smoothing, ...
+    ("recovery", crash_recovery.install),        # autosave and the recovery offer at start
     ("organise", organise.install),        # group tree, name picker, review status (Segmentation menu)
     ("measure", measure.install),          # Statistics and Compare docks
 )

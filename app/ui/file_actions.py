@@ -221,7 +221,7 @@ class FileActions:
 
     def ask_table_choice(self, path: Path) -> str:
         """'choose' a table, use the one 'beside' the image (when there is one), 'none', or 'cancel'."""
-        from app.io.label_tables import find_beside
+        from app.io.color_tables import find_beside
 
         beside = find_beside(path)
         box = QMessageBox(QMessageBox.Question, "Label table", f"Names and colours for {path.name}:", parent=self.w)

@@ -15,13 +15,13 @@ from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QPushButton, QVBoxLayout)
 
-from app.model.editor_state import ToolKind
+from app.model.segment_editor_state import ToolKind
 from app.model.ops.grow import BACKGROUND, DEFAULT_MARGIN_MM, GrowSession, plan_grow
 from app.model.ops.plan import apply_plan
 from app.model.resample import LatticeCache
 from app.model.segmentation import SegmentationError
 from app.ui.long_task import run_long
-from app.ui.tools.grow import BACKGROUND_SEED, ERASE, SEGMENT, GrowSeedTool
+from app.ui.view_tools.grow import BACKGROUND_SEED, ERASE, SEGMENT, GrowSeedTool
 
 HELP = ("Paint seeds for two or more segments (or a segment and the background) with the brush; Shift+drag erases "
         "seeds. The preview shows how the box around the seeds will be shared; Apply writes it (one undo step).")

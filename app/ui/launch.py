@@ -100,7 +100,7 @@ def main(argv=None) -> int:
     scratch = tempfile.TemporaryDirectory(prefix="segedit-") if args.screenshot else None
     settings = QSettings(str(Path(scratch.name) / "settings.ini"), QSettings.IniFormat) if scratch else None
     if scratch:     # ... and no restore prompt for (nor autosave into) the user's recovery copies
-        from .recovery import ENV_FOLDER
+        from .crash_recovery import ENV_FOLDER
 
         os.environ[ENV_FOLDER] = str(Path(scratch.name) / "recovery")
     win = MainWindow(settings=settings, extensions=not args.no_extensions)
@@ -133,7 +133,7 @@ def _open(win, args) -> bool:
 
 
 def _apply_slices(win, slices) -> None:
-    from app.render.slicing import Plane
+    from app.render.view_orientation import Plane
 
     for name, number, pct in slices:
         view = win.view(Plane(name))

@@ -15,7 +15,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (QDockWidget, QFormLayout, QGridLayout, QLabel, QMainWindow, QMenu, QVBoxLayout,
                                QWidget)
 
-from app.render.slicing import Plane
+from app.render.view_orientation import Plane
 from app.resources import ICON, resource_path
 
 from . import extensions, long_task

@@ -1,7 +1,7 @@
 """Organising hundreds of segments, added to the Segments dock: the group tree (Tree / List toggle), review status
 (counts in the header, bulk set, next flagged / next not completed), comments, the name picker for adding and
 renaming, groups from atlasStructure.json and FreeSurfer ranges. `install(window)` wires it in (an extension, like
-app.ui.editing); the flat table stays as it is."""
+app.ui.segment_editor); the flat table stays as it is."""
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, QObject, Qt, QTimer
@@ -307,7 +307,7 @@ class Organiser(QObject):
         return free + self.loaded_tables + list(tm.load_terminology())
 
     def _load_table(self, path) -> list[tm.Candidate]:
-        from app.io.label_tables import read_table
+        from app.io.color_tables import read_table
         from pathlib import Path
 
         cands = tm.table_candidates(read_table(path), f"colour table {Path(path).name}")

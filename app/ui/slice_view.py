@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from app.render.lut import to_rgba
 from app.render.overlay import LabelImages
-from app.render.slicing import EDGE_LETTERS, Plane, forward_step
-from app.ui.tools.base import ViewContext
+from app.render.view_orientation import EDGE_LETTERS, Plane, forward_step
+from app.ui.view_tools.base import ViewContext
 
 from .display import Display
 from .raster_item import RasterItem
@@ -321,7 +321,7 @@ class SliceView(QWidget):
                 self._tool.hover(ijk, self.context())
 
     def show_marks(self, marks) -> None:
-        """Draw a tool's marks (app.ui.tools.common.Marks, or None) where they meet this view's slice."""
+        """Draw a tool's marks (app.ui.view_tools.common.Marks, or None) where they meet this view's slice."""
         item = self.tool_marks
         item.clear()
         # the marks' items change size and place: repaint the whole viewport, or a moved outline can stay

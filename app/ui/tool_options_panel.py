@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QVBoxLayout, QWidget)
 
-from app.model.editor_state import EditorState, ToolKind
+from app.model.segment_editor_state import EditorState, ToolKind
 from app.model.ops.contour import ScissorsOperation, ScissorsShape, SliceCut
 from app.model.ops.region import FloodRange
 from app.model.tool_options import Scope, ToolOptions
-from app.ui.tools.catalog import ENTRIES
+from app.ui.view_tools.catalog import ENTRIES
 
 SCOPE_LABELS = ((Scope.CURRENT, "Current segment"), (Scope.SELECTED, "Selected segments"),
                 (Scope.VISIBLE, "Visible segments"), (Scope.ALL, "All segments"))

@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QProgressBar, QToolButton, QVBoxLayout, QWidget
 
-from app.ui.qt_bridge import ModelBridge
+from app.ui.model_bridge import ModelBridge
 from app.ui.view_3d_meshing import UPDATE_MS, MeshingMixin
 
 SLOW_FRAME_S = 0.1            # a frame slower than this makes redraws wait for a pause in the updates

@@ -17,7 +17,7 @@ app = QApplication(["segedit"])
 from app.ui.main_window import MainWindow
 from app.io import read_volume
 from app.model.segmentation import Segmentation
-from app.model.editor_state import ToolKind
+from app.model.segment_editor_state import ToolKind
 
 
 def viewport_point(view, ijk):

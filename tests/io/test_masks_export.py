@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from app import io
-from app.io.label_tables import read_table
+from app.io.color_tables import read_table
 from app.model.geometry import Geometry
 from tests.conftest import shared_file
 from tests.io.conftest import OBLIQUE, layered

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from app.io.recovery import Shadow
+from app.io.recovery_copies import Shadow
 from app.model.edits import EditMode, EditPolicy, Overwrite, apply_mask
 from app.model.geometry import Geometry
 from app.model.segmentation import Segmentation

@@ -161,7 +161,7 @@ def test_surface_equals_erosion_and_local_update_equals_full(seed):
     from scipy import ndimage
 
     from app.model.compare import _surface_near, surface
-    from app.model.labels import tight_box
+    from app.model.label_values import tight_box
 
     rng = np.random.default_rng(seed)
     shape = tuple(int(x) for x in rng.integers(2, 14, 3))

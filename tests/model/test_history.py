@@ -7,12 +7,12 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from app.model.edits import Editable, EditMode, EditPolicy, Overwrite, apply_mask
-from app.model.editor_state import EditorState
+from app.model.segment_editor_state import EditorState
 from app.model.geometry import Geometry
 from app.model.history import History, VoxelPatch
 from app.model.segmentation import Segmentation
-from app.ui.tools.base import ViewContext
-from app.ui.tools.paint import PaintTool
+from app.ui.view_tools.base import ViewContext
+from app.ui.view_tools.paint import PaintTool
 
 SHAPE = (16, 14, 10)
 OPS = ("paint", "erase", "erase_all", "add", "add_layer", "remove", "rename", "recolour", "reorder", "collapse",

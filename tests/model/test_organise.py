@@ -77,7 +77,7 @@ def test_resource_file_is_read_through_one_function(monkeypatch, tmp_path):
 
 
 def test_fuzzy_search_finds_hippocampus_from_hipo_among_the_spl_table():
-    from app.io.label_tables import read_table
+    from app.io.color_tables import read_table
 
     table = read_table(shared_file("spl-brain-atlas", "hncma-atlas-lut_2014-11.ctbl"))
     cands = tm.table_candidates(table, "SPL") + list(tm.load_terminology())

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from app.model import labels as lb
+from app.model import label_values as lb
 from app.model.edits import EditMode, EditPolicy, Editable, Overwrite, apply_mask, merge_segments
 from app.model.geometry import Geometry
 from app.model.segmentation import Segmentation

@@ -14,7 +14,7 @@ import pytest
 
 from app import io
 from app.model import brush
-from app.model import labels as lb
+from app.model import label_values as lb
 from app.model.demo import demo_atlas
 from app.model.edits import EditMode, EditPolicy, Overwrite, apply_mask, merge_segments
 from app.model.segmentation import Segmentation, SegmentationError

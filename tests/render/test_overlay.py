@@ -67,7 +67,7 @@ def test_label_images_follow_edits_on_neighbouring_slices_of_a_gathered_block():
     from app.model.events import VoxelChange
     from app.model.geometry import Geometry
     from app.render.overlay import LabelImages
-    from app.render.slicing import Plane, SliceFrame
+    from app.render.view_orientation import Plane, SliceFrame
 
     geo = Geometry((16, 9, 10))
     layer = np.asfortranarray(np.zeros(geo.shape, dtype=np.uint8))

@@ -5,7 +5,7 @@ import numpy as np
 
 from app.model.geometry import Geometry
 from app.render.reference import ReferenceSlicer
-from app.render.slicing import Plane, SliceFrame
+from app.render.view_orientation import Plane, SliceFrame
 
 
 def _brute_force(array, ref_geo, disp_geo, frame, index, fill):

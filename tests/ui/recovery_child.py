@@ -36,11 +36,11 @@ def main(out: Path) -> int:
     from app.io import Volume
     from app.model.demo import demo_atlas
     from app.model.edits import EditMode
-    from app.ui import recovery
+    from app.ui import crash_recovery
     from app.ui.main_window import MainWindow
 
     win = MainWindow(settings=QSettings(str(out / "settings.ini"), QSettings.IniFormat), extensions=False)
-    rec = recovery.install(win)
+    rec = crash_recovery.install(win)
     seg, grey = demo_atlas(shape=(64, 64, 56), n_structures=60)
     win.set_document(seg, Volume(grey, seg.geometry, None), path=out / "atlas.seg.nrrd")
     win.show()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QApplication
 
-from app.model.editor_state import ToolKind
+from app.model.segment_editor_state import ToolKind
 
 
 def _widths(win):

@@ -10,10 +10,10 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from app.io import Volume
-from app.model.editor_state import ToolKind
+from app.model.segment_editor_state import ToolKind
 from app.model.geometry import Geometry
 from app.model.segmentation import Segmentation
-from app.ui import editing
+from app.ui import segment_editor
 
 from .test_editing import drag, viewport_point
 
@@ -32,7 +32,7 @@ def grow_window(make_window):
     rng = np.random.default_rng(0)
     grey = np.where(np.arange(SHAPE[0])[:, None, None] < EDGE, 0.0, 100.0) + rng.normal(0, 2, SHAPE)
     win = make_window(size=(1100, 800))
-    ed = editing.install(win)
+    ed = segment_editor.install(win)
     win.set_document(seg, Volume(grey.astype(np.float32), geo, None))
     view = win.slice_views[0]
     assert view.plane_axis == 2
@@ -134,7 +134,7 @@ def test_without_a_grey_volume_the_tool_says_why(make_window):
     seg = Segmentation(Geometry(SHAPE, (1.0, 1.0, 2.0)))
     sid = seg.add_segment("a").id
     win = make_window()
-    ed = editing.install(win)
+    ed = segment_editor.install(win)
     win.set_document(seg, None)
     win.select_segment(sid)
     ed.set_tool(ToolKind.GROW)

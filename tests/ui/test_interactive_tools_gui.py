@@ -11,12 +11,12 @@ from PySide6.QtWidgets import QApplication
 from scipy import ndimage
 
 from app.io import Volume
-from app.model.editor_state import ToolKind
+from app.model.segment_editor_state import ToolKind
 from app.model.geometry import Geometry
 from app.model.ops.contour import ScissorsShape
 from app.model.tool_options import Scope
 from app.model.segmentation import Segmentation
-from app.ui import editing
+from app.ui import segment_editor
 
 from .helpers import grab_rgb
 from .test_editing import viewport_point
@@ -36,7 +36,7 @@ def window(make_window):
     grey[5:35, :, 4:30] = 100
     grey[15:18, :, 14:17] = 0                          # a hole, filled by level tracing
     win = make_window(size=(1000, 800))
-    ed = editing.install(win)
+    ed = segment_editor.install(win)
     win.set_document(seg, Volume(grey, seg.geometry, None))
     win.select_segment(ids[0])
     view = win.slice_views[0]
@@ -201,7 +201,7 @@ def test_the_tool_keys_belong_to_one_action_each_in_the_whole_window(make_window
     """Every extension installed: keys 3, 4, 7, 8 (and the brushes' 1, 2) select their tool and nothing else."""
     from PySide6.QtGui import QAction
 
-    from app.ui.tools.catalog import ENTRIES
+    from app.ui.view_tools.catalog import ENTRIES
 
     win = make_window(extensions=True)
     owners = {}
@@ -224,7 +224,7 @@ def test_scissors_erase_selected_segments_only(make_window):
     seg._counts[0] = seg._boxes[0] = None
     seg.history.clear()
     win = make_window(size=(1000, 800))
-    ed = editing.install(win)
+    ed = segment_editor.install(win)
     win.set_document(seg, None)
     view = win.slice_views[0]
     panel = win.segment_panel

@@ -31,7 +31,7 @@ def png_pixels(path):
 def _colours_of_segments_on(seg, plane, index, min_pixels=30):
     """{segment id: (r, g, b) 0..255} of the segments with at least `min_pixels` pixels on one displayed slice
     (computed from the model and the geometry, independently of the renderer)."""
-    from app.render.slicing import frames_for
+    from app.render.view_orientation import frames_for
 
     frame = frames_for(seg.geometry)[plane]
     out = {}
@@ -62,7 +62,7 @@ def test_demo_screenshot(tmp_path, qapp):
     """The picture shows the axial slice asked for: the outline colour (outline opacity 1: the segment's own
     colour) of the segments on that slice appears in the view area; segments elsewhere mostly do not."""
     from app.model.demo import demo_atlas
-    from app.render.slicing import Plane
+    from app.render.view_orientation import Plane
 
     out = tmp_path / "demo.png"
     r = run_segedit("--demo", "--screenshot", str(out), "--slice", "axial=40", "--layout", "axial",
@@ -84,7 +84,7 @@ def test_demo_screenshot(tmp_path, qapp):
 
 def test_atlas_screenshot_with_table_and_single_layout(tmp_path, qapp):
     from app import io
-    from app.render.slicing import Plane
+    from app.render.view_orientation import Plane
 
     out = tmp_path / "spl.png"
     atlas = shared_file("spl-brain-atlas", "hncma-atlas_2014-11_304labels.nrrd")
@@ -138,7 +138,7 @@ def test_no_display_is_one_sentence_and_a_screenshot_needs_none(tmp_path):
     px = png_pixels(out)
     assert px.std() > 10       # a real picture, not a blank
     from app.model.demo import demo_atlas
-    from app.render.slicing import Plane, frames_for
+    from app.render.view_orientation import Plane, frames_for
 
     seg, _ = demo_atlas()
     middle = frames_for(seg.geometry)[Plane.AXIAL].n_slices // 2       # the window opens on the middle slices

@@ -5,7 +5,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QLabel, QMenu
 
-from app.render.slicing import Plane
+from app.render.view_orientation import Plane
 from app.resources import resource_path
 
 

@@ -11,7 +11,7 @@ from app.model import review
 from app.model.edits import Overwrite
 from app.model.geometry import Geometry
 from app.model.segmentation import Segmentation
-from app.ui import editing, organise
+from app.ui import segment_editor, organise
 from app.ui.segment_tree import TreeColumn
 from tests.conftest import SPL_TABLE, shared_file
 
@@ -125,7 +125,7 @@ def edit_window(make_window):
     gr.set_group(seg, ids[1:], "Protected")
     seg.history.clear()
     win = make_window(size=(1000, 800))
-    ed = editing.install(win)
+    ed = segment_editor.install(win)
     org = organise.install(win)
     win.set_document(seg, None)
     win.select_segment(ids[0])
@@ -158,13 +158,13 @@ def test_lock_a_group_and_paint_over_it_changes_nothing(edit_window, qtbot):
 
 def test_run_a_tool_on_a_group(demo_window, qtbot):
     from app.model import ops
-    from app.ui import tools_panel
-    from app.ui.tools_panel.panel import Scope
+    from app.ui import operations_panel
+    from app.ui.operations_panel.panel import Scope
 
     win = demo_window
     seg = win.segmentation
     org = organise.install(win)
-    tools_panel.install(win)
+    operations_panel.install(win)
     group = seg.segment_ids[10:16]
     gr.set_group(seg, group, "Region/Part")
     expected = Segmentation.from_layers(seg.geometry, [a.copy() for a in seg.layers],

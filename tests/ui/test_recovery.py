@@ -13,18 +13,18 @@ import numpy as np
 import pytest
 
 from app import io
-from app.io import recovery as store
+from app.io import recovery_copies as store
 from app.model import brush
 from app.model.edits import EditMode, apply_mask
-from app.ui import recovery
+from app.ui import crash_recovery
 from tests.ui.helpers import copy_segmentation
 
 
 @pytest.fixture
 def folder(tmp_path, monkeypatch):
     d = tmp_path / "recovery"
-    monkeypatch.setenv(recovery.ENV_FOLDER, str(d))
-    monkeypatch.delenv(recovery.ENV_SECONDS, raising=False)
+    monkeypatch.setenv(crash_recovery.ENV_FOLDER, str(d))
+    monkeypatch.delenv(crash_recovery.ENV_SECONDS, raising=False)
     return d
 
 
@@ -34,7 +34,7 @@ def saved_window(make_window, demo, tmp_path, folder):
     path = tmp_path / "atlas.seg.nrrd"
     io.save_segmentation(copy_segmentation(demo[0]), path)
     win = make_window()
-    rec = recovery.install(win)
+    rec = crash_recovery.install(win)
     assert win.files.open_segmentation(path)
     return win, rec, path
 
@@ -108,7 +108,7 @@ def test_the_timer_autosaves_at_the_configured_interval(saved_window, folder, qt
     win, rec, _ = saved_window
     assert rec.interval_seconds() == 120 and rec.timer.interval() == 120_000     # the default: 2 minutes
     rec.set_interval(0.2)
-    assert win.settings.value(recovery.INTERVAL_KEY) is not None
+    assert win.settings.value(crash_recovery.INTERVAL_KEY) is not None
     paint(win.segmentation)
     qtbot.waitUntil(lambda: rec.copy is not None, timeout=5000)
     rec.set_interval(0)
@@ -118,9 +118,9 @@ def test_the_timer_autosaves_at_the_configured_interval(saved_window, folder, qt
 
 def test_interval_from_settings_and_environment(make_window, folder, monkeypatch):
     win = make_window()
-    win.settings.setValue(recovery.INTERVAL_KEY, 5)
-    assert recovery.install(win).interval_seconds() == 300
-    monkeypatch.setenv(recovery.ENV_SECONDS, "1.5")
+    win.settings.setValue(crash_recovery.INTERVAL_KEY, 5)
+    assert crash_recovery.install(win).interval_seconds() == 300
+    monkeypatch.setenv(crash_recovery.ENV_SECONDS, "1.5")
     assert win.recovery.interval_seconds() == 1.5
 
 
@@ -200,7 +200,7 @@ def test_restore_opens_the_copy_as_unsaved_work_tied_to_its_file(make_window, de
     original = tmp_path / "atlas.seg.nrrd"
     c = orphan(folder, seg, original=original)
     win = make_window()
-    rec = recovery.install(win)
+    rec = crash_recovery.install(win)
     qtbot.waitUntil(lambda: rec.prompt is not None, timeout=3000)
     text = rec.prompt.text()
     assert "atlas.seg.nrrd" in text and "2023-11-14" in text       # which work, and the time of the copy
@@ -216,7 +216,7 @@ def test_discard_and_later(make_window, demo, folder, qtbot):
     seg = copy_segmentation(demo[0])
     c = orphan(folder, seg)
     win = make_window()
-    rec = recovery.install(win)
+    rec = crash_recovery.install(win)
     qtbot.waitUntil(lambda: rec.prompt is not None, timeout=3000)
     rec.later_button.click()
     qtbot.waitUntil(lambda: rec.prompt is None, timeout=3000)
@@ -257,7 +257,7 @@ def test_killed_editor_loses_nothing_but_the_open_stroke(tmp_path, folder, make_
     assert "AUTOSAVED" in lines
     expected = np.load(tmp_path / "expected.npz", allow_pickle=False)
     win = make_window()
-    rec = recovery.install(win)
+    rec = crash_recovery.install(win)
     qtbot.waitUntil(lambda: rec.prompt is not None, timeout=3000)
     rec.restore_button.click()
     qtbot.waitUntil(lambda: win.segmentation is not None, timeout=10000)
@@ -291,6 +291,6 @@ def test_no_copy_appears_after_a_normal_close(saved_window, folder, qtbot):
     win.files.maybe_save = lambda: True
     win.close()
     seg.end_operation()
-    qtbot.waitUntil(lambda: len(calls) >= 2, timeout=10 * recovery.RETRY_MS)   # the pending retry has run
+    qtbot.waitUntil(lambda: len(calls) >= 2, timeout=10 * crash_recovery.RETRY_MS)   # the pending retry has run
     rec.wait()
     assert files_in(folder) == [] and not rec.autosave()

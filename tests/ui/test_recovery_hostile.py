@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
-from app.ui import recovery
+from app.ui import crash_recovery
 from tests.io import malformed_corpus as corpus
 from tests.ui.helpers import copy_segmentation
 
@@ -47,14 +47,14 @@ def test_hostile_files_opened_in_the_window(make_window, demo, cases, monkeypatc
 
 
 def test_autosave_interval_from_the_file_menu(make_window, tmp_path, monkeypatch):
-    monkeypatch.setenv(recovery.ENV_FOLDER, str(tmp_path / "recovery"))
-    monkeypatch.delenv(recovery.ENV_SECONDS, raising=False)
+    monkeypatch.setenv(crash_recovery.ENV_FOLDER, str(tmp_path / "recovery"))
+    monkeypatch.delenv(crash_recovery.ENV_SECONDS, raising=False)
     win = make_window()
-    rec = recovery.install(win)
+    rec = crash_recovery.install(win)
     monkeypatch.setattr(QInputDialog, "getDouble", lambda *a, **k: (0.5, True))
     rec.actions["Autosave interval..."].trigger()
-    assert float(win.settings.value(recovery.INTERVAL_KEY)) == 0.5 and rec.timer.interval() == 30_000
+    assert float(win.settings.value(crash_recovery.INTERVAL_KEY)) == 0.5 and rec.timer.interval() == 30_000
     monkeypatch.setattr(QInputDialog, "getDouble", lambda *a, **k: (0.0, True))
     rec.actions["Autosave interval..."].trigger()
     assert not rec.timer.isActive() and win.statusBar().currentMessage() == "Autosave off"
-    assert recovery.install(make_window()).interval_seconds() == 120      # another settings file: the default
+    assert crash_recovery.install(make_window()).interval_seconds() == 120      # another settings file: the default

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.model.geometry import Geometry
 from app.model.segmentation import Segmentation
-from app.render.slicing import Plane
+from app.render.view_orientation import Plane
 
 # storage orders of one 20x18x16 mm box: identity, every axis reversed, and permuted (like the SPL atlas)
 GEOMETRIES = {

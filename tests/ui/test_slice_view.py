@@ -10,7 +10,7 @@ from app.io import Volume
 from app.model.edits import EditMode, EditPolicy, Overwrite, apply_mask
 from app.model.geometry import Geometry
 from app.render.overlay import colour_labels
-from app.render.slicing import Plane
+from app.render.view_orientation import Plane
 
 from .helpers import colour_pixels, grab_rgb, settle, widget_xy
 

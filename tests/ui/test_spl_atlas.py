@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from app.render.slicing import Plane
+from app.render.view_orientation import Plane
 from app.ui.segment_table import Column
 from tests.conftest import shared_file
 

@@ -7,15 +7,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.ui.tools_panel.overlay import COLOURS, IN_RANGE
+from app.ui.operations_panel.overlay import COLOURS, IN_RANGE
 
 
 @pytest.fixture
 def tools_window(demo_window):
-    from app.ui import editing, tools_panel
+    from app.ui import segment_editor, operations_panel
 
-    editing.install(demo_window)
-    tools_panel.install(demo_window)
+    segment_editor.install(demo_window)
+    operations_panel.install(demo_window)
     return demo_window
 
 

@@ -8,17 +8,17 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from scipy import ndimage
 
-from app.ui.tools_panel.overlay import COLOURS, LOST
+from app.ui.operations_panel.overlay import COLOURS, LOST
 
 pytestmark = pytest.mark.filterwarnings("ignore:builtin type:DeprecationWarning")   # SWIG, inside itk
 
 
 @pytest.fixture
 def tools_window(demo_window):
-    from app.ui import editing, tools_panel
+    from app.ui import segment_editor, operations_panel
 
-    editing.install(demo_window)
-    tools_panel.install(demo_window)
+    segment_editor.install(demo_window)
+    operations_panel.install(demo_window)
     return demo_window
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..edits import EditPolicy
-from ..labels import union_box
+from ..label_values import union_box
 from ..segmentation import Segmentation
 from .plan import Plan, apply_plan
 

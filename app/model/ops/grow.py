@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from ..labels import tight_box
+from ..label_values import tight_box
 from ..segmentation import Segmentation, SegmentationError
 from .plan import OpResult, Plan, apply_plan, editable_ids, pad_box, set_changes
 
@@ -244,7 +244,7 @@ def _graph(grey: np.ndarray, spacing):
 def _borders_unexplored(improved: np.ndarray, unexplored: np.ndarray) -> bool:
     """Has an improved voxel a 6-neighbour that the limited search did not reach? Checked on the explored
     region's bounding box only."""
-    from ..labels import tight_box
+    from ..label_values import tight_box
 
     tb = tight_box(~unexplored)
     if tb is None:

@@ -26,7 +26,7 @@ import numpy as np
 from ._ndimage import ndimage
 
 from ..edits import EditMode
-from ..labels import union_box
+from ..label_values import union_box
 from ..segmentation import Segmentation, SegmentationError
 from .plan import Plan, Progress, editable_ids, pad_box, report, set_changes
 

@@ -14,7 +14,7 @@ import enum
 import numpy as np
 
 from ..edits import EditMode, EditPolicy
-from ..labels import intersect_box, union_box
+from ..label_values import intersect_box, union_box
 from ..segmentation import Segmentation, SegmentationError
 from .plan import Change, OpResult, Plan, Progress, apply_plan, editable_ids, full_box, report, scaled, set_changes
 

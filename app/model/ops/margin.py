@@ -18,7 +18,7 @@ import numpy as np
 from ._ndimage import ndimage
 
 from ..edits import EditMode, EditPolicy
-from ..labels import union_box
+from ..label_values import union_box
 from ..segmentation import Segmentation, SegmentationError
 from .plan import (Change, LabelSet, OpResult, Plan, Progress, Window, apply_plan, editable_ids, pad_box, report,
                    scaled, shrink_to_content)

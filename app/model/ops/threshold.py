@@ -18,7 +18,7 @@ import numpy as np
 
 from ..edits import EditMode, EditPolicy
 from ..segmentation import Segmentation, SegmentationError
-from ..labels import union_box
+from ..label_values import union_box
 from .plan import (Change, OpResult, Plan, Progress, apply_plan, editable_ids, full_box, report, scaled,
                    set_changes, shrink_to_content)
 

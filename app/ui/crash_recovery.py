@@ -25,7 +25,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
 
 from app import io
-from app.io import recovery as store
+from app.io import recovery_copies as store
 
 from .long_task import Cancelled
 

@@ -11,10 +11,10 @@ from PySide6.QtWidgets import QApplication
 
 from app.io import Volume
 from app.model.edits import Editable, Overwrite
-from app.model.editor_state import BRUSH_SCALE_STEP, ToolKind
+from app.model.segment_editor_state import BRUSH_SCALE_STEP, ToolKind
 from app.model.geometry import Geometry
 from app.model.segmentation import Segmentation
-from app.ui import editing
+from app.ui import segment_editor
 from app.ui.segment_table import Column
 
 SHAPE = (60, 50, 12)
@@ -46,7 +46,7 @@ def edit_window(make_window):
     seg._counts[0] = seg._boxes[0] = None      # written directly: statistics recomputed on demand
     seg.history.clear()
     win = make_window(size=(1000, 800))
-    ed = editing.install(win)
+    ed = segment_editor.install(win)
     win.set_document(seg, None)
     win.select_segment(ids[0])
     view = win.slice_views[0]
@@ -233,7 +233,7 @@ def test_intensity_range_from_the_panel(make_window):
     seg.history.clear()
     grey = np.tile(np.arange(40, dtype=np.int16)[:, None, None] * 10, (1, 40, 6))
     win = make_window(size=(1000, 800))
-    ed = editing.install(win)
+    ed = segment_editor.install(win)
     win.set_document(seg, Volume(grey, seg.geometry, None))
     win.select_segment(sid)
     view = win.slice_views[0]
@@ -249,10 +249,10 @@ def test_intensity_range_from_the_panel(make_window):
 
 def test_undo_memory_setting(make_window):
     win = make_window()
-    ed = editing.install(win)
-    assert ed.undo_memory_mb() == editing.DEFAULT_UNDO_MB
+    ed = segment_editor.install(win)
+    assert ed.undo_memory_mb() == segment_editor.DEFAULT_UNDO_MB
     ed.set_undo_memory_mb(64)
-    assert win.settings.value(editing.UNDO_MEMORY_KEY) in (64, "64")
+    assert win.settings.value(segment_editor.UNDO_MEMORY_KEY) in (64, "64")
     seg = Segmentation(Geometry((8, 8, 8)))
     win.set_document(seg, None)
     assert seg.history.budget_bytes == 64 * 2**20

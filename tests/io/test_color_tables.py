@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from app.io import FileFormatError, FileFormatWarning
-from app.io.label_tables import LabelEntry, ctbl_text, find_beside, itksnap_text, read_table
+from app.io.color_tables import LabelEntry, ctbl_text, find_beside, itksnap_text, read_table
 from tests.conftest import shared_file
 
 

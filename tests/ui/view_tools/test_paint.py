@@ -6,11 +6,11 @@ import pytest
 from scipy import ndimage
 
 from app.model.edits import Editable, Overwrite
-from app.model.editor_state import EditorState
+from app.model.segment_editor_state import EditorState
 from app.model.geometry import Geometry
 from app.model.segmentation import Segmentation
-from app.ui.tools.base import ViewContext
-from app.ui.tools.paint import PaintTool
+from app.ui.view_tools.base import ViewContext
+from app.ui.view_tools.paint import PaintTool
 
 
 class Ref:
@@ -245,7 +245,7 @@ def test_erase_all_ignores_background_only_which_would_erase_nothing():
 def test_the_tool_and_the_editor_state_import_no_qt():
     import subprocess
     import sys
-    code = ("import sys, app.ui.tools.paint, app.model.editor_state; "
+    code = ("import sys, app.ui.view_tools.paint, app.model.segment_editor_state; "
             "print(any(m.split('.')[0] in ('PySide6', 'pyqtgraph') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -5,7 +5,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.render.planes import SLAB, PlaneSlicer
+from app.render.plane_slabs import SLAB, PlaneSlicer
 
 
 @settings(max_examples=60, deadline=None)

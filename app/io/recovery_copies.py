@@ -1,4 +1,4 @@
-"""Recovery copies of unsaved work (Qt-free; the GUI side is app/ui/recovery.py).
+"""Recovery copies of unsaved work (Qt-free; the GUI side is app/ui/crash_recovery.py).
 
 A running editor keeps at most one copy per open document in a private folder: `segedit-<token>.seg.nrrd` (the
 segmentation, written atomically by `save_segmentation`) and `segedit-<token>.json` beside it (the manifest:

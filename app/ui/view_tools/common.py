@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.model.edits import Editable, EditMode, EditPolicy
-from app.model.editor_state import EditorState
+from app.model.segment_editor_state import EditorState
 from app.model.events import Signal
 from app.model.ops.plan import Plan, apply_plan
 from app.model.resample import LatticeCache

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.model.editor_state import ToolKind
+from app.model.segment_editor_state import ToolKind
 
 
 @dataclass(frozen=True)

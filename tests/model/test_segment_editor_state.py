@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from app.model.edits import Editable, Overwrite
-from app.model.editor_state import (BRUSH_SCALE_STEP, MAX_RADIUS_MM, MIN_RADIUS_MM, EditorState, ToolKind)
+from app.model.segment_editor_state import (BRUSH_SCALE_STEP, MAX_RADIUS_MM, MIN_RADIUS_MM, EditorState, ToolKind)
 from app.model.geometry import Geometry
 from app.model.resample import LatticeCache
 

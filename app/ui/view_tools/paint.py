@@ -14,7 +14,7 @@ import numpy as np
 
 from app.model import brush
 from app.model.edits import Editable, EditMode, EditPolicy, apply_mask
-from app.model.editor_state import EditorState, ToolKind
+from app.model.segment_editor_state import EditorState, ToolKind
 from app.model.segmentation import Segmentation, SegmentationError
 
 from .base import ViewContext

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.model import labels as lb
+from app.model import label_values as lb
 from app.model.geometry import Geometry
 from app.model.segment import Segment, generated_color
 from app.model.segmentation import Segmentation
 
 from .errors import FileFormatError, warn
-from .label_tables import LabelEntry
+from .color_tables import LabelEntry
 
 LABEL_DTYPES = tuple(np.dtype(t) for t in lb.PROMOTION_ORDER)
 

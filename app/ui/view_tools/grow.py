@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from app.model import brush
-from app.model.editor_state import EditorState
+from app.model.segment_editor_state import EditorState
 from app.model.ops.grow import BACKGROUND
 
 from .base import ViewContext

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.model.geometry import Geometry
-from app.render.slicing import Plane, SliceFrame, anatomical_axes
+from app.render.view_orientation import Plane, SliceFrame, anatomical_axes
 
 SIGNED_PERMUTATIONS = [(p, s) for p in itertools.permutations(range(3)) for s in itertools.product((1, -1), repeat=3)]
 

@@ -1,5 +1,5 @@
 """The "Segment editor" dock: tool buttons, brush size and shape, who may be overwritten, where editing is allowed
-(editable area, intensity range), erase-all. A thin view of app.model.editor_state.EditorState: widgets write to
+(editable area, intensity range), erase-all. A thin view of app.model.segment_editor_state.EditorState: widgets write to
 the state; the state's signals update the widgets with their signals blocked (napari's habit)."""
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBo
                                QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget)
 
 from app.model.edits import Editable, Overwrite
-from app.model.editor_state import MAX_RADIUS_MM, MIN_RADIUS_MM, EditorState, ToolKind
+from app.model.segment_editor_state import MAX_RADIUS_MM, MIN_RADIUS_MM, EditorState, ToolKind
 from app.model.tool_options import ToolOptions
-from app.ui.tools.catalog import ENTRIES
+from app.ui.view_tools.catalog import ENTRIES
 
 from .qt_signals import with_blocked
 

@@ -11,12 +11,12 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QInputDialog
 
-from app.model.editor_state import EditorState, ToolKind
+from app.model.segment_editor_state import EditorState, ToolKind
 from app.model.tool_options import Scope, ToolOptions
-from app.ui.tools import catalog
-from app.ui.tools.paint import PaintTool
+from app.ui.view_tools import catalog
+from app.ui.view_tools.paint import PaintTool
 
-from .editor_panel import EditorPanel
+from .segment_editor_panel import EditorPanel
 
 UNDO_MEMORY_KEY = "editing/undo_memory_mb"
 DEFAULT_UNDO_MB = 500

@@ -11,15 +11,15 @@ from PySide6.QtCore import Qt
 
 from app.model import ops
 from app.model.segmentation import Segmentation
-from app.ui.tools_panel.overlay import COLOURS, GAINED, IN_RANGE
+from app.ui.operations_panel.overlay import COLOURS, GAINED, IN_RANGE
 
 
 @pytest.fixture
 def tools_window(demo_window):
-    from app.ui import editing, tools_panel
+    from app.ui import segment_editor, operations_panel
 
-    editing.install(demo_window)
-    tools_panel.install(demo_window)
+    segment_editor.install(demo_window)
+    operations_panel.install(demo_window)
     return demo_window
 
 
@@ -208,10 +208,10 @@ def test_the_segment_editor_overwrite_mode_is_honoured(tools_window, qtbot):
 
 
 def test_errors_are_one_sentence_and_change_nothing(make_window, qtbot):
-    from app.ui import tools_panel
+    from app.ui import operations_panel
 
     win = make_window()
-    panel = tools_panel.install(win)
+    panel = operations_panel.install(win)
     assert not panel.preview()
     assert "open or create a segmentation" in panel.summary.text()
     from app.model.demo import demo_atlas
@@ -242,10 +242,10 @@ def test_a_bug_in_a_tool_run_is_shown_and_logged_with_its_traceback(tools_window
         return job
 
     monkeypatch.setattr(page, "job", broken_job)
-    with caplog.at_level("ERROR", logger="app.ui.tools_panel.panel"):
+    with caplog.at_level("ERROR", logger="app.ui.operations_panel.panel"):
         assert not panel.preview()
     assert f"{page.title} failed" in panel.summary.text()
-    rec = next(r for r in caplog.records if r.name == "app.ui.tools_panel.panel")
+    rec = next(r for r in caplog.records if r.name == "app.ui.operations_panel.panel")
     assert rec.exc_info and rec.exc_info[0] is KeyError
     trace = "".join(traceback.format_exception(*rec.exc_info))
     assert "in job" in trace and "no such key" in trace                 # the frame where the bug is

@@ -6,15 +6,15 @@ import numpy as np
 from scipy import ndimage
 
 from app.model.edits import Editable, Overwrite
-from app.model.editor_state import EditorState
+from app.model.segment_editor_state import EditorState
 from app.model.geometry import Geometry
 from app.model.ops.contour import ScissorsOperation, ScissorsShape, SliceCut
 from app.model.ops.region import FloodRange
 from app.model.segmentation import Segmentation
 from app.model.tool_options import Scope, ToolOptions
-from app.ui.tools.base import ViewContext
-from app.ui.tools.contour import DrawTool, ScissorsTool, normal_sign
-from app.ui.tools.region import FloodFillTool, LevelTraceTool
+from app.ui.view_tools.base import ViewContext
+from app.ui.view_tools.contour import DrawTool, ScissorsTool, normal_sign
+from app.ui.view_tools.region import FloodFillTool, LevelTraceTool
 
 SHAPE = (30, 24, 8)
 
