@@ -135,12 +135,14 @@ def undo_redo_round_trip(seg: Segmentation, k: int) -> None:
 
 
 def soak(steps: int = STEPS, probe=None):
-    """Run the seeded session on the demo atlas; `probe()` is called every CHECK_EVERY steps (the benchmark
-    samples memory there). Returns (segmentation, session, peak history bytes)."""
+    """Run the seeded session on the demo atlas; `probe(seg)` is called before the first step and every
+    CHECK_EVERY steps (the benchmark samples memory there). Returns (segmentation, session, peak history bytes)."""
     seg, _ = demo_atlas(with_grey=False)          # what `segedit --demo` shows: 128x128x112, 302 segments
     seg.history.set_budget(BUDGET)
     session = Session(seg, seed=20261124)
     history_peak = 0
+    if probe is not None:
+        probe(seg)
     for n in range(1, steps + 1):
         session.step()
         h = seg.history
@@ -150,7 +152,7 @@ def soak(steps: int = STEPS, probe=None):
         if n % CHECK_EVERY == 0:
             check_invariants(seg)
             if probe is not None:
-                probe()
+                probe(seg)
         if n % ROUND_TRIP_EVERY == 0:
             undo_redo_round_trip(seg, 25)
     return seg, session, history_peak
