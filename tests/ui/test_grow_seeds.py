@@ -15,7 +15,7 @@ from app.model.geometry import Geometry
 from app.model.segmentation import Segmentation
 from app.ui import segment_editor
 
-from .test_editing import drag, viewport_point
+from .test_segment_editor import drag, viewport_point
 
 SHAPE = (60, 50, 12)
 EDGE = 30                  # the grey volume steps from 0 to 100 between i = 29 and i = 30

@@ -19,7 +19,7 @@ from app.model.segmentation import Segmentation
 from app.ui import segment_editor
 
 from .helpers import grab_rgb
-from .test_editing import viewport_point
+from .test_segment_editor import viewport_point
 
 SHAPE = (40, 12, 36)          # k runs along L/R and i along A/P: the axial view shows (i, k), plane axis j
 PERMUTED = ((0, 0, 1), (1, 0, 0), (0, 1, 0))     # columns: i -> P, j -> S, k -> L

@@ -136,7 +136,7 @@ def edit_window(make_window):
 
 
 def test_lock_a_group_and_paint_over_it_changes_nothing(edit_window, qtbot):
-    from tests.ui.test_editing import paint_line
+    from tests.ui.test_segment_editor import paint_line
 
     win, ed, org, seg, ids, view = edit_window
     org.set_tree_shown(True)
