@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import label_values as lb
+from .boxes import box_size, tight_box, union_box
 from .geometry import Geometry
 from .resample import nearest_on_lattice
 from .stats import _dense_lookup, _flat_order, marginals
@@ -232,7 +233,7 @@ def compare(a, b, by: str = "label", mapping=None, distances: bool = True, progr
         box_b = b_boxes[sb.layer].get(sb.label) if sb else None
         inter = both.get((sa.layer, sa.label, sb.layer, sb.label), 0) if sa and sb else 0
         r = PairResult(sa.name if sa else None, sb.name if sb else None, ia, ib, sa.label if sa else None,
-                       sb.label if sb else None, na, nb, inter, vv, lb.union_box(box_a, box_b))
+                       sb.label if sb else None, na, nb, inter, vv, union_box(box_a, box_b))
         if distances and na and nb:
             pad = tuple(slice(max(s.start - 1, 0), min(s.stop + 1, n_)) for s, n_ in zip(r.box, shape))
             ma = a.layers[sa.layer][pad] == sa.label
@@ -355,11 +356,11 @@ def _percentile_with_zeros(d: np.ndarray, n: int, p: float) -> float:
 def surface_distances(ma: np.ndarray, mb: np.ndarray, spacing) -> tuple[float, float, float]:
     """(mean symmetric surface distance, Hausdorff, HD95) in mm between two non-empty boolean masks of one box."""
     diff = ma ^ mb
-    box = lb.tight_box(diff)
+    box = tight_box(diff)
     if box is None:
         return 0.0, 0.0, 0.0
     sa = surface(ma)
-    sb = _surface_near(sa, mb, box) if lb.box_volume(box) * 8 < diff.size else surface(mb)
+    sb = _surface_near(sa, mb, box) if box_size(box) * 8 < diff.size else surface(mb)
     region = tuple(slice(max(b.start - 1, 0), min(b.stop + 1, n)) for b, n in zip(box, diff.shape))
     na, nb = int(np.count_nonzero(sa)), int(np.count_nonzero(sb))
     d_ab = _directed(sa, sb, region, spacing)          # the surfaces differ only next to the changed voxels

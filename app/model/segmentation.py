@@ -105,6 +105,10 @@ class Segmentation(SegmentOperations, LayerOperations):
     def segment_at(self, layer: int, label: int) -> str | None:
         return self._index.get((layer, int(label)))
 
+    def labels_in_layer(self, layer: int) -> dict[int, str]:
+        """{label value: segment id} of one layer (the previews' dry run and the writer's renumbering use it)."""
+        return {lab: sid for (lay, lab), sid in self._index.items() if lay == layer}
+
     def layer_segment_ids(self, layer: int) -> list[str]:
         return [i for i in self._order if self._segments[i].layer == layer]
 
