@@ -100,14 +100,20 @@ class ProgressBar:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    return guarded(lambda: {"info": cmd_info, "convert": cmd_convert, "import-masks": cmd_import}[args.command](args))
+
+
+def guarded(run, user_errors: tuple = ()) -> int:
+    """Run a sub-command: the user's errors (bad files, and `user_errors`) become one line on stderr and exit code 2,
+    warnings about their files one line each, never a traceback. Every sub-command module runs through here."""
     from app.io import FileFormatError
     from app.model.segmentation import SegmentationError
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            code = {"info": cmd_info, "convert": cmd_convert, "import-masks": cmd_import}[args.command](args)
-        except (FileFormatError, SegmentationError) as exc:
+            code = run()
+        except (FileFormatError, SegmentationError, *user_errors) as exc:
             _flush_warnings(caught)
             print(f"segedit: error: {exc}", file=sys.stderr)
             return USER_ERROR

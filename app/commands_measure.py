@@ -8,10 +8,9 @@ import argparse
 import json
 import math
 import sys
-import warnings
 from pathlib import Path
 
-from app.commands import USER_ERROR, ProgressBar, _flush_warnings, _Parser
+from app.commands import ProgressBar, _open, _Parser, guarded
 
 COMMANDS = ("stats", "compare")
 
@@ -50,40 +49,9 @@ def _outputs(p) -> None:
 
 def main(argv) -> int:
     args = build_parser().parse_args(argv)
-    from app.io import FileFormatError
     from app.model.compare import CompareError
-    from app.model.segmentation import SegmentationError
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            code = {"stats": cmd_stats, "compare": cmd_compare}[args.command](args)
-        except (FileFormatError, SegmentationError, CompareError) as exc:
-            _flush_warnings(caught)
-            print(f"segedit: error: {exc}", file=sys.stderr)
-            return USER_ERROR
-        except BrokenPipeError:
-            sys.stdout = open(__import__("os").devnull, "w")
-            return 0
-        except OSError as exc:
-            _flush_warnings(caught)
-            print(f"segedit: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
-            return USER_ERROR
-        except KeyboardInterrupt:
-            print("segedit: interrupted", file=sys.stderr)
-            return 130
-    _flush_warnings(caught)
-    return code
-
-
-def _open(path: Path, labels, label: str):
-    from app import io
-
-    bar = ProgressBar(label)
-    try:
-        return io.open_segmentation(path, labels=labels, progress=bar)
-    finally:
-        bar.done()
+    return guarded(lambda: {"stats": cmd_stats, "compare": cmd_compare}[args.command](args), (CompareError,))
 
 
 def _percentiles(text: str) -> tuple[float, ...]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
@@ -21,6 +20,7 @@ from app.model.ops.plan import apply_plan
 from app.model.resample import LatticeCache
 from app.model.segmentation import SegmentationError
 from app.ui.long_task import run_long
+from app.ui.slice_overlay import SliceOverlay
 from app.ui.view_tools.grow import BACKGROUND_SEED, ERASE, SEGMENT, GrowSeedTool
 
 HELP = ("Paint seeds for two or more segments (or a segment and the background) with the brush; Shift+drag erases "
@@ -221,33 +221,18 @@ class GrowSeeds(QObject):
         return seed, res
 
 
-class GrowOverlay(QObject):
+class GrowOverlay(SliceOverlay):
     """One image per slice view above the labels: the partition in the segments' colours (translucent; the
     background class dark) and the seeds on top (opaque). Follows each view's slice."""
 
     def __init__(self, window, owner: GrowSeeds) -> None:
-        super().__init__(window)
-        self.window, self.owner = window, owner
+        self.owner = owner
         self.visible = False
-        self.items = []
-        for view in window.slice_views:
-            item = pg.ImageItem(axisOrder="row-major")
-            item.setAutoDownsample(False)
-            item.setZValue(41)
-            view.view_box.addItem(item)
-            self.items.append(item)
-            view.slice_changed.connect(lambda _i, v=view, it=item: self._draw(v, it))
+        super().__init__(window, z=41)
 
     def set_visible(self, on: bool) -> None:
         self.visible = on
         self.refresh()
-
-    def refresh(self) -> None:
-        for view, item in zip(self.window.slice_views, self.items):
-            self._draw(view, item)
-
-    def image(self, n: int):
-        return self.items[n].image
 
     def _draw(self, view, item) -> None:
         o = self.owner

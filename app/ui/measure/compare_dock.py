@@ -7,14 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QTransform
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton,
                                QVBoxLayout, QWidget)
 
 from app.model import compare as cmp
 
+from ..slice_overlay import SliceOverlay
 from .jump import jump_to, nearest_voxel
 from .stats_dock import TableModel, make_table, table_text
 
@@ -29,28 +29,12 @@ SHOWN = ("name", "dice", "jaccard", "volume_a_mm3", "volume_b_mm3", "volume_diff
          "mean_surface_mm", "hausdorff_mm", "hd95_mm", "label_a", "label_b")
 
 
-class CompareOverlay(QObject):
+class CompareOverlay(SliceOverlay):
     """One image per slice view above the labels, recomputed for the view's slice from A's live layers and B."""
 
     def __init__(self, window, codes_fn) -> None:
-        super().__init__(window)
-        self.window = window
         self.codes_fn = codes_fn
-        self.items = []
-        for view in window.slice_views:
-            item = pg.ImageItem(axisOrder="row-major")
-            item.setAutoDownsample(False)
-            item.setZValue(38)
-            view.view_box.addItem(item)
-            self.items.append(item)
-            view.slice_changed.connect(lambda _i, v=view, it=item: self._draw(v, it))
-
-    def refresh(self) -> None:
-        for view, item in zip(self.window.slice_views, self.items):
-            self._draw(view, item)
-
-    def image(self, n: int):
-        return self.items[n].image
+        super().__init__(window, z=38)
 
     def _draw(self, view, item) -> None:
         frame = view.frame

@@ -4,29 +4,20 @@ view's slice; nothing is written to the segmentation until Apply."""
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QObject
 from PySide6.QtGui import QTransform
+
+from ..slice_overlay import SliceOverlay
 
 GAINED, LOST, IN_RANGE = 1, 2, 3
 COLOURS = np.array([[0, 0, 0, 0], [40, 255, 60, 175], [255, 40, 210, 175], [255, 190, 0, 150]], dtype=np.uint8)
 
 
-class PreviewOverlay(QObject):
+class PreviewOverlay(SliceOverlay):
     """`show(fn)`: fn(frame, index) -> (rows, cols) uint8 codes in display orientation, or None; `clear()`."""
 
     def __init__(self, window) -> None:
-        super().__init__(window)
-        self.window = window
         self._fn = None
-        self.items = []
-        for view in window.slice_views:
-            item = pg.ImageItem(axisOrder="row-major")
-            item.setAutoDownsample(False)
-            item.setZValue(40)
-            view.view_box.addItem(item)
-            self.items.append(item)
-            view.slice_changed.connect(lambda _i, v=view, it=item: self._draw(v, it))
+        super().__init__(window, z=40)
 
     @property
     def shown(self) -> bool:
@@ -44,14 +35,6 @@ class PreviewOverlay(QObject):
         self._fn = None
         for item in self.items:
             item.clear()
-
-    def refresh(self) -> None:
-        for view, item in zip(self.window.slice_views, self.items):
-            self._draw(view, item)
-
-    def image(self, n: int) -> np.ndarray | None:
-        """The RGBA currently shown on slice view n (tests, screenshots)."""
-        return self.items[n].image
 
     def _draw(self, view, item) -> None:
         frame = view.frame
