@@ -3,8 +3,10 @@ previews, the Grow-from-seeds partition and the Compare dock's difference. Subcl
 `_draw(view, item)` (an RGBA image in display orientation, or `item.clear()`)."""
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject
+from PySide6.QtGui import QTransform
 
 
 class SliceOverlay(QObject):
@@ -30,3 +32,14 @@ class SliceOverlay(QObject):
 
     def _draw(self, view, item) -> None:
         raise NotImplementedError
+
+    @staticmethod
+    def paint_codes(view, item, codes, colours: np.ndarray) -> None:
+        """Show a slice of small codes (rows, cols) through a colour table (code -> RGBA), at the view's pixel
+        size; None clears the view's image."""
+        if codes is None:
+            item.clear()
+            return
+        rmm, cmm = view.frame.pixel_mm
+        item.setTransform(QTransform.fromScale(cmm, rmm))
+        item.setImage(np.ascontiguousarray(colours[codes]), autoLevels=False, levels=None)

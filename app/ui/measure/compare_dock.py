@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QGuiApplication, QTransform
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton,
                                QVBoxLayout, QWidget)
 
@@ -39,12 +39,7 @@ class CompareOverlay(SliceOverlay):
     def _draw(self, view, item) -> None:
         frame = view.frame
         codes = None if frame is None else self.codes_fn(frame, view.slice_index)
-        if codes is None:
-            item.clear()
-            return
-        rmm, cmm = frame.pixel_mm
-        item.setTransform(QTransform.fromScale(cmm, rmm))
-        item.setImage(np.ascontiguousarray(COLOURS[codes]), autoLevels=False, levels=None)
+        self.paint_codes(view, item, codes, COLOURS)
 
 
 def _pair_luts(results, seg, side: str, layers) -> list[np.ndarray | None]:

@@ -4,7 +4,6 @@ view's slice; nothing is written to the segmentation until Apply."""
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtGui import QTransform
 
 from ..slice_overlay import SliceOverlay
 
@@ -39,9 +38,4 @@ class PreviewOverlay(SliceOverlay):
     def _draw(self, view, item) -> None:
         frame = view.frame
         codes = None if self._fn is None or frame is None else self._fn(frame, view.slice_index)
-        if codes is None:
-            item.clear()
-            return
-        rmm, cmm = frame.pixel_mm
-        item.setTransform(QTransform.fromScale(cmm, rmm))
-        item.setImage(np.ascontiguousarray(COLOURS[codes]), autoLevels=False, levels=None)
+        self.paint_codes(view, item, codes, COLOURS)

@@ -14,6 +14,38 @@ from app.model.resample import LatticeCache
 from app.model.segmentation import Segmentation, SegmentationError
 
 
+def why_not_editable(seg: Segmentation, sid, verb: str) -> str | None:
+    """Why segment `sid` cannot be edited now (none selected, locked, hidden), in one sentence, or None."""
+    if sid is None or sid not in seg:
+        return f"Select a segment first: there is no segment to {verb}."
+    s = seg.segment(sid)
+    if s.locked:
+        return f"Segment '{s.name}' is locked: unlock it to edit it."
+    if not s.visible:
+        return f"Segment '{s.name}' is hidden: show it before editing it."
+    return None
+
+
+def edit_policy(state: EditorState, seg: Segmentation, mode: EditMode, grey_fn) -> tuple[EditPolicy | None, str]:
+    """The state's policy for an edit in `mode`, or (None, why not). `grey_fn()` gives the reference on the
+    lattice (asked only when the intensity range is on). Erasing ignores 'background only' (it would leave nothing
+    to erase) and, as in Slicer, 'inside one segment' for the segment's own voxels."""
+    grey = None
+    if state.intensity_masking:
+        grey = grey_fn()
+        if grey is None:
+            return None, "The editable intensity range needs a reference volume: open one or turn it off."
+    policy = state.policy(grey)
+    if mode is EditMode.REMOVE_ALL and policy.editable is Editable.BACKGROUND:
+        policy.editable = Editable.EVERYWHERE
+    if policy.editable is Editable.INSIDE_SEGMENT:
+        if mode is EditMode.REMOVE:
+            policy.editable = Editable.EVERYWHERE
+        elif policy.mask_segment is None or policy.mask_segment not in seg:
+            return None, "Choose the segment to paint over ('Editable area: inside ...')."
+    return policy, ""
+
+
 @dataclass
 class Marks:
     """What the views show before the click. `points` (ijk) is a polyline on slice `index` across `plane_axis`
@@ -76,38 +108,17 @@ class ToolCore:
 
     def segment_ok(self, seg: Segmentation, verb: str) -> str | None:
         """The active segment if it may be edited, else None (and the reason on state.message)."""
-        sid = self.state.active_segment
-        if sid is None or sid not in seg:
-            self.refuse(f"Select a segment first: there is no segment to {verb}.")
+        why = why_not_editable(seg, self.state.active_segment, verb)
+        if why:
+            self.refuse(why)
             return None
-        s = seg.segment(sid)
-        if s.locked:
-            self.refuse(f"Segment '{s.name}' is locked: unlock it to edit it.")
-            return None
-        if not s.visible:
-            self.refuse(f"Segment '{s.name}' is hidden: show it before editing it.")
-            return None
-        return sid
+        return self.state.active_segment
 
     def policy(self, seg: Segmentation, mode: EditMode) -> EditPolicy | None:
-        """The state's policy, as the Paint tool builds it (erasing ignores 'background only' and, for its own
-        segment, 'inside one segment')."""
-        st = self.state
-        grey = None
-        if st.intensity_masking:
-            grey = self.grey(seg)
-            if grey is None:
-                self.refuse("The editable intensity range needs a reference volume: open one or turn it off.")
-                return None
-        policy = st.policy(grey)
-        if mode is EditMode.REMOVE_ALL and policy.editable is Editable.BACKGROUND:
-            policy.editable = Editable.EVERYWHERE
-        if policy.editable is Editable.INSIDE_SEGMENT:
-            if mode is EditMode.REMOVE:
-                policy.editable = Editable.EVERYWHERE
-            elif policy.mask_segment is None or policy.mask_segment not in seg:
-                self.refuse("Choose the segment to paint over ('Editable area: inside ...').")
-                return None
+        """The state's policy, as the Paint tool builds it (`edit_policy`)."""
+        policy, why = edit_policy(self.state, seg, mode, lambda: self.grey(seg))
+        if policy is None:
+            self.refuse(why)
         return policy
 
     def apply(self, seg: Segmentation, plan: Plan, mode: EditMode) -> bool:

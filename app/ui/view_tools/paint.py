@@ -13,11 +13,12 @@ from typing import Callable
 import numpy as np
 
 from app.model import brush
-from app.model.edits import Editable, EditMode, EditPolicy, apply_mask
+from app.model.edits import EditMode, EditPolicy, apply_mask
 from app.model.segment_editor_state import EditorState, ToolKind
 from app.model.segmentation import Segmentation, SegmentationError
 
 from .base import ViewContext
+from .common import edit_policy, why_not_editable
 from app.model.resample import LatticeCache
 
 
@@ -122,15 +123,9 @@ class PaintTool:
             EditMode.REMOVE_ALL if st.erase_all else EditMode.REMOVE)
         sid = st.active_segment
         if mode is not EditMode.REMOVE_ALL:
-            if sid is None or sid not in seg:
-                self._refuse("Select a segment first: there is no segment to " + self.name.lower() + ".")
-                return None
-            s = seg.segment(sid)
-            if s.locked:
-                self._refuse(f"Segment '{s.name}' is locked: unlock it to edit it.")
-                return None
-            if not s.visible:
-                self._refuse(f"Segment '{s.name}' is hidden: show it before editing it.")
+            why = why_not_editable(seg, sid, self.name.lower())
+            if why:
+                self._refuse(why)
                 return None
         policy = self._policy(seg, mode)
         if policy is None:
@@ -143,23 +138,9 @@ class PaintTool:
         return sid, mode, policy, shape, max(0.5, radius_vox / 2.0), axis
 
     def _policy(self, seg: Segmentation, mode: EditMode) -> EditPolicy | None:
-        st = self.state
-        grey = None
-        if st.intensity_masking:
-            grey = self._grey.get(self._reference(), seg.geometry)
-            if grey is None:
-                self._refuse("The editable intensity range needs a reference volume: open one or turn it off.")
-                return None
-        policy = st.policy(grey)
-        if mode is EditMode.REMOVE_ALL and policy.editable is Editable.BACKGROUND:
-            policy.editable = Editable.EVERYWHERE     # "background only" would leave nothing to erase
-        if policy.editable is Editable.INSIDE_SEGMENT:
-            if mode is EditMode.REMOVE:
-                # Slicer: erasing is always allowed on the segment's own voxels in "inside one segment" mode
-                policy.editable = Editable.EVERYWHERE
-            elif policy.mask_segment is None or policy.mask_segment not in seg:
-                self._refuse("Choose the segment to paint over ('Editable area: inside ...').")
-                return None
+        policy, why = edit_policy(self.state, seg, mode, lambda: self._grey.get(self._reference(), seg.geometry))
+        if policy is None:
+            self._refuse(why)
         return policy
 
     @staticmethod
