@@ -27,7 +27,8 @@ import numpy as np
 
 from app.model.geometry import Geometry
 
-from .errors import FileFormatError, warn
+from .errors import FileFormatError
+from .grey_values import rescale_slices
 from .limits import TooLarge, check_allocation
 
 SEGMENTATION_STORAGE = "1.2.840.10008.5.1.4.1.1.66.4"
@@ -263,20 +264,6 @@ def lattice(frames: list[_Frame], what: str) -> tuple[Geometry, list[int]]:
     return geometry, order
 
 
-def _output_dtype(stored: np.dtype, ranges: list[tuple[float, float, float, float]]) -> np.dtype:
-    """The smallest type holding every rescaled value: integers when every slope and intercept is integral."""
-    integral = all(float(a).is_integer() and float(b).is_integer() for a, b, _, _ in ranges)
-    lo = min(min(a * mn + b, a * mx + b) for a, b, mn, mx in ranges)
-    hi = max(max(a * mn + b, a * mx + b) for a, b, mn, mx in ranges)
-    if not integral:
-        return np.dtype(np.float32)
-    for t in (stored, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32):
-        t = np.dtype(t)
-        if t.kind in "iu" and np.iinfo(t).min <= lo and hi <= np.iinfo(t).max:
-            return t
-    return np.dtype(np.float64)
-
-
 def read_series(path, series_uid: str | None = None, progress=None) -> tuple[np.ndarray, Geometry, DicomSource]:
     """Read one image series of a folder (or the series of one file) as `array[i, j, k]` in LPS."""
     import pydicom
@@ -324,7 +311,7 @@ def read_series(path, series_uid: str | None = None, progress=None) -> tuple[np.
         if progress:
             progress_read(done / len(frames))
         del pixels, planes
-    arr = _rescale(arr, [(frames[idx].slope, frames[idx].intercept) for idx in order], ranges)
+    arr = rescale_slices(arr, [(frames[idx].slope, frames[idx].intercept) for idx in order], ranges)
     return arr, geometry, _source(info, folder, datasets, frames, order)
 
 
@@ -417,26 +404,3 @@ def _pixels(path: Path):
             if "ds" in locals() else "its encoding"
         raise FileFormatError(f"{path.name}: the pixel data could not be decoded ({ts}: "
                               f"{str(exc).splitlines()[0][:160]})") from None
-
-
-def _rescale(arr: np.ndarray, transforms: list[tuple[float, float]], ranges) -> np.ndarray:
-    """Apply each slice's slope and intercept, in the smallest type that holds the result (in place when it
-    fits the stored type)."""
-    if all(a == 1.0 and b == 0.0 for a, b in transforms):
-        return arr
-    dtype = _output_dtype(arr.dtype, ranges)
-    out = arr if dtype == arr.dtype else np.empty(arr.shape, dtype=dtype, order="F")
-    integral = dtype.kind != "f"
-    for k, (a, b) in enumerate(transforms):
-        if integral:
-            plane = arr[:, :, k].astype(np.int64)
-            plane *= int(a)
-            plane += int(b)
-        else:
-            plane = arr[:, :, k].astype(np.float64)
-            plane *= a
-            plane += b
-        out[:, :, k] = plane
-    if dtype.kind == "f" and dtype != np.float32:
-        warn("the rescaled grey values need 64-bit floating point")
-    return out

@@ -19,6 +19,7 @@ from app.model.geometry import Geometry
 
 from .atomic import atomic_write
 from .errors import FileFormatError
+from .grey_values import rescale_slices
 from .gzip_fast import TruncatedData, gunzip_into, gunzip_pieces, gunzip_prefix, gzip_chunks
 from .lattice import check_spacing, check_writable
 from .limits import TooLarge, check_allocation
@@ -129,8 +130,9 @@ def read(path, progress=None) -> tuple[np.ndarray, Geometry]:
         slope, inter = hdr.get_slope_inter()
     except nib.spatialimages.HeaderDataError as exc:       # e.g. a NaN intercept with a valid slope
         raise FileFormatError(f"{path.name}: {exc}") from None
-    if slope is not None and (slope != 1 or (inter or 0) != 0):
-        arr = arr * np.float64(slope) + np.float64(inter or 0)
+    if slope is not None and (slope != 1 or (inter or 0) != 0):      # real values in the smallest fitting type
+        a, b = float(slope), float(inter or 0)
+        arr = rescale_slices(arr, [(a, b)] * arr.shape[2], [(a, b, float(arr.min()), float(arr.max()))])
     if progress:
         progress(1.0)
     try:
