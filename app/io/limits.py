@@ -4,7 +4,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import psutil
 
 # What a load may use beyond the array itself (decompression buffers, one working copy).
 WORKING_FACTOR = 2.0
@@ -30,7 +29,11 @@ def check_allocation(shape, itemsize: int, what: str = "the image") -> int:
 def available_memory() -> int:
     """Bytes this process may still allocate: the machine's available memory, or less under a container's
     (cgroup v2 or v1) memory limit, which would otherwise end in the process being killed."""
-    available = psutil.virtual_memory().available
+    available = _meminfo_available()
+    if available is None:
+        import psutil      # other systems; on Linux /proc/meminfo says the same without psutil's 20 ms import
+
+        available = psutil.virtual_memory().available
     for limit_file, usage_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
                                    ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
                                     "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
@@ -43,6 +46,18 @@ def available_memory() -> int:
             available = min(available, max(0, int(limit_text) - usage))
         break
     return available
+
+
+def _meminfo_available() -> int | None:
+    """Linux's MemAvailable (what psutil.virtual_memory().available reports there), or None."""
+    try:
+        with open("/proc/meminfo", "rb") as f:
+            for line in f:
+                if line.startswith(b"MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def _human(n: float) -> str:

@@ -7,28 +7,18 @@ which coalesces them to one delivery per event-loop turn.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from psygnal import Signal as _Signal
 from psygnal import SignalGroup, SignalInstance
+
+from .changes import Box, VoxelChange
+
+__all__ = ["Box", "Signal", "SegmentationEvents", "VoxelChange"]
 
 
 def Signal(*types) -> SignalInstance:  # noqa: N802 (the old class's name, kept for callers that build one per object)
     """A psygnal signal held by one object as an instance attribute: `self.changed = Signal()`.
     Prefer a class attribute `changed = psygnal.Signal()` in new code."""
     return SignalInstance(types)
-
-
-Box = tuple  # tuple[slice, slice, slice]: an index box on the segmentation lattice
-
-
-@dataclass
-class VoxelChange:
-    """Voxels changed in `layer` inside `box`; `segment_ids` are the segments that gained or lost voxels."""
-
-    layer: int
-    box: Box
-    segment_ids: frozenset = field(default_factory=frozenset)
 
 
 class SegmentationEvents(SignalGroup):

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .boxes import box_size, union_box
-from psygnal import Signal
 
 _PACK_LIMIT = 4096   # bytes: arrays above this are zlib-packed in the history
 # Python objects around the arrays, measured with a deep walk (benchmarks/bench_edit.deep_bytes): a compacted
@@ -217,15 +216,27 @@ class History:
     """Undo and redo stacks of Steps, trimmed from the oldest while their bytes exceed `budget_bytes`
     (at least `min_steps` are always kept). Applying records is the Segmentation's job (`apply`)."""
 
-    changed = Signal()     # (): the stacks changed (enable/disable undo actions)
-
     def __init__(self, budget_bytes: int = 500 * 2**20, min_steps: int = 4) -> None:
+        self._changed = None      # the signal, made when someone subscribes (the command line never does)
         self.budget_bytes = budget_bytes
         self.min_steps = min_steps
         self.undo_stack: list[Step] = []
         self.redo_stack: list[Step] = []
         self._open: list[Step] = []
         self.enabled = True
+
+    @property
+    def changed(self):
+        """(): the stacks changed (enable/disable undo actions). A psygnal signal, made on first use."""
+        if self._changed is None:
+            from psygnal import SignalInstance
+
+            self._changed = SignalInstance(())
+        return self._changed
+
+    def _emit_changed(self) -> None:          # also called by Segmentation after an undo or redo
+        if self._changed is not None:
+            self._changed.emit()
 
     # -- recording ---------------------------------------------------------------------------------------------
     @property
@@ -258,7 +269,7 @@ class History:
             self.undo_stack.append(step)
             self.redo_stack.clear()
             self._trim()
-            self.changed.emit()
+            self._emit_changed()
             return step
         return None
 
@@ -280,7 +291,7 @@ class History:
         n = len(self.undo_stack)
         self._trim()
         if len(self.undo_stack) != n:
-            self.changed.emit()
+            self._emit_changed()
 
     def _trim(self) -> None:
         while len(self.undo_stack) > self.min_steps and self.total_bytes > self.budget_bytes:
@@ -289,7 +300,7 @@ class History:
     def clear(self) -> None:
         self.undo_stack.clear()
         self.redo_stack.clear()
-        self.changed.emit()
+        self._emit_changed()
 
     @property
     def total_bytes(self) -> int:

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import label_values as lb
 from .boxes import tight_box, union_box
-from .events import SegmentationEvents, VoxelChange
+from .changes import VoxelChange
 from .geometry import Geometry
 from .history import History, LayerCast, LayerInsert, LayerRemove, TableChange, VoxelPatch
 from .layer_ops import LayerOperations
@@ -31,7 +31,7 @@ class Segmentation(SegmentOperations, LayerOperations):
         self.layers: list[np.ndarray] = []
         self.extra: dict[str, str] = {}          # segmentation-level file keys kept for round trips (io fills it)
         self.label_table: dict = {}              # {value: entry with .name/.color} of the label table read with it
-        self.events = SegmentationEvents()
+        self._events = None      # created when first asked for: nobody listening, nothing emitted
         self.history = history or History()
         self._segments: dict[str, Segment] = {}
         self._order: list[str] = []
@@ -227,8 +227,19 @@ class Segmentation(SegmentOperations, LayerOperations):
         else:
             self._pending["structure"] = True
 
+    @property
+    def events(self):
+        """The change signals (`app.model.events.SegmentationEvents`), made on first use."""
+        if self._events is None:
+            from .events import SegmentationEvents
+
+            self._events = SegmentationEvents()
+        return self._events
+
     def _flush_events(self) -> None:
         pending, self._pending = self._pending, {}
+        if self._events is None:              # no one has ever subscribed: nothing to tell
+            return
         if pending.get("structure"):
             self.events.structure_changed.emit()
         ids = {i for i in pending.get("segments", ()) if i in self._segments}
@@ -398,5 +409,5 @@ class Segmentation(SegmentOperations, LayerOperations):
                 self._depth -= 1
         target.append(step)
         self._flush_events()
-        self.history.changed.emit()
+        self.history._emit_changed()
         return True

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -13,7 +12,7 @@ FREE = 8 << 30          # what the machine says is available, fixed for these te
 
 @pytest.fixture
 def machine(monkeypatch):
-    monkeypatch.setattr(limits.psutil, "virtual_memory", lambda: SimpleNamespace(available=FREE))
+    monkeypatch.setattr(limits, "_meminfo_available", lambda: FREE)
 
     def cgroup(files: dict):
         real = Path.read_text
@@ -67,3 +66,12 @@ def test_sizes_are_checked_before_allocating(machine):
         limits.check_allocation((10, -1, 10), 1)
     with pytest.raises(limits.TooLarge, match="10000x10000x10000 voxels"):
         limits.check_allocation((10000, 10000, 10000), 1)
+
+
+def test_linux_meminfo_agrees_with_psutil():
+    """The /proc/meminfo reading (no psutil import on the command line's path) is psutil's own figure."""
+    psutil = pytest.importorskip("psutil")
+    ours = limits._meminfo_available()
+    if ours is None:
+        pytest.skip("no /proc/meminfo on this system (psutil is used there)")
+    assert abs(ours - psutil.virtual_memory().available) < 64 << 20
