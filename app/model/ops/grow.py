@@ -237,7 +237,7 @@ class GrowSession:
         self.labels[fb] = _refine(up, fine_seeds[fb], self._cost[fb], self.spacing)
 
 
-BAND = 3            # full-resolution voxels refined on each side of a coarse boundary
+BAND = 2            # full-resolution voxels refined on each side of a coarse boundary (one coarse voxel)
 
 
 def coarse_factors(shape, spacing, coarse_voxels):
@@ -299,7 +299,11 @@ def _refine(coarse: np.ndarray, seeds: np.ndarray, cost: np.ndarray, spacing) ->
     tb = pad_box(tb, BAND + 1, coarse.shape)
     band = ndimage.binary_dilation(edge[tb], iterations=BAND)
     ring = ndimage.binary_dilation(band) & ~band
-    starts = np.where(ring, coarse[tb], 0).astype(np.uint16)
+    # starts: every other ring voxel (checkerboard parity; the rest are one cheap step from one): MCP's find_costs
+    # spends ~10 us of Python per start (measured: 146k ring starts took 2 of the 2.5 s of a 128³ first result)
+    ii = np.indices(band.shape, sparse=True)
+    parity = (ii[0] + ii[1] + ii[2]) % 2 == 0
+    starts = np.where(ring & parity, coarse[tb], 0).astype(np.uint16)
     inner = band & (seeds[tb] != 0)
     starts[inner] = seeds[tb][inner]
     c = np.where(band | ring, cost[tb], np.inf)
