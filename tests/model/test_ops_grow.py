@@ -346,3 +346,29 @@ def test_geodesic_labels_follow_the_cheapest_path_and_skip_impassable_voxels():
     assert np.isinf(dist[0, 0, 0]) and np.isinf(dist[0, 8, 0])
     assert lab[0, 0, 0] == 0 and lab[0, 8, 0] == 0
     assert dist[2, 3, 0] == pytest.approx(3.0)
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.sampled_from(["paint", "erase", "restore", "forget"]), st.integers(0, 3),
+                          st.integers(0, 2 ** 16)), min_size=1, max_size=12))
+def test_seeded_classes_are_kept_equal_to_the_classes_present_in_the_seed_volume(ops):
+    """The session counts seed voxels per class as seeds are edited (no scan of the lattice per result): after any
+    sequence of paints (also over other classes' seeds), erasures, restored boxes and forgotten segments, the
+    classes it reports are exactly those np.unique finds in the seed volume."""
+    shape = (9, 8, 7)
+    s = GrowSession(np.zeros(shape), (1.0, 1.0, 1.0))
+    names = ["a", "b", BACKGROUND, "c"]
+    for op, k, seed in ops:
+        rng = np.random.default_rng(seed)
+        lo = [int(rng.integers(0, n - 1)) for n in shape]
+        box = tuple(slice(a, int(rng.integers(a + 1, n + 1))) for a, n in zip(lo, shape))
+        mask = rng.random([b.stop - b.start for b in box]) < 0.5
+        if op == "paint":
+            s.paint(names[k], mask, box)
+        elif op == "erase":
+            s.erase(mask, box)
+        elif op == "restore":
+            s.restore(box, rng.integers(0, 4, mask.shape).astype(np.uint16) * mask)
+        else:
+            s.forget(names[k])
+        assert s.seed_classes() == [v for v in np.unique(s.seeds).tolist() if v]
