@@ -25,11 +25,12 @@ FULL = lambda shape: tuple(slice(0, n) for n in shape)     # noqa: E731
 
 
 def brute_force(grey, seeds, spacing):
-    """Plain heapq Dijkstra over the 6-neighbour lattice: edge cost (|dg| + tau) * h / h_min, tau = 1e-3 * range;
-    each voxel takes the class of its nearest seed."""
+    """Plain heapq Dijkstra over the 6-neighbour lattice: a voxel costs vc = |grad grey| (central differences per mm)
+    + tau, tau = 1e-3 * range / h_min; the edge p-q costs (vc[p] + vc[q]) / 2 * h along it; each voxel takes the class
+    of its nearest seed."""
     g = grey.astype(float)
-    tau = 1e-3 * max(float(g.max() - g.min()), 1e-6)
-    hmin = min(spacing)
+    tau = 1e-3 * max(float(g.max() - g.min()), 1e-6) / min(spacing)
+    vc = np.sqrt(sum(d ** 2 for d in np.gradient(g, *spacing))) + tau
     dist = np.full(g.shape, np.inf)
     cls = np.zeros(g.shape, int)
     heap = []
@@ -52,7 +53,7 @@ def brute_force(grey, seeds, spacing):
                 q = tuple(q)
                 if not 0 <= q[ax] < g.shape[ax] or done[q]:
                     continue
-                nd = d + (abs(g[q] - g[p]) + tau) * spacing[ax] / hmin
+                nd = d + (vc[q] + vc[p]) / 2 * spacing[ax]
                 if nd < dist[q]:
                     dist[q] = nd
                     heapq.heappush(heap, (nd, q, c))
@@ -274,12 +275,14 @@ def test_plan_refuses_fewer_than_two_seeded_classes_and_a_removed_segment():
 
 
 # ------------------------------------------------------------------------------------------------ chest CT
-def test_chest_ct_lungs_reach_a_dice_of_0_9_from_a_few_strokes():
+@pytest.mark.parametrize("coarse", [False, True], ids=["full-resolution", "coarse-pass"])
+def test_chest_ct_lungs_reach_a_dice_of_0_9_from_a_few_strokes(coarse):
     shared_file("slicerio", "CTChest4.nrrd")
     seg, grey, seeds = chest_case(SHARED_DATA / "slicerio")
     truth = {s.id: seg.mask(s.id) for s in seg.segments}
     names = {s.id: s.name for s in seg.segments}
     s = GrowSession(grey, seg.geometry.spacing, margin_mm=1000.0)      # the whole image
+    s.coarse_voxels = 0 if coarse else 10 ** 9       # force (or forbid) the coarse first pass of large boxes
     for sid, m in seeds.items():
         assert m.any() and not np.any(m & ~(truth[sid] if sid in truth else ~np.any(list(truth.values()), axis=0)))
         s.paint(sid, m, FULL(grey.shape))
@@ -287,3 +290,85 @@ def test_chest_ct_lungs_reach_a_dice_of_0_9_from_a_few_strokes():
     scores = {names[sid]: dice(seg.mask(sid), truth[sid]) for sid in truth}
     assert scores["right lung"] >= 0.9 and scores["left lung"] >= 0.9, scores
     assert scores["tissue"] >= 0.9, scores
+
+
+# ------------------------------------------------------------------------------------------------ coarse pass
+@SETTINGS
+@given(st.integers(0, 1000), st.lists(st.tuples(st.integers(1, 4), st.integers(0, 39), st.integers(0, 35),
+                                                st.integers(0, 21)), min_size=0, max_size=4))
+def test_coarse_pass_labels_every_voxel_and_keeps_every_seed_after_full_and_local_updates(seed, strokes):
+    """Large boxes are grown on a 2x coarser lattice and refined at full resolution near boundaries: every voxel
+    gets a seeded class, every seed voxel keeps its own, and far from any boundary of the coarse result the
+    labels are the coarse ones. Checked after the first result and after strokes that only add seeds."""
+    shape, spacing = (40, 36, 22), (1.0, 1.2, 1.4)
+    grey = _smooth_grey(shape, seed)
+    s = GrowSession(grey, spacing, margin_mm=1000.0)
+    s.coarse_voxels = 0
+    rng = np.random.default_rng(seed)
+    for v in (1, 2, 3):
+        m = np.zeros(shape, bool)
+        m[tuple(int(rng.integers(0, n)) for n in shape)] = True
+        s.paint(f"s{v}", m, FULL(shape))
+
+    def check():
+        _, labels = s.result()
+        assert s._factors == (2, 2, 2)
+        seeded = set(s.seed_classes())
+        assert set(np.unique(labels)) <= seeded
+        assert np.all(labels[s.seeds != 0] == s.seeds[s.seeds != 0])
+        return labels
+
+    check()
+    assert s.last_update == "full"
+    for v, i, j, k in strokes:
+        m = np.zeros(shape, bool)
+        m[max(0, i - 2):i + 3, j, k] = True
+        s.paint(f"s{v}", m & (s.seeds == 0), FULL(shape))
+        check()
+        assert s.last_update in ("local", "none")
+
+
+def test_geodesic_labels_follow_the_cheapest_path_and_skip_impassable_voxels():
+    """A corridor of cheap voxels: the class follows the corridor, and voxels walled off by infinite cost keep
+    class 0 and infinite distance (their traceback is never followed)."""
+    from app.model.ops.grow import _geodesic
+
+    cost = np.full((5, 9, 1), 100.0)
+    cost[2, :, 0] = 1.0                               # corridor along axis 1
+    cost[:, 4, 0] = np.inf                            # a wall splits the box
+    cost[2, 4, 0] = 1.0                               # ... with one gap in the corridor
+    cost[0, 0, 0] = cost[0, 8, 0] = np.inf
+    seeds = np.zeros(cost.shape, np.uint16)
+    seeds[2, 0, 0] = 1
+    seeds[4, 8, 0] = 2
+    dist, lab = _geodesic(cost, (1.0, 1.0, 1.0), seeds)
+    assert lab[2, 7, 0] == 1                          # 7 corridor steps from seed 1 (cost 7) vs ~200 from seed 2
+    assert np.isinf(dist[0, 0, 0]) and np.isinf(dist[0, 8, 0])
+    assert lab[0, 0, 0] == 0 and lab[0, 8, 0] == 0
+    assert dist[2, 3, 0] == pytest.approx(3.0)
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.sampled_from(["paint", "erase", "restore", "forget"]), st.integers(0, 3),
+                          st.integers(0, 2 ** 16)), min_size=1, max_size=12))
+def test_seeded_classes_are_kept_equal_to_the_classes_present_in_the_seed_volume(ops):
+    """The session counts seed voxels per class as seeds are edited (no scan of the lattice per result): after any
+    sequence of paints (also over other classes' seeds), erasures, restored boxes and forgotten segments, the
+    classes it reports are exactly those np.unique finds in the seed volume."""
+    shape = (9, 8, 7)
+    s = GrowSession(np.zeros(shape), (1.0, 1.0, 1.0))
+    names = ["a", "b", BACKGROUND, "c"]
+    for op, k, seed in ops:
+        rng = np.random.default_rng(seed)
+        lo = [int(rng.integers(0, n - 1)) for n in shape]
+        box = tuple(slice(a, int(rng.integers(a + 1, n + 1))) for a, n in zip(lo, shape))
+        mask = rng.random([b.stop - b.start for b in box]) < 0.5
+        if op == "paint":
+            s.paint(names[k], mask, box)
+        elif op == "erase":
+            s.erase(mask, box)
+        elif op == "restore":
+            s.restore(box, rng.integers(0, 4, mask.shape).astype(np.uint16) * mask)
+        else:
+            s.forget(names[k])
+        assert s.seed_classes() == [v for v in np.unique(s.seeds).tolist() if v]
