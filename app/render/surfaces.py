@@ -142,7 +142,7 @@ def _dense_ids(values: np.ndarray, labels: list[int]) -> np.ndarray:
     return np.where(sorted_labels[pos] == values, pos + 1, 0).astype(np.uint16)
 
 
-def _polydata(points: np.ndarray, triangles: np.ndarray) -> vtkPolyData:
+def _polydata(points: np.ndarray, triangles: np.ndarray, normals: bool = True) -> vtkPolyData:
     pts = vtkPoints()
     pts.SetData(numpy_support.numpy_to_vtk(np.ascontiguousarray(points), deep=True))
     cells = vtkCellArray()                      # 32-bit ids: half the memory of vtkIdType
@@ -153,10 +153,12 @@ def _polydata(points: np.ndarray, triangles: np.ndarray) -> vtkPolyData:
     mesh = vtkPolyData()
     mesh.SetPoints(pts)
     mesh.SetPolys(cells)
-    normals = vtkTriangleMeshPointNormals()     # smooth shading from the (outward) winding; 4x vtkPolyDataNormals
-    normals.SetInputData(mesh)
-    normals.Update()
-    return normals.GetOutput()
+    if not normals:
+        return mesh
+    filt = vtkTriangleMeshPointNormals()     # smooth shading from the (outward) winding; 4x vtkPolyDataNormals
+    filt.SetInputData(mesh)
+    filt.Update()
+    return filt.GetOutput()
 
 
 # -------------------------------------------------------------------------------------------- jobs
@@ -243,6 +245,33 @@ def simplified(mesh: vtkPolyData, cell_mm: float) -> vtkPolyData:
     with _MESHING:
         normals.Update()
     return normals.GetOutput()
+
+
+def merged_coloured(parts) -> vtkPolyData:
+    """[(mesh, (r, g, b) in 0..1, opacity)] -> one polydata with RGBA point colours (and the meshes' normals):
+    what one actor draws while the camera moves. numpy concatenation, no VTK filter (a few ms for 300 parts)."""
+    pts, normals, tris, colours, base = [], [], [], [], 0
+    for mesh, colour, opacity in parts:
+        n = mesh.GetNumberOfPoints()
+        if n == 0 or mesh.GetNumberOfCells() == 0:
+            continue
+        pts.append(numpy_support.vtk_to_numpy(mesh.GetPoints().GetData()))
+        nrm = mesh.GetPointData().GetNormals()
+        normals.append(numpy_support.vtk_to_numpy(nrm) if nrm is not None else np.zeros((n, 3), np.float32))
+        tris.append(numpy_support.vtk_to_numpy(mesh.GetPolys().GetConnectivityArray()).astype(np.int32) + base)
+        rgba = np.array([*(round(255 * c) for c in colour), round(255 * opacity)], dtype=np.uint8)
+        colours.append(np.broadcast_to(rgba, (n, 4)))
+        base += n
+    if not pts:
+        return vtkPolyData()
+    out = _polydata(np.concatenate(pts).astype(np.float32), np.concatenate(tris).reshape(-1, 3), normals=False)
+    nrm = numpy_support.numpy_to_vtk(np.concatenate(normals).astype(np.float32), deep=True)
+    nrm.SetName("Normals")
+    out.GetPointData().SetNormals(nrm)
+    rgba = numpy_support.numpy_to_vtk(np.concatenate(colours), deep=True)
+    rgba.SetName("colours")
+    out.GetPointData().SetScalars(rgba)
+    return out
 
 
 # -------------------------------------------------------------------------------------------- export

@@ -12,7 +12,21 @@ UPDATE_MS = 100                 # at most one re-mesh batch this often while a s
 BIG_BLOCK = 500_000             # voxels: a single-segment job this big is deferred while smaller ones wait
 LOD_MIN_TRIANGLES = 400_000     # scenes bigger than this get coarse copies for moving the camera
 LOD_CHUNK = 40                  # surfaces simplified per worker task
-LOD_CELL_VOXELS = 3.0           # clustering cell, in voxels
+LOD_CELL_VOXELS = 4.0           # clustering cell, in voxels (SPL atlas: 3.1 M -> ~0.15 M triangles)
+
+
+def release_freed_memory() -> None:
+    """Give the heap freed by a big meshing batch back to the system. glibc keeps the worker thread's arena:
+    measured on the SPL atlas, meshing all 304 surfaces leaves +208 MB resident, +125 MB after malloc_trim (the
+    surfaces themselves). Nothing to do elsewhere."""
+    import ctypes
+    import sys
+
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
 
 
 class MeshingMixin:
@@ -102,6 +116,7 @@ class MeshingMixin:
         if not last:
             return
         if getattr(self, "_batch_size", 0) > 3:
+            release_freed_memory()
             self.message.emit(f"3D: {self._batch_size} surfaces meshed in {seconds:.2f} s")
         if self._needed():
             self._schedule(UPDATE_MS)

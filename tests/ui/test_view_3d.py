@@ -8,6 +8,7 @@ import textwrap
 
 import numpy as np
 import pytest
+from vtkmodules.util import numpy_support
 
 from app.model.brush import ball
 from app.model.edits import EditMode, apply_mask
@@ -222,25 +223,41 @@ def test_big_scenes_draw_coarse_copies_while_the_camera_moves(demo_window, qtbot
     sid = next(iter(scene.actors))
     full = scene.actors[sid].GetMapper()
     coarse = scene._lod[sid]
-    assert coarse.GetInput().GetNumberOfCells() < full.GetInput().GetNumberOfCells()
+    assert coarse.GetNumberOfCells() < full.GetInput().GetNumberOfCells()
+    shown = scene.visible_ids()
+    assert set(shown) == set(scene._lod)                       # every shown surface has its coarse copy
 
     def send(kind, x):
         QApplication.sendEvent(canvas, QMouseEvent(kind, QPoint(x, 100), canvas.mapToGlobal(QPoint(x, 100)),
                                                    Qt.LeftButton, Qt.LeftButton, Qt.NoModifier))
     send(QMouseEvent.MouseButtonPress, 100)
     send(QMouseEvent.MouseMove, 150)
-    assert scene.actors[sid].GetMapper() is coarse
-    send(QMouseEvent.MouseButtonRelease, 150)
-    assert scene.actors[sid].GetMapper() is full
+    # while moving: one merged actor holds every shown coarse copy, coloured per point; the full actors are off
+    lod = scene.lod_actor.GetMapper().GetInput()
+    assert scene.lod_actor.GetVisibility() and not any(a.GetVisibility() for a in scene.actors.values())
+    assert lod.GetNumberOfCells() == sum(scene._lod[s].GetNumberOfCells() for s in shown)
+    colours = {tuple(c) for c in numpy_support.vtk_to_numpy(lod.GetPointData().GetScalars())[:, :3]}
     seg = demo_window.segmentation
+    assert colours == {tuple(round(255 * c) for c in seg.segment(s).color) for s in shown}
+    send(QMouseEvent.MouseButtonRelease, 150)
+    assert not scene.lod_actor.GetVisibility()
+    assert {s for s, a in scene.actors.items() if a.GetVisibility()} == set(shown)
+    assert scene.actors[sid].GetMapper() is full
     seg.update_segment(sid, color=(1.0, 0.0, 0.0))           # display change: the coarse copy stays
     qtbot.wait(5)
     assert scene._lod[sid] is coarse
+    send(QMouseEvent.MouseButtonPress, 100)
+    send(QMouseEvent.MouseMove, 150)                         # ... and the merged copy shows the new colour
+    rgba = numpy_support.vtk_to_numpy(scene.lod_actor.GetMapper().GetInput().GetPointData().GetScalars())
+    assert (rgba[:, :3] == (255, 0, 0)).all(axis=1).sum() >= coarse.GetNumberOfPoints()
+    send(QMouseEvent.MouseButtonRelease, 150)
     before = scene.mesh(sid)
     _paint(seg, sid, [b.start for b in seg.bounding_box(sid)], 6.0)
     wait_idle(qtbot, view)
     assert scene.mesh(sid) is not before                       # re-meshed, and a new coarse copy made
     assert sid in scene._lod and scene._lod[sid] is not coarse
+    view.parentWidget().hide()                                 # hidden: the coarse copies are freed
+    qtbot.waitUntil(lambda: not scene._lod)
 
 
 def test_context_menu_hides_a_surface_in_3d_only_and_shows_all_again(win3d, qtbot):
