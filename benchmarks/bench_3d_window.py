@@ -94,6 +94,58 @@ def orbit_fps(view, lod: bool) -> tuple[float, dict]:
                                  "seconds": round(seconds, 2), "triangles_at_rest": triangles}
 
 
+def stroke_rows(view, seg, where, smoothing: bool) -> list[Row]:
+    """A 50-dab stroke with the real PaintTool across a segment and its neighbours (white matter among them);
+    from the release to every touched segment's surface current in the scene (the UPDATE_MS coalescing delay is
+    skipped; the frame drawn after it is not counted: see the rotation rows for frame times)."""
+    from app.model.editor_state import EditorState
+    from app.ui.tools.base import ViewContext
+    from app.ui.tools.paint import PaintTool
+    times, touched_counts = [], []
+    sid = seg.segment_ids[len(seg.segment_ids) // 2]
+    box = seg.bounding_box(sid)
+    centre = [(b.start + b.stop) / 2 for b in box]
+    state = EditorState()
+    state.active_segment = sid
+    state.brush_radius_mm = RADIUS_MM
+    tool = PaintTool(state, lambda: seg)
+    ctx = ViewContext(2, int(centre[2]))
+    pts = [(centre[0] - 25 + t, centre[1] - 12 + t / 2, centre[2]) for t in range(50)]
+    touched: set = set()
+
+    def note(changes):
+        for c in changes:
+            touched.update(c.segment_ids)
+    seg.events.voxels_changed.connect(note)
+    stitched0 = len(getattr(view, "stitched", []))
+    for _ in range(5):
+        touched.clear()
+        tool.press(pts[0], ctx)
+        for p in pts[1:]:
+            tool.drag(p, ctx)
+        tool.release(pts[-1], ctx)
+        t0 = time.perf_counter()
+        view._bridge.flush()
+        view._timer.stop()
+        view._submit()
+        pump_until(lambda: all(view.cache.is_current(s) for s in touched if s in seg), 30)
+        times.append(time.perf_counter() - t0)
+        touched_counts.append(len(touched))
+        seg.undo()
+        view._bridge.flush()
+        view._timer.stop()
+        view._submit()
+        pump_until(view.is_idle, 60)
+    seg.events.voxels_changed.disconnect(note)
+    times.sort()
+    how = "smoothing on (default)" if smoothing else "smoothing off: stitched sub-box re-meshes"
+    return [row_ms("3d-window", f"[{where}] 50-dab stroke -> every touched segment's surface current, {how}",
+                   {"min": times[0], "median": times[2], "max": times[-1], "n": 5}, 50, "",
+                   segments_touched=max(touched_counts),
+                   stitched=len(getattr(view, "stitched", [])) - stitched0,
+                   names=sorted(seg.segment(s).name for s in touched if s in seg))]
+
+
 def main() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     if os.environ["QT_QPA_PLATFORM"] == "offscreen":
@@ -120,7 +172,9 @@ def main() -> int:
     # ---- Show 3D -> all surfaces drawn
     t0 = time.perf_counter()
     view.show()
-    pump_until(lambda: view.canvas is not None and view.is_idle() and bool(view.scene.actors))
+    # every shown surface meshed and in the scene (coarse copies for moving the camera come after, measured apart)
+    pump_until(lambda: view.canvas is not None and bool(view.scene.actors)
+               and not view._timer.isActive() and not view._needed())
     view.canvas.request_render()
     app.processEvents()
     view.canvas.image() if platform != "xcb" else view.canvas.render_window.Render()
@@ -148,57 +202,26 @@ def main() -> int:
     rss_rot = rss_mb()
 
     # ---- pick
-    from app.ui.tools.base import ViewContext
     w = target_widget(view)
     ratio = w.devicePixelRatioF()
     picks, got = [], None
     for _ in range(5):
         t0 = time.perf_counter()
-        got = view.scene.segment_at(int(w.width() * ratio / 2), int(w.height() * ratio / 2))
+        got = view.segment_at(int(w.width() * ratio / 2), int(w.height() * ratio / 2))
         picks.append(time.perf_counter() - t0)
     picks.sort()
-    rows.append(row_ms("3d-window", f"[{where}] click pick at the view's centre",
+    rows.append(row_ms("3d-window", f"[{where}] click pick at the view's centre (View3D.segment_at)",
                        {"min": picks[0], "median": picks[2], "max": picks[-1], "n": 5}, 50, "",
                        picked=seg.segment(got).name if got else None))
 
-    # ---- 50-dab stroke -> surfaces current
-    from app.model.editor_state import EditorState
-    from app.ui.tools.paint import PaintTool
-    times, touched_counts = [], []
-    sid = seg.segment_ids[len(seg.segment_ids) // 2]
-    box = seg.bounding_box(sid)
-    centre = [(b.start + b.stop) / 2 for b in box]
-    state = EditorState()
-    state.active_segment = sid
-    state.brush_radius_mm = RADIUS_MM
-    tool = PaintTool(state, lambda: seg)
-    ctx = ViewContext(2, int(centre[2]))
-    pts = [(centre[0] - 25 + t, centre[1] - 12 + t / 2, centre[2]) for t in range(50)]
-    touched: set = set()
-    seg.events.voxels_changed.connect(lambda changes: touched.update(*(c.segment_ids for c in changes)))
-    for _ in range(5):
-        touched.clear()
-        tool.press(pts[0], ctx)
-        for p in pts[1:]:
-            tool.drag(p, ctx)
-        tool.release(pts[-1], ctx)
-        t0 = time.perf_counter()
-        view._bridge.flush()
-        view._timer.stop()
-        view._submit()
-        pump_until(lambda: view.is_idle() and all(view.cache.is_current(s) for s in touched if s in seg), 30)
-        times.append(time.perf_counter() - t0)
-        touched_counts.append(len(touched))
-        seg.undo()
-        view._bridge.flush()
-        view._timer.stop()
-        view._submit()
-        pump_until(view.is_idle, 30)
-    times.sort()
-    rows.append(row_ms("3d-window", f"[{where}] 50-dab stroke -> every touched segment's surface current",
-                       {"min": times[0], "median": times[2], "max": times[-1], "n": 5}, 50, "",
-                       segments_touched=max(touched_counts),
-                       names=sorted(seg.segment(s).name for s in touched if s in seg)))
+    # ---- 50-dab stroke -> surfaces current (smoothing on: the default; off: stitched sub-box re-meshes)
+    rows.extend(stroke_rows(view, seg, where, smoothing=True))
+    if hasattr(view, "stitched"):
+        view.set_smoothing(False)
+        pump_until(view.is_idle, 300)
+        rows.extend(stroke_rows(view, seg, where, smoothing=False))
+        view.set_smoothing(True)
+        pump_until(view.is_idle, 300)
 
     gc.collect()
     rss1 = rss_mb()

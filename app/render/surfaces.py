@@ -9,7 +9,7 @@ A mesh is built in two steps so the slow part can run off the GUI thread:
    (`_split_by_label`; vtkSurfaceNetsAtlas does the same, slower), then mapped to LPS millimetres with the
    geometry's `ijk_to_lps` (direction matrix included), as the slice views. Triangles are wound outward.
 
-`simplified` makes coarse copies for a moving camera; `export_surfaces` writes STL or OBJ, one file per segment or
+`simplified` makes coarse copies for a moving camera; `export_surfaces` writes STL, OBJ, PLY or VTP, one file per segment or
 merged. The version bookkeeping lives in `surface_cache.py`.
 """
 from __future__ import annotations
@@ -28,6 +28,8 @@ from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkImageData, vtkPolyDat
 from vtkmodules.vtkFiltersCore import (vtkAppendPolyData, vtkQuadricClustering, vtkSurfaceNets3D,
                                       vtkTriangleMeshPointNormals)
 from vtkmodules.vtkIOGeometry import vtkOBJWriter, vtkSTLWriter
+from vtkmodules.vtkIOPLY import vtkPLYWriter
+from vtkmodules.vtkIOXML import vtkXMLPolyDataWriter
 
 from app.model.segmentation import Segmentation
 
@@ -38,6 +40,8 @@ THREADED_VOXELS = 2_000_000    # blocks larger than this use VTK's thread pool; 
 class ExportFormat(enum.Enum):
     STL = "stl"
     OBJ = "obj"
+    PLY = "ply"
+    VTP = "vtp"       # VTK XML PolyData (keeps the normals; ParaView, Slicer)
 
 
 @dataclass
@@ -289,10 +293,16 @@ def write_mesh(mesh: vtkPolyData, path, fmt: ExportFormat) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".{fmt.value}", dir=path.parent)
     os.close(fd)
     try:
-        writer = vtkSTLWriter() if fmt is ExportFormat.STL else vtkOBJWriter()
+        writer = {ExportFormat.STL: vtkSTLWriter, ExportFormat.OBJ: vtkOBJWriter, ExportFormat.PLY: vtkPLYWriter,
+                  ExportFormat.VTP: vtkXMLPolyDataWriter}[fmt]()
         if fmt is ExportFormat.STL:
             writer.SetFileTypeToBinary()
             writer.SetHeader("segedit surface, LPS millimetres")
+        elif fmt is ExportFormat.PLY:
+            writer.SetFileTypeToBinary()
+        elif fmt is ExportFormat.VTP:
+            writer.SetDataModeToAppended()
+            writer.SetCompressorTypeToZLib()
         writer.SetFileName(tmp)
         writer.SetInputData(mesh)
         if not writer.Write() or writer.GetErrorCode():

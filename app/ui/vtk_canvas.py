@@ -162,8 +162,24 @@ class NativeCanvas(QWidget):
         self.vtk_widget.installEventFilter(self)       # clicks are seen at the Qt level, before VTK
         self.vtk_widget.Initialize()
 
+    last_frame_seconds = 0.0
+
     def request_render(self) -> None:
+        """Draw on the next turn of the event loop, once however many updates asked for it (each meshing result
+        of a stroke asks; on llvmpipe one frame of the SPL atlas takes a second or more)."""
+        if not self._pending:
+            self._pending = True
+            from PySide6.QtCore import QTimer
+            QTimer.singleShot(0, self._render_now)
+
+    _pending = False
+
+    def _render_now(self) -> None:
+        import time
+        self._pending = False
+        t0 = time.perf_counter()
         self.render_window.Render()
+        self.last_frame_seconds = time.perf_counter() - t0
 
     def image(self) -> QImage:
         from vtkmodules.util.numpy_support import vtk_to_numpy

@@ -324,3 +324,72 @@ def test_file_menu_export_writes_a_merged_obj_and_explains_a_bad_folder(win3d, t
     action.trigger()
     assert len(warnings) == 1 and "does not exist" in warnings[0] and warnings[0].count(".") >= 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["atlas.obj"]
+
+
+@pytest.mark.parametrize("size", [(64, 48), (1000, 300)])
+def test_a_3d_screenshot_has_the_size_asked_and_shows_the_surfaces(win3d, tmp_path, size):
+    from PySide6.QtGui import QImage
+
+    win, view = win3d
+    out = tmp_path / "3d.png"
+    view.screenshot(out, *size)
+    img = QImage(str(out))
+    assert (img.width(), img.height()) == size
+    rgb = np.array([[img.pixelColor(x, y).getRgb()[:3] for x in range(0, size[0], 4)]
+                    for y in range(0, size[1], 4)])
+    # the background is a grey-blue gradient: pixels far from every colour of it are the surfaces
+    background = np.array([[round(255 * c) for c in (0.32, 0.34, 0.43)], [round(255 * c) for c in (0.76, 0.76, 0.87)]])
+    t = np.linspace(0, 1, 50)[:, None]
+    ramp = background[0] * (1 - t) + background[1] * t
+    far = np.min(np.linalg.norm(rgb.reshape(-1, 1, 3) - ramp[None], axis=2), axis=1) > 40
+    assert far.mean() > 0.02
+    with pytest.raises(ValueError):
+        view.screenshot(tmp_path / "bad.png", 0, 10)
+    assert not (tmp_path / "bad.png").exists()
+
+
+@pytest.mark.parametrize("fmt", ["ply", "vtp"])
+def test_export_ply_and_vtp_read_back_with_the_same_triangles(win3d, tmp_path, fmt):
+    from vtkmodules.vtkIOPLY import vtkPLYReader
+    from vtkmodules.vtkIOXML import vtkXMLPolyDataReader
+
+    win, view = win3d
+    written = view.export_surfaces(tmp_path / f"s.{fmt}", fmt, one_file_per_segment=True)
+    seg = win.segmentation
+    shown = [sid for sid in view.shown_ids() if not seg.is_empty(sid)]       # the order files are written in
+    assert len(written) == len(shown)
+    sid = shown[0]
+    reader = vtkPLYReader() if fmt == "ply" else vtkXMLPolyDataReader()
+    reader.SetFileName(str(written[0]))
+    reader.Update()
+    got = reader.GetOutput()
+    mesh = view.scene.mesh(sid)
+    assert got.GetNumberOfCells() == mesh.GetNumberOfCells()
+    a = numpy_support.vtk_to_numpy(got.GetPoints().GetData())
+    b = numpy_support.vtk_to_numpy(mesh.GetPoints().GetData())
+    assert np.allclose(np.sort(a, axis=0), np.sort(b, axis=0), atol=1e-4)
+
+
+def test_without_smoothing_a_small_edit_of_a_big_segment_is_stitched_and_equals_a_full_remesh(win3d, qtbot):
+    from app.render.stitch import keys_of
+    from app.render.surfaces import segment_job
+
+    win, view = win3d
+    view.set_smoothing(False)
+    wait_idle(qtbot, view)
+    seg = win.segmentation
+    big = max(seg.segment_ids, key=lambda s: np.prod([b.stop - b.start for b in seg.bounding_box(s)]))
+    box = seg.bounding_box(big)
+    centre = [(b.start + b.stop) // 2 for b in box]
+    _paint(seg, big, centre, 3.0)                 # a small ball inside a big segment
+    wait_idle(qtbot, view)
+    assert big in view.stitched
+    got = view.scene.mesh(big)
+    full = segment_job(seg, big, smoothing=False).run()[big]     # the reference: the whole segment re-meshed
+    m = seg.geometry.ijk_to_lps
+
+    def cells(mesh):
+        pts = numpy_support.vtk_to_numpy(mesh.GetPoints().GetData())
+        tri = numpy_support.vtk_to_numpy(mesh.GetPolys().GetConnectivityArray()).reshape(-1, 3)
+        return sorted(map(tuple, keys_of(pts, m)[np.unique(tri)])), len(tri)
+    assert cells(got) == cells(full)
