@@ -40,6 +40,12 @@ class Layout(enum.Enum):
     AXIAL = "Axial only"
     CORONAL = "Coronal only"
     SAGITTAL = "Sagittal only"
+    FOUR_UP = "Four-up: axial, 3D, sagittal, coronal"       # Slicer's Four-Up (needs the 3D extension)
+    THREE_D = "3D only"
+
+    @property
+    def has_3d(self) -> bool:
+        return self in (Layout.FOUR_UP, Layout.THREE_D)
 
 
 class MainWindow(QMainWindow):
@@ -215,6 +221,12 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------- layout
     def set_layout(self, mode: Layout) -> None:
+        grid_3d = getattr(self, "grid_3d", None)       # (take, give back) the 3D view: set by app.ui.view_3d
+        if mode.has_3d and grid_3d is None:
+            mode = Layout.ONE_PLUS_TWO
+        view_3d = grid_3d[0]() if mode.has_3d else None
+        if not mode.has_3d and self.layout_mode.has_3d and grid_3d is not None:
+            grid_3d[1]()                               # back into its dock
         self.layout_mode = mode
         for v in self.slice_views:
             self.view_grid.removeWidget(v)
@@ -229,6 +241,12 @@ class MainWindow(QMainWindow):
         elif mode == Layout.ONE_PLUS_TWO:
             places = [(ax, 0, 0, 2, 1), (co, 0, 1, 1, 1), (sa, 1, 1, 1, 1)]
             stretch = {"col": (2, 1), "row": (1, 1)}
+        elif mode == Layout.FOUR_UP:                   # as Slicer: axial | 3D over sagittal | coronal
+            places = [(ax, 0, 0, 1, 1), (view_3d, 0, 1, 1, 1), (sa, 1, 0, 1, 1), (co, 1, 1, 1, 1)]
+            stretch = {"col": (1, 1), "row": (1, 1)}
+        elif mode == Layout.THREE_D:
+            places = [(view_3d, 0, 0, 1, 1)]
+            stretch = {"col": (1,), "row": (1,)}
         else:
             view = {Layout.AXIAL: ax, Layout.CORONAL: co, Layout.SAGITTAL: sa}[mode]
             places = [(view, 0, 0, 1, 1)]

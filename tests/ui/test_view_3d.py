@@ -393,3 +393,35 @@ def test_without_smoothing_a_small_edit_of_a_big_segment_is_stitched_and_equals_
         tri = numpy_support.vtk_to_numpy(mesh.GetPolys().GetConnectivityArray()).reshape(-1, 3)
         return sorted(map(tuple, keys_of(pts, m)[np.unique(tri)])), len(tri)
     assert cells(got) == cells(full)
+
+
+def test_four_up_and_3d_only_layouts_put_the_3d_view_in_the_grid_and_give_it_back(win3d, qtbot):
+    from PySide6.QtGui import QKeySequence
+
+    from app.ui.main_window import Layout
+
+    win, view = win3d
+    dock = view.parentWidget()
+    ax, co, sa = win.slice_views
+    meshed = len(view.cache.meshed)
+    win.layout_actions[Layout.FOUR_UP].trigger()
+    qtbot.waitUntil(lambda: view.isVisible())
+    grid = win.view_grid
+    where = {w: grid.getItemPosition(grid.indexOf(w))[:2] for w in (ax, view, sa, co)}
+    assert where == {ax: (0, 0), view: (0, 1), sa: (1, 0), co: (1, 1)}          # Slicer's Four-Up
+    assert all(w.isVisible() for w in (ax, co, sa)) and not dock.isVisible()
+    wait_idle(qtbot, view)
+    assert view.canvas.image().width() > 50
+    win.layout_actions[Layout.THREE_D].trigger()
+    qtbot.waitUntil(lambda: not ax.isVisible())
+    assert view.isVisible() and grid.indexOf(view) >= 0 and not any(w.isVisible() for w in (ax, co, sa))
+    win.layout_actions[Layout.ONE_PLUS_TWO].trigger()
+    qtbot.waitUntil(lambda: ax.isVisible())
+    assert grid.indexOf(view) < 0 and dock.widget() is view
+    assert len(view.cache.meshed) == meshed              # moving the view re-meshed nothing
+    keys = {a.shortcut().toString() for a in win.layout_actions.values()}
+    assert {win.layout_actions[Layout.FOUR_UP].shortcut(), win.layout_actions[Layout.THREE_D].shortcut()} == {
+        QKeySequence("Ctrl+6"), QKeySequence("Ctrl+7")} and len(keys) == len(Layout)
+    from PySide6.QtGui import QAction
+    taken = [a.shortcut().toString() for a in win.findChildren(QAction) if not a.shortcut().isEmpty()]
+    assert taken.count("Ctrl+6") == 1 and taken.count("Ctrl+7") == 1
