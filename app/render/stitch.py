@@ -28,10 +28,11 @@ BLOCK_MARGIN = 2           # extra voxels re-meshed around the region so its qua
 
 
 def keys_of(points_lps: np.ndarray, ijk_to_lps: np.ndarray) -> np.ndarray:
-    """Cell keys (int32, N x 3) of unsmoothed SurfaceNets vertices given in LPS millimetres."""
+    """Cell keys (int32, N x 3) of unsmoothed SurfaceNets vertices given in LPS millimetres (float32 is exact
+    enough: the index coordinates are half-integers below a few thousand)."""
     inv = np.linalg.inv(ijk_to_lps)
-    ijk = points_lps.astype(float) @ inv[:3, :3].T + inv[:3, 3]
-    return np.rint(ijk - 0.5).astype(np.int32)
+    ijk = points_lps @ inv[:3, :3].T.astype(np.float32) + (inv[:3, 3] - 0.5).astype(np.float32)
+    return np.rint(ijk).astype(np.int32)
 
 
 def _pack(keys: np.ndarray) -> np.ndarray:
@@ -40,9 +41,16 @@ def _pack(keys: np.ndarray) -> np.ndarray:
 
 
 def _owned(keys: np.ndarray, triangles: np.ndarray, lo, hi) -> np.ndarray:
-    """Which triangles are owned by a cell inside [lo, hi) (component-wise minimum of their vertices' keys)."""
-    owner = keys[triangles].min(axis=1)
-    return np.all((owner >= np.asarray(lo)) & (owner < np.asarray(hi)), axis=1)
+    """Which triangles are owned by a cell inside [lo, hi) (component-wise minimum of their vertices' keys).
+    Only triangles whose first vertex lies in [lo, hi] can be (a triangle's cells are neighbours): the exact test
+    runs on those alone, so a big surface costs one gather of a boolean per triangle."""
+    lo, hi = np.asarray(lo), np.asarray(hi)
+    near = np.all((keys >= lo) & (keys <= hi), axis=1)
+    cand = np.flatnonzero(near[triangles[:, 0]])
+    out = np.zeros(len(triangles), dtype=bool)
+    owner = keys[triangles[cand]].min(axis=1)
+    out[cand] = np.all((owner >= lo) & (owner < hi), axis=1)
+    return out
 
 
 def region_of(box, shape) -> tuple[list[int], list[int]]:
@@ -93,63 +101,70 @@ def stitch_keys(old_keys, old_tri, new_keys, new_tri, lo, hi):
     """Old quads owned outside [lo, hi) + new quads owned inside it: (keys, triangles). Vertices keep their
     identity on each side (SurfaceNets gives a cell where the surface touches itself along an edge two vertices at
     the same place: merging them would change the topology); on the seam a new vertex becomes the old vertex of
-    its cell (of its cell and its neighbourhood when that cell has two)."""
-    keep_old = old_tri[~_owned(old_keys, old_tri, lo, hi)]
+    its cell (named through the unchanged border triangles when that cell has two). O(old surface) in numpy
+    without a sort of it; sorts and Python loops only over the region's few vertices."""
+    owned_old = _owned(old_keys, old_tri, lo, hi)
+    keep_old = old_tri[~owned_old]
     keep_new = new_tri[_owned(new_keys, new_tri, lo, hi)]
-    used_old = np.unique(keep_old)
-    used_new = np.unique(keep_new)
+    used_old = _used(keep_old, len(old_keys))
+    used_new = _used(keep_new, len(new_keys))
     remap_old = np.full(len(old_keys), -1, dtype=np.int64)
     remap_old[used_old] = np.arange(len(used_old))
-    packed_old = _pack(old_keys[used_old])
+    # old vertices in the region's cells or next to them (all a new vertex can match), kept or not
+    cand = np.flatnonzero(np.all((old_keys >= np.asarray(lo) - 1) & (old_keys <= np.asarray(hi)), axis=1))
+    packed_old = _pack(old_keys[cand])
     order = np.argsort(packed_old, kind="stable")
+    sorted_old = packed_old[order]
     packed_new = _pack(new_keys[used_new])
-    pos = np.clip(np.searchsorted(packed_old[order], packed_new), 0, max(len(order) - 1, 0))
-    seam = (packed_old[order][pos] == packed_new) if len(order) else np.zeros(len(used_new), bool)
-    if len(order) and seam.any():       # a cell with two vertices (in the old or the new surface): which one?
-        dup = np.concatenate([_duplicated(_pack(old_keys)), _duplicated(_pack(new_keys))])
-        dup_packed = np.unique(np.concatenate([_pack(old_keys), _pack(new_keys)])[dup])
-        ambiguous = seam & np.isin(packed_new, dup_packed)
-    else:
-        ambiguous = np.zeros(len(used_new), bool)
+    left = np.searchsorted(sorted_old, packed_new, "left")
+    right = np.searchsorted(sorted_old, packed_new, "right")
+    first = cand[order[np.minimum(left, max(len(order) - 1, 0))]] if len(order) else np.zeros(len(left), int)
+    seam = (right > left) & (remap_old[first] >= 0) if len(order) else np.zeros(len(left), bool)
+    new_sorted = np.sort(packed_new)
+    twice_new = (np.searchsorted(new_sorted, packed_new, "right") - np.searchsorted(new_sorted, packed_new)) > 1
+    ambiguous = (right - left > 1) | (twice_new & (right > left))
     sure = seam & ~ambiguous
     remap_new = np.full(len(new_keys), -1, dtype=np.int64)
-    remap_new[used_new[sure]] = order[pos[sure]]                  # the old vertex of that cell
+    remap_new[used_new[sure]] = remap_old[first[sure]]                    # the old vertex of that cell
     fresh = used_new[~sure]
     remap_new[fresh] = len(used_old) + np.arange(len(fresh))
-    if ambiguous.any():       # named by the unchanged border triangles they belong to, else new vertices
-        _match_by_triangles(old_keys, old_tri, new_keys, keep_new, lo, hi, set(used_new[ambiguous].tolist()),
+    if ambiguous.any():
+        _match_by_triangles(old_keys, old_tri[owned_old], new_keys, keep_new, used_new[ambiguous],
                             remap_old, remap_new)
     keys = np.concatenate([old_keys[used_old], new_keys[fresh]])
     tri = np.concatenate([remap_old[keep_old], remap_new[keep_new]])
-    used, tri = np.unique(tri, return_inverse=True)               # drop fresh ids a seam match made unused
-    return keys[used], tri.reshape(-1, 3).astype(np.int32)
+    used = _used(tri, len(keys))                 # fresh ids a seam match made unused go
+    renum = np.full(len(keys), -1, dtype=np.int64)
+    renum[used] = np.arange(len(used))
+    return keys[used], renum[tri].astype(np.int32)
 
 
-def _duplicated(packed: np.ndarray) -> np.ndarray:
-    """Which entries share their value with another entry."""
-    _, inverse, counts = np.unique(packed, return_inverse=True, return_counts=True)
-    return counts[inverse] > 1
+def _used(triangles: np.ndarray, n: int) -> np.ndarray:
+    """The vertex ids the triangles use, ascending (a mask: no sort of the whole surface)."""
+    mask = np.zeros(n, dtype=bool)
+    mask[triangles.ravel()] = True
+    return np.flatnonzero(mask)
 
 
-def _match_by_triangles(old_keys, old_tri, new_keys, keep_new, lo, hi, vertices, remap_old, remap_new) -> None:
-    """Seam vertices in cells holding two old vertices: a new triangle near the seam (an edit never reaches it)
-    is also an old one, owned inside the region, with the same three cells; its vertices are that triangle's."""
-    dropped = old_tri[_owned(old_keys, old_tri, lo, hi)]
+def _match_by_triangles(old_keys, dropped, new_keys, keep_new, vertices, remap_old, remap_new) -> None:
+    """Seam vertices in cells holding two vertices: a new triangle on the region's border (an edit never reaches
+    it) is also an old one, owned inside the region, with the same three cells; its vertices are that triangle's."""
+    cells = np.unique(_pack(new_keys[vertices]))
+    dropped = dropped[np.isin(_pack(old_keys[dropped].reshape(-1, 3)).reshape(-1, 3), cells).any(axis=1)]
     index = {}
     for t in dropped:
         k = tuple(_pack(old_keys[t]).tolist())
         order = sorted(range(3), key=lambda n: k[n])
         index[tuple(k[n] for n in order)] = [t[n] for n in order]
-    for t in keep_new:
-        if not vertices.intersection(t.tolist()):
-            continue
+    wanted = set(vertices.tolist())
+    for t in keep_new[np.isin(keep_new, vertices).any(axis=1)]:
         k = tuple(_pack(new_keys[t]).tolist())
         order = sorted(range(3), key=lambda n: k[n])
         olds = index.get(tuple(k[n] for n in order))
         if olds is None:
             continue
         for n, o in zip(order, olds):
-            if t[n] in vertices and remap_old[o] >= 0:
+            if t[n] in wanted and remap_old[o] >= 0:
                 remap_new[t[n]] = remap_old[o]
 
 
