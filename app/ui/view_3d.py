@@ -130,6 +130,7 @@ class View3D(MeshingMixin, QWidget):
             self._bridge.deleteLater()
             self._bridge = None
         self.segmentation = seg
+        self._fit_pending = True        # the camera is fitted on the new document's surfaces once meshed
         self._generation += 1
         self.hidden_in_3d.clear()
         self._meshed_as.clear()

@@ -138,6 +138,9 @@ class MeshingMixin:
                     self.scene.set_mesh(sid, meshes[sid])
                     self._apply_display(sid)
                     updated.append(sid)
+        if getattr(self, "_fit_pending", False) and self.scene.actors:
+            self.scene.reset_camera()        # a new document: framed on its surfaces as they come, whole at the end
+            self._fit_pending = not last
         self.scene.ensure_camera()
         self.status.setText(f"{len(self.scene.actors)} surfaces · updated in {seconds:.2f} s")
         self._render()

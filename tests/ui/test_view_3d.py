@@ -425,3 +425,28 @@ def test_four_up_and_3d_only_layouts_put_the_3d_view_in_the_grid_and_give_it_bac
     from PySide6.QtGui import QAction
     taken = [a.shortcut().toString() for a in win.findChildren(QAction) if not a.shortcut().isEmpty()]
     assert taken.count("Ctrl+6") == 1 and taken.count("Ctrl+7") == 1
+
+
+def test_the_camera_is_fitted_on_a_new_document(win3d, qtbot, demo):
+    from app.model.geometry import Geometry
+    from app.model.segmentation import Segmentation
+
+    win, view = win3d
+    cam = view.scene.renderer.GetActiveCamera()
+    view.scene.pan(5000, 3000, 100)                       # the user moved far away from the first document
+    seg0, _ = demo
+    g = seg0.geometry
+    moved = Geometry(g.shape, g.spacing, tuple(np.add(g.origin, (400.0, -250.0, 120.0))), g.directions)
+    other = Segmentation.from_layers(moved, [seg0.layers[0].copy()], [s.copy() for s in seg0.segments[:5]])
+    win.set_document(other)
+    wait_idle(qtbot, view)
+    # the reference: the LPS bounds of the new document's surfaces' voxels, from the geometry alone
+    lo, hi = [], []
+    for s in other.segments:
+        if s.visible and not other.is_empty(s.id):
+            a, b = other.geometry.box_bounds_lps(other.bounding_box(s.id))
+            lo.append(a)
+            hi.append(b)
+    centre = (np.min(lo, axis=0) + np.max(hi, axis=0)) / 2
+    assert np.linalg.norm(np.subtract(cam.GetFocalPoint(), centre)) < 0.1 * np.linalg.norm(np.ptp(lo + hi, axis=0))
+    assert np.allclose(np.subtract(cam.GetPosition(), cam.GetFocalPoint())[[0, 2]], 0, atol=1e-6)   # anterior view
