@@ -193,8 +193,8 @@ def main() -> int:
     time.sleep(0.3)
     pump_until(lambda: view.is_idle(), 60)
 
-    # ---- rotation
-    for lod in (False, True):
+    # ---- rotation (BENCH_3D_SKIP_ROTATION=1: a quick run of the other rows)
+    for lod in (() if os.environ.get("BENCH_3D_SKIP_ROTATION") else (False, True)):
         fps, extra = orbit_fps(view, lod)
         what = "coarse copies while moving" if lod else "full surfaces while moving"
         rows.append(Row("3d-window", f"[{where}] rotate, scripted 360-degree mouse orbit, {what}: frames/s",

@@ -12,6 +12,7 @@ import numpy as np
 
 UPDATE_MS = 100                 # at most one re-mesh batch this often while a stroke goes on
 BIG_BLOCK = 500_000             # voxels: a single-segment job this big is deferred while smaller ones wait
+TRIM_AFTER = 50                # segments meshed in one batch after which the heap is trimmed (not after strokes)
 STITCH_BELOW = 4               # stitch when the edited box (+ margins) is under a quarter of the segment's box
 LOD_MIN_TRIANGLES = 400_000     # scenes bigger than this get coarse copies for moving the camera
 LOD_CHUNK = 40                  # surfaces simplified per worker task
@@ -146,8 +147,9 @@ class MeshingMixin:
         self._render()
         if not last:
             return
-        if getattr(self, "_batch_size", 0) > 3:
+        if getattr(self, "_batch_size", 0) > TRIM_AFTER:
             release_freed_memory()
+        if getattr(self, "_batch_size", 0) > 3:
             self.message.emit(f"3D: {self._batch_size} surfaces meshed in {seconds:.2f} s")
         if self._needed():
             self._schedule(UPDATE_MS)
