@@ -50,6 +50,8 @@ class View3D(MeshingMixin, QWidget):
         self._meshed_as: dict[str, tuple[int, int]] = {}     # segment id -> (layer, label) it was meshed with
         self._dirty: dict[str, tuple] = {}       # segment id -> voxel box edited since its surface was meshed
         self.stitched: list[str] = []            # segments updated by a stitched sub-box re-mesh (tests, stats)
+        self._unsmoothed: set[str] = set()       # segments whose surface in the scene was meshed without smoothing
+        self._batch_smoothing = True
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segedit-3d")
         self._timer = QTimer(self, singleShot=True, interval=UPDATE_MS, timeout=self._submit)
         self._render_timer = QTimer(self, singleShot=True, timeout=lambda: self.canvas.request_render())

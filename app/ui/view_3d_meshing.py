@@ -81,6 +81,7 @@ class MeshingMixin:
             jobs = small        # big neighbours a stroke painted over wait for a quiet moment (or the stroke's end)
         self.busy = True
         self._batch_size = len(needed)
+        self._batch_smoothing = self.smoothing
         self._show_progress(f"Meshing {len(needed)} surface{'s' if len(needed) > 1 else ''}...", len(needed))
         generation = self._generation
         self._executor.submit(self._run_jobs, generation, jobs)
@@ -96,7 +97,7 @@ class MeshingMixin:
         seg, jobs = self.segmentation, []
         for sid in needed:
             box, old = self._dirty.get(sid), self.scene.mesh(sid)
-            if box is None or old is None or seg.is_empty(sid):
+            if box is None or old is None or sid not in self._unsmoothed or seg.is_empty(sid):
                 continue
             whole = seg.bounding_box(sid)
             edited = np.prod([s.stop - s.start + 8 for s in box])
@@ -135,6 +136,7 @@ class MeshingMixin:
         for meshes, versions in results:
             for sid in self.cache.store(meshes, versions):
                 self._dirty.pop(sid, None)        # the surface shown is current: nothing edited since
+                (self._unsmoothed.discard if self._batch_smoothing else self._unsmoothed.add)(sid)
                 if sid in self.segmentation:
                     self.scene.set_mesh(sid, meshes[sid])
                     self._apply_display(sid)
