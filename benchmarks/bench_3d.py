@@ -195,9 +195,40 @@ def render_rows(view, lod_seconds: float, frames: int = 8) -> list[Row]:
     return rows
 
 
+def window_rows() -> list[Row]:
+    """bench_3d_window in two child processes: a real window under Xvfb with GLX, and Qt's offscreen platform."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    from .common import ROOT
+
+    rows = []
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("VTK_DEFAULT_OPENGL_WINDOW", None)
+    runs = [("offscreen", [sys.executable, "-m", "benchmarks.bench_3d_window"])]
+    if shutil.which("xvfb-run"):
+        runs.insert(0, ("xcb", ["xvfb-run", "-a", "-s", "-screen 0 1920x1080x24", sys.executable, "-m",
+                                "benchmarks.bench_3d_window"]))
+    else:
+        rows.append(Row("3d-window", "xvfb-run absent: real-window rows skipped", 0, "", "", "", None))
+    for platform, cmd in runs:
+        out = subprocess.run(cmd, env=dict(env, QT_QPA_PLATFORM=platform), cwd=ROOT, capture_output=True,
+                             text=True, timeout=3600)
+        lines = [ln for ln in out.stdout.splitlines() if ln.startswith("[{")]
+        if not lines:
+            rows.append(Row("3d-window", f"{platform} run failed: {out.stderr.strip()[-200:]}", 0, "", "", "",
+                            False))
+            continue
+        rows.extend(Row(**d) for d in json.loads(lines[-1]))
+    return rows
+
+
 def run(args) -> list[Row]:
     if not SPL_ATLAS.exists():
         return [Row("3d", "SPL atlas absent: 3D benchmarks skipped", 0, "", "", "", None)]
     repeats = 3 if getattr(args, "quick", False) else 5
+    rows = window_rows()
     seg = load_atlas()
-    return core_rows(seg, repeats) + view_rows(seg, repeats)
+    return rows + core_rows(seg, repeats) + view_rows(seg, repeats)

@@ -9,7 +9,7 @@ A mesh is built in two steps so the slow part can run off the GUI thread:
    (`_split_by_label`; vtkSurfaceNetsAtlas does the same, slower), then mapped to LPS millimetres with the
    geometry's `ijk_to_lps` (direction matrix included), as the slice views. Triangles are wound outward.
 
-`simplified` makes coarse copies for a moving camera; `export_surfaces` writes STL or OBJ, one file per segment or
+`simplified` makes coarse copies for a moving camera; `export_surfaces` writes STL, OBJ, PLY or VTP, one file per segment or
 merged. The version bookkeeping lives in `surface_cache.py`.
 """
 from __future__ import annotations
@@ -28,6 +28,8 @@ from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkImageData, vtkPolyDat
 from vtkmodules.vtkFiltersCore import (vtkAppendPolyData, vtkQuadricClustering, vtkSurfaceNets3D,
                                       vtkTriangleMeshPointNormals)
 from vtkmodules.vtkIOGeometry import vtkOBJWriter, vtkSTLWriter
+from vtkmodules.vtkIOPLY import vtkPLYWriter
+from vtkmodules.vtkIOXML import vtkXMLPolyDataWriter
 
 from app.model.boxes import full_box, union_of
 from app.model.segmentation import Segmentation
@@ -39,6 +41,8 @@ THREADED_VOXELS = 2_000_000    # blocks larger than this use VTK's thread pool; 
 class ExportFormat(enum.Enum):
     STL = "stl"
     OBJ = "obj"
+    PLY = "ply"
+    VTP = "vtp"       # VTK XML PolyData (keeps the normals; ParaView, Slicer)
 
 
 @dataclass
@@ -143,7 +147,7 @@ def _dense_ids(values: np.ndarray, labels: list[int]) -> np.ndarray:
     return np.where(sorted_labels[pos] == values, pos + 1, 0).astype(np.uint16)
 
 
-def _polydata(points: np.ndarray, triangles: np.ndarray) -> vtkPolyData:
+def _polydata(points: np.ndarray, triangles: np.ndarray, normals: bool = True) -> vtkPolyData:
     pts = vtkPoints()
     pts.SetData(numpy_support.numpy_to_vtk(np.ascontiguousarray(points), deep=True))
     cells = vtkCellArray()                      # 32-bit ids: half the memory of vtkIdType
@@ -154,10 +158,12 @@ def _polydata(points: np.ndarray, triangles: np.ndarray) -> vtkPolyData:
     mesh = vtkPolyData()
     mesh.SetPoints(pts)
     mesh.SetPolys(cells)
-    normals = vtkTriangleMeshPointNormals()     # smooth shading from the (outward) winding; 4x vtkPolyDataNormals
-    normals.SetInputData(mesh)
-    normals.Update()
-    return normals.GetOutput()
+    if not normals:
+        return mesh
+    filt = vtkTriangleMeshPointNormals()     # smooth shading from the (outward) winding; 4x vtkPolyDataNormals
+    filt.SetInputData(mesh)
+    filt.Update()
+    return filt.GetOutput()
 
 
 # -------------------------------------------------------------------------------------------- jobs
@@ -239,6 +245,33 @@ def simplified(mesh: vtkPolyData, cell_mm: float) -> vtkPolyData:
     return normals.GetOutput()
 
 
+def merged_coloured(parts) -> vtkPolyData:
+    """[(mesh, (r, g, b) in 0..1, opacity)] -> one polydata with RGBA point colours (and the meshes' normals):
+    what one actor draws while the camera moves. numpy concatenation, no VTK filter (a few ms for 300 parts)."""
+    pts, normals, tris, colours, base = [], [], [], [], 0
+    for mesh, colour, opacity in parts:
+        n = mesh.GetNumberOfPoints()
+        if n == 0 or mesh.GetNumberOfCells() == 0:
+            continue
+        pts.append(numpy_support.vtk_to_numpy(mesh.GetPoints().GetData()))
+        nrm = mesh.GetPointData().GetNormals()
+        normals.append(numpy_support.vtk_to_numpy(nrm) if nrm is not None else np.zeros((n, 3), np.float32))
+        tris.append(numpy_support.vtk_to_numpy(mesh.GetPolys().GetConnectivityArray()).astype(np.int32) + base)
+        rgba = np.array([*(round(255 * c) for c in colour), round(255 * opacity)], dtype=np.uint8)
+        colours.append(np.broadcast_to(rgba, (n, 4)))
+        base += n
+    if not pts:
+        return vtkPolyData()
+    out = _polydata(np.concatenate(pts).astype(np.float32), np.concatenate(tris).reshape(-1, 3), normals=False)
+    nrm = numpy_support.numpy_to_vtk(np.concatenate(normals).astype(np.float32), deep=True)
+    nrm.SetName("Normals")
+    out.GetPointData().SetNormals(nrm)
+    rgba = numpy_support.numpy_to_vtk(np.concatenate(colours), deep=True)
+    rgba.SetName("colours")
+    out.GetPointData().SetScalars(rgba)
+    return out
+
+
 # -------------------------------------------------------------------------------------------- export
 def merged(meshes) -> vtkPolyData:
     append = vtkAppendPolyData()
@@ -254,10 +287,16 @@ def write_mesh(mesh: vtkPolyData, path, fmt: ExportFormat) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".{fmt.value}", dir=path.parent)
     os.close(fd)
     try:
-        writer = vtkSTLWriter() if fmt is ExportFormat.STL else vtkOBJWriter()
+        writer = {ExportFormat.STL: vtkSTLWriter, ExportFormat.OBJ: vtkOBJWriter, ExportFormat.PLY: vtkPLYWriter,
+                  ExportFormat.VTP: vtkXMLPolyDataWriter}[fmt]()
         if fmt is ExportFormat.STL:
             writer.SetFileTypeToBinary()
             writer.SetHeader("segedit surface, LPS millimetres")
+        elif fmt is ExportFormat.PLY:
+            writer.SetFileTypeToBinary()
+        elif fmt is ExportFormat.VTP:
+            writer.SetDataModeToAppended()
+            writer.SetCompressorTypeToZLib()
         writer.SetFileName(tmp)
         writer.SetInputData(mesh)
         if not writer.Write() or writer.GetErrorCode():

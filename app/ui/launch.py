@@ -7,7 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-LAYOUTS = {"1+2": "ONE_PLUS_TWO", "row": "ROW", "axial": "AXIAL", "coronal": "CORONAL", "sagittal": "SAGITTAL"}
+LAYOUTS = {"1+2": "ONE_PLUS_TWO", "row": "ROW", "axial": "AXIAL", "coronal": "CORONAL", "sagittal": "SAGITTAL",
+           "four-up": "FOUR_UP", "3d": "THREE_D"}
 PLANES = ("axial", "coronal", "sagittal")
 
 
@@ -150,6 +151,15 @@ def _screenshot(app, win, out: Path) -> int:
     while time.perf_counter() < end:          # let the layout settle and every view paint
         app.processEvents()
         time.sleep(0.01)
+    view_3d = getattr(win, "view_3d", None)
+    if view_3d is not None and view_3d.isVisible():       # the 3D view in the picture: its surfaces built, drawn
+        end = time.perf_counter() + 120
+        while not view_3d.is_idle() and time.perf_counter() < end:
+            app.processEvents()
+            time.sleep(0.01)
+        view_3d.canvas.request_render() if view_3d.canvas is not None else None
+        for _ in range(20):
+            app.processEvents()
     screen = win.screen()
     pixmap = screen.grabWindow(win.winId()) if app.platformName() == "xcb" else win.grab()
     if pixmap.isNull() or not pixmap.save(str(out)):

@@ -250,6 +250,12 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------- layout
     def set_layout(self, mode: Layout) -> None:
+        grid_3d = getattr(self, "grid_3d", None)       # (take, give back) the 3D view: set by app.ui.view_3d
+        if mode.has_3d and grid_3d is None:
+            mode = Layout.ONE_PLUS_TWO
+        view_3d = grid_3d[0]() if mode.has_3d else None
+        if not mode.has_3d and self.layout_mode.has_3d and grid_3d is not None:
+            grid_3d[1]()                               # back into its dock
         self.layout_mode = mode
         for v in self.slice_views:
             self.view_grid.removeWidget(v)
@@ -264,6 +270,12 @@ class MainWindow(QMainWindow):
         elif mode == Layout.ONE_PLUS_TWO:
             places = [(ax, 0, 0, 2, 1), (co, 0, 1, 1, 1), (sa, 1, 1, 1, 1)]
             stretch = {"col": (2, 1), "row": (1, 1)}
+        elif mode == Layout.FOUR_UP:                   # as Slicer: axial | 3D over sagittal | coronal
+            places = [(ax, 0, 0, 1, 1), (view_3d, 0, 1, 1, 1), (sa, 1, 0, 1, 1), (co, 1, 1, 1, 1)]
+            stretch = {"col": (1, 1), "row": (1, 1)}
+        elif mode == Layout.THREE_D:
+            places = [(view_3d, 0, 0, 1, 1)]
+            stretch = {"col": (1,), "row": (1,)}
         else:
             view = {Layout.AXIAL: ax, Layout.CORONAL: co, Layout.SAGITTAL: sa}[mode]
             places = [(view, 0, 0, 1, 1)]

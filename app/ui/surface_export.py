@@ -1,4 +1,4 @@
-"""Export the surfaces the 3D view shows (STL or OBJ, one file per segment or merged, LPS millimetres)."""
+"""Export the surfaces the 3D view shows (STL, OBJ, PLY or VTP, one file per segment or merged, LPS millimetres)."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
@@ -10,6 +10,10 @@ EXPORT_FILTERS = {  # file-dialog filter -> (format value, one file per segment)
     "STL, all segments in one file (*.stl)": ("stl", False),
     "OBJ, one file per segment (*.obj)": ("obj", True),
     "OBJ, all segments in one file (*.obj)": ("obj", False),
+    "PLY, one file per segment (*.ply)": ("ply", True),
+    "PLY, all segments in one file (*.ply)": ("ply", False),
+    "VTP (VTK XML), one file per segment (*.vtp)": ("vtp", True),
+    "VTP (VTK XML), all segments in one file (*.vtp)": ("vtp", False),
 }
 
 

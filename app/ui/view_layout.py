@@ -10,3 +10,9 @@ class Layout(enum.Enum):
     AXIAL = "Axial only"
     CORONAL = "Coronal only"
     SAGITTAL = "Sagittal only"
+    FOUR_UP = "Four-up: axial, 3D, sagittal, coronal"       # Slicer's Four-Up (needs the 3D extension)
+    THREE_D = "3D only"
+
+    @property
+    def has_3d(self) -> bool:
+        return self in (Layout.FOUR_UP, Layout.THREE_D)

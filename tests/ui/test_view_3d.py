@@ -8,6 +8,7 @@ import textwrap
 
 import numpy as np
 import pytest
+from vtkmodules.util import numpy_support
 
 from app.model.brush import ball
 from app.model.edits import EditMode, apply_mask
@@ -223,25 +224,41 @@ def test_big_scenes_draw_coarse_copies_while_the_camera_moves(demo_window, qtbot
     sid = next(iter(scene.actors))
     full = scene.actors[sid].GetMapper()
     coarse = scene._lod[sid]
-    assert coarse.GetInput().GetNumberOfCells() < full.GetInput().GetNumberOfCells()
+    assert coarse.GetNumberOfCells() < full.GetInput().GetNumberOfCells()
+    shown = scene.visible_ids()
+    assert set(shown) == set(scene._lod)                       # every shown surface has its coarse copy
 
     def send(kind, x):
         QApplication.sendEvent(canvas, QMouseEvent(kind, QPoint(x, 100), canvas.mapToGlobal(QPoint(x, 100)),
                                                    Qt.LeftButton, Qt.LeftButton, Qt.NoModifier))
     send(QMouseEvent.MouseButtonPress, 100)
     send(QMouseEvent.MouseMove, 150)
-    assert scene.actors[sid].GetMapper() is coarse
-    send(QMouseEvent.MouseButtonRelease, 150)
-    assert scene.actors[sid].GetMapper() is full
+    # while moving: one merged actor holds every shown coarse copy, coloured per point; the full actors are off
+    lod = scene.lod_actor.GetMapper().GetInput()
+    assert scene.lod_actor.GetVisibility() and not any(a.GetVisibility() for a in scene.actors.values())
+    assert lod.GetNumberOfCells() == sum(scene._lod[s].GetNumberOfCells() for s in shown)
+    colours = {tuple(c) for c in numpy_support.vtk_to_numpy(lod.GetPointData().GetScalars())[:, :3]}
     seg = demo_window.segmentation
+    assert colours == {tuple(round(255 * c) for c in seg.segment(s).color) for s in shown}
+    send(QMouseEvent.MouseButtonRelease, 150)
+    assert not scene.lod_actor.GetVisibility()
+    assert {s for s, a in scene.actors.items() if a.GetVisibility()} == set(shown)
+    assert scene.actors[sid].GetMapper() is full
     seg.update_segment(sid, color=(1.0, 0.0, 0.0))           # display change: the coarse copy stays
     view._bridge.flush()
     assert scene._lod[sid] is coarse
+    send(QMouseEvent.MouseButtonPress, 100)
+    send(QMouseEvent.MouseMove, 150)                         # ... and the merged copy shows the new colour
+    rgba = numpy_support.vtk_to_numpy(scene.lod_actor.GetMapper().GetInput().GetPointData().GetScalars())
+    assert (rgba[:, :3] == (255, 0, 0)).all(axis=1).sum() >= coarse.GetNumberOfPoints()
+    send(QMouseEvent.MouseButtonRelease, 150)
     before = scene.mesh(sid)
     _paint(seg, sid, [b.start for b in seg.bounding_box(sid)], 6.0)
     wait_idle(qtbot, view)
     assert scene.mesh(sid) is not before                       # re-meshed, and a new coarse copy made
     assert sid in scene._lod and scene._lod[sid] is not coarse
+    view.parentWidget().hide()                                 # hidden: the coarse copies are freed
+    qtbot.waitUntil(lambda: not scene._lod)
 
 
 def test_context_menu_hides_a_surface_in_3d_only_and_shows_all_again(win3d, qtbot):
@@ -308,3 +325,129 @@ def test_file_menu_export_writes_a_merged_obj_and_explains_a_bad_folder(win3d, t
     action.trigger()
     assert len(warnings) == 1 and "does not exist" in warnings[0] and warnings[0].count(".") >= 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["atlas.obj"]
+
+
+@pytest.mark.parametrize("size", [(64, 48), (1000, 300)])
+def test_a_3d_screenshot_has_the_size_asked_and_shows_the_surfaces(win3d, tmp_path, size):
+    from PySide6.QtGui import QImage
+
+    win, view = win3d
+    out = tmp_path / "3d.png"
+    view.screenshot(out, *size)
+    img = QImage(str(out))
+    assert (img.width(), img.height()) == size
+    rgb = np.array([[img.pixelColor(x, y).getRgb()[:3] for x in range(0, size[0], 4)]
+                    for y in range(0, size[1], 4)])
+    # the background is a grey-blue gradient: pixels far from every colour of it are the surfaces
+    background = np.array([[round(255 * c) for c in (0.32, 0.34, 0.43)], [round(255 * c) for c in (0.76, 0.76, 0.87)]])
+    t = np.linspace(0, 1, 50)[:, None]
+    ramp = background[0] * (1 - t) + background[1] * t
+    far = np.min(np.linalg.norm(rgb.reshape(-1, 1, 3) - ramp[None], axis=2), axis=1) > 40
+    assert far.mean() > 0.02
+    with pytest.raises(ValueError):
+        view.screenshot(tmp_path / "bad.png", 0, 10)
+    assert not (tmp_path / "bad.png").exists()
+
+
+@pytest.mark.parametrize("fmt", ["ply", "vtp"])
+def test_export_ply_and_vtp_read_back_with_the_same_triangles(win3d, tmp_path, fmt):
+    from vtkmodules.vtkIOPLY import vtkPLYReader
+    from vtkmodules.vtkIOXML import vtkXMLPolyDataReader
+
+    win, view = win3d
+    written = view.export_surfaces(tmp_path / f"s.{fmt}", fmt, one_file_per_segment=True)
+    seg = win.segmentation
+    shown = [sid for sid in view.shown_ids() if not seg.is_empty(sid)]       # the order files are written in
+    assert len(written) == len(shown)
+    sid = shown[0]
+    reader = vtkPLYReader() if fmt == "ply" else vtkXMLPolyDataReader()
+    reader.SetFileName(str(written[0]))
+    reader.Update()
+    got = reader.GetOutput()
+    mesh = view.scene.mesh(sid)
+    assert got.GetNumberOfCells() == mesh.GetNumberOfCells()
+    a = numpy_support.vtk_to_numpy(got.GetPoints().GetData())
+    b = numpy_support.vtk_to_numpy(mesh.GetPoints().GetData())
+    assert np.allclose(np.sort(a, axis=0), np.sort(b, axis=0), atol=1e-4)
+
+
+def test_without_smoothing_a_small_edit_of_a_big_segment_is_stitched_and_equals_a_full_remesh(win3d, qtbot):
+    from app.render.stitch import keys_of
+    from app.render.surfaces import segment_job
+
+    win, view = win3d
+    view.set_smoothing(False)
+    wait_idle(qtbot, view)
+    seg = win.segmentation
+    big = max(seg.segment_ids, key=lambda s: np.prod([b.stop - b.start for b in seg.bounding_box(s)]))
+    box = seg.bounding_box(big)
+    centre = [(b.start + b.stop) // 2 for b in box]
+    _paint(seg, big, centre, 3.0)                 # a small ball inside a big segment
+    wait_idle(qtbot, view)
+    assert big in view.stitched
+    got = view.scene.mesh(big)
+    full = segment_job(seg, big, smoothing=False).run()[big]     # the reference: the whole segment re-meshed
+    m = seg.geometry.ijk_to_lps
+
+    def cells(mesh):
+        pts = numpy_support.vtk_to_numpy(mesh.GetPoints().GetData())
+        tri = numpy_support.vtk_to_numpy(mesh.GetPolys().GetConnectivityArray()).reshape(-1, 3)
+        return sorted(map(tuple, keys_of(pts, m)[np.unique(tri)])), len(tri)
+    assert cells(got) == cells(full)
+
+
+def test_four_up_and_3d_only_layouts_put_the_3d_view_in_the_grid_and_give_it_back(win3d, qtbot):
+    from PySide6.QtGui import QKeySequence
+
+    from app.ui.main_window import Layout
+
+    win, view = win3d
+    dock = view.parentWidget()
+    ax, co, sa = win.slice_views
+    meshed = len(view.cache.meshed)
+    win.layout_actions[Layout.FOUR_UP].trigger()
+    qtbot.waitUntil(lambda: view.isVisible())
+    grid = win.view_grid
+    where = {w: grid.getItemPosition(grid.indexOf(w))[:2] for w in (ax, view, sa, co)}
+    assert where == {ax: (0, 0), view: (0, 1), sa: (1, 0), co: (1, 1)}          # Slicer's Four-Up
+    assert all(w.isVisible() for w in (ax, co, sa)) and not dock.isVisible()
+    wait_idle(qtbot, view)
+    assert view.canvas.image().width() > 50
+    win.layout_actions[Layout.THREE_D].trigger()
+    qtbot.waitUntil(lambda: not ax.isVisible())
+    assert view.isVisible() and grid.indexOf(view) >= 0 and not any(w.isVisible() for w in (ax, co, sa))
+    win.layout_actions[Layout.ONE_PLUS_TWO].trigger()
+    qtbot.waitUntil(lambda: ax.isVisible())
+    assert grid.indexOf(view) < 0 and dock.widget() is view
+    assert len(view.cache.meshed) == meshed              # moving the view re-meshed nothing
+    keys = {a.shortcut().toString() for a in win.layout_actions.values()}
+    assert {win.layout_actions[Layout.FOUR_UP].shortcut(), win.layout_actions[Layout.THREE_D].shortcut()} == {
+        QKeySequence("Ctrl+6"), QKeySequence("Ctrl+7")} and len(keys) == len(Layout)
+    from PySide6.QtGui import QAction
+    taken = [a.shortcut().toString() for a in win.findChildren(QAction) if not a.shortcut().isEmpty()]
+    assert taken.count("Ctrl+6") == 1 and taken.count("Ctrl+7") == 1
+
+
+def test_the_camera_is_fitted_on_a_new_document(win3d, qtbot, demo):
+    from app.model.geometry import Geometry
+    from app.model.segmentation import Segmentation
+
+    win, view = win3d
+    cam = view.scene.renderer.GetActiveCamera()
+    view.scene.pan(5000, 3000, 100)                       # the user moved far away from the first document
+    seg0, _ = demo
+    g = seg0.geometry
+    moved = Geometry(g.shape, g.spacing, tuple(np.add(g.origin, (400.0, -250.0, 120.0))), g.directions)
+    other = Segmentation.from_layers(moved, [seg0.layers[0].copy()], [s.copy() for s in seg0.segments[:5]])
+    win.set_document(other)
+    wait_idle(qtbot, view)
+    # the reference: the LPS bounds of the new document's surfaces' voxels, from the geometry alone
+    lo, hi = [], []
+    for s in other.segments:
+        if s.visible and not other.is_empty(s.id):
+            a, b = other.geometry.box_bounds_lps(other.bounding_box(s.id))
+            lo.append(a)
+            hi.append(b)
+    centre = (np.min(lo, axis=0) + np.max(hi, axis=0)) / 2
+    assert np.linalg.norm(np.subtract(cam.GetFocalPoint(), centre)) < 0.1 * np.linalg.norm(np.ptp(lo + hi, axis=0))
+    assert np.allclose(np.subtract(cam.GetPosition(), cam.GetFocalPoint())[[0, 2]], 0, atol=1e-6)   # anterior view

@@ -1,0 +1,241 @@
+"""The 3D view as a user meets it: the real View3D in a window, driven by mouse events, on this machine's software
+OpenGL (Mesa llvmpipe). Run by `bench_3d` in two child processes with the same script: under Xvfb with GLX
+(`QT_QPA_PLATFORM=xcb`: VTK's own Qt interactor in a native window, as on a laptop without a GPU or a remote
+desktop) and under Qt's offscreen platform (the EGL canvas the tests use). A child process each: resident memory
+is the process's own, and a GLX and an EGL context never meet.
+
+    xvfb-run -a -s "-screen 0 1920x1080x24" env QT_QPA_PLATFORM=xcb python -m benchmarks.bench_3d_window
+    QT_QPA_PLATFORM=offscreen python -m benchmarks.bench_3d_window
+
+prints one JSON list of rows (see `common.Row`) on its last line.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+from .common import SPL_ATLAS, SPL_TABLE, Row, row_ms
+
+VIEW_SIZE = (900, 700)        # the 3D view's size in pixels (a four-up quarter of a 1920x1080 screen is ~950x500)
+ORBIT_STEPS = 90              # mouse moves for one 360-degree orbit
+RADIUS_MM = 5.0
+
+
+def rss_mb() -> float:
+    import psutil
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def pump_until(cond, timeout: float = 120.0) -> bool:
+    from PySide6.QtWidgets import QApplication
+    end = time.perf_counter() + timeout
+    while not cond():
+        if time.perf_counter() > end:
+            return False
+        QApplication.processEvents()
+        time.sleep(0.001)
+    return True
+
+
+def target_widget(view):
+    """The widget that receives the mouse: VTK's interactor widget natively, the canvas offscreen."""
+    return getattr(view.canvas, "vtk_widget", view.canvas)
+
+
+def send_mouse(widget, kind, x, y, button, buttons) -> None:
+    from PySide6.QtCore import QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+    local = QPointF(x, y)
+    ev = QMouseEvent(kind, local, widget.mapToGlobal(local), button, buttons, Qt.NoModifier)
+    QApplication.sendEvent(widget, ev)
+
+
+def orbit_fps(view, lod: bool) -> tuple[float, dict]:
+    """One full turn with the left button held: frames per second as the user sees them (each mouse move is
+    followed by a drawn frame before the next one is sent)."""
+    from PySide6.QtCore import QEvent, Qt
+    from PySide6.QtWidgets import QApplication
+    w = target_widget(view)
+    scene = view.scene
+    saved = dict(scene._lod)
+    if not lod:
+        scene._lod.clear()
+    frames = [0]
+    win = view.canvas.render_window
+    tag = win.AddObserver("EndEvent", lambda *_: frames.__setitem__(0, frames[0] + 1))
+    y = w.height() // 2
+    x0 = w.width() // 4
+    # back and forth by `step` pixels (the pointer stays in the view): ~360 degrees of travel in all
+    from app.ui import vtk_canvas
+    if hasattr(view.canvas, "vtk_widget"):
+        deg_per_px = 200.0 / w.width()     # vtkInteractorStyleTrackballCamera: 20 / width * MotionFactor 10
+    else:
+        deg_per_px = vtk_canvas.DEGREES_PER_PIXEL
+    step = max(1, round(360.0 / ORBIT_STEPS / deg_per_px))
+    send_mouse(w, QEvent.MouseButtonPress, x0, y, Qt.LeftButton, Qt.LeftButton)
+    QApplication.processEvents()
+    t0 = time.perf_counter()
+    x = x0
+    for n in range(ORBIT_STEPS):
+        x = x0 + step if n % 2 == 0 else x0        # back and forth: the pointer stays inside the view
+        send_mouse(w, QEvent.MouseMove, x, y, Qt.NoButton, Qt.LeftButton)
+        QApplication.processEvents()              # the offscreen canvas paints here
+    seconds = time.perf_counter() - t0
+    send_mouse(w, QEvent.MouseButtonRelease, x, y, Qt.LeftButton, Qt.NoButton)
+    QApplication.processEvents()
+    win.RemoveObserver(tag)
+    scene._lod.update(saved)
+    triangles = sum(a.GetMapper().GetInput().GetNumberOfCells() for a in scene.actors.values()
+                    if a.GetMapper() is not None and a.GetMapper().GetInput() is not None)
+    return frames[0] / seconds, {"frames": frames[0], "moves": ORBIT_STEPS, "degrees_per_move": step * deg_per_px,
+                                 "seconds": round(seconds, 2), "triangles_at_rest": triangles}
+
+
+def stroke_rows(view, seg, where, smoothing: bool) -> list[Row]:
+    """A 50-dab stroke with the real PaintTool across a segment and its neighbours (white matter among them);
+    from the release to every touched segment's surface current in the scene (the UPDATE_MS coalescing delay is
+    skipped; the frame drawn after it is not counted: see the rotation rows for frame times)."""
+    from app.model.editor_state import EditorState
+    from app.ui.tools.base import ViewContext
+    from app.ui.tools.paint import PaintTool
+    times, touched_counts = [], []
+    sid = seg.segment_ids[len(seg.segment_ids) // 2]
+    box = seg.bounding_box(sid)
+    centre = [(b.start + b.stop) / 2 for b in box]
+    state = EditorState()
+    state.active_segment = sid
+    state.brush_radius_mm = RADIUS_MM
+    tool = PaintTool(state, lambda: seg)
+    ctx = ViewContext(2, int(centre[2]))
+    pts = [(centre[0] - 25 + t, centre[1] - 12 + t / 2, centre[2]) for t in range(50)]
+    touched: set = set()
+
+    def note(changes):
+        for c in changes:
+            touched.update(c.segment_ids)
+    seg.events.voxels_changed.connect(note)
+    stitched0 = len(getattr(view, "stitched", []))
+    for _ in range(5):
+        touched.clear()
+        tool.press(pts[0], ctx)
+        for p in pts[1:]:
+            tool.drag(p, ctx)
+        tool.release(pts[-1], ctx)
+        t0 = time.perf_counter()
+        view._bridge.flush()
+        view._timer.stop()
+        view._submit()
+        pump_until(lambda: all(view.cache.is_current(s) for s in touched if s in seg), 30)
+        times.append(time.perf_counter() - t0)
+        touched_counts.append(len(touched))
+        seg.undo()
+        view._bridge.flush()
+        view._timer.stop()
+        view._submit()
+        pump_until(view.is_idle, 60)
+    seg.events.voxels_changed.disconnect(note)
+    times.sort()
+    how = "smoothing on (default)" if smoothing else "smoothing off: stitched sub-box re-meshes"
+    return [row_ms("3d-window", f"[{where}] 50-dab stroke -> every touched segment's surface current, {how}",
+                   {"min": times[0], "median": times[2], "max": times[-1], "n": 5}, 50, "",
+                   segments_touched=max(touched_counts),
+                   stitched=len(getattr(view, "stitched", [])) - stitched0,
+                   names=sorted(seg.segment(s).name for s in touched if s in seg))]
+
+
+def main() -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if os.environ["QT_QPA_PLATFORM"] == "offscreen":
+        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+    from PySide6.QtWidgets import QApplication
+    app = QApplication.instance() or QApplication([])
+    platform = QApplication.platformName()
+    where = "Xvfb+GLX window" if platform == "xcb" else "offscreen EGL"
+    from app.io import open_segmentation
+    from app.ui.view_3d import View3D
+
+    seg = open_segmentation(SPL_ATLAS, labels=SPL_TABLE)
+    for sid in seg.segment_ids[:1]:
+        seg.bounding_box(sid)                     # the model's per-label boxes, as after a few slice views
+    view = View3D()
+    view.resize(*VIEW_SIZE)
+    view.set_segmentation(seg)
+    app.processEvents()
+    import gc
+    gc.collect()
+    rss0 = rss_mb()
+    rows: list[Row] = []
+
+    # ---- Show 3D -> all surfaces drawn
+    t0 = time.perf_counter()
+    view.show()
+    # every shown surface meshed and in the scene (coarse copies for moving the camera come after, measured apart)
+    pump_until(lambda: view.canvas is not None and bool(view.scene.actors)
+               and not view._timer.isActive() and not view._needed())
+    view.canvas.request_render()
+    app.processEvents()
+    view.canvas.image() if platform != "xcb" else view.canvas.render_window.Render()
+    shown = time.perf_counter() - t0
+    n = len(view.scene.actors)
+    triangles = sum(a.GetMapper().GetInput().GetNumberOfCells() for a in view.scene.actors.values())
+    rows.append(row_ms("3d-window", f"[{where}] Show 3D -> all {n} surfaces drawn",
+                       {"min": shown, "median": shown, "max": shown, "n": 1}, 1500, "", surfaces=n,
+                       triangles=triangles))
+    rss_shown = rss_mb()
+
+    # ---- coarse copies (built after the surfaces, at low priority)
+    t0 = time.perf_counter()
+    pump_until(lambda: view.is_idle() and not view.busy, 120)
+    coarse_s = time.perf_counter() - t0
+    time.sleep(0.3)
+    pump_until(lambda: view.is_idle(), 60)
+
+    # ---- rotation (BENCH_3D_SKIP_ROTATION=1: a quick run of the other rows)
+    for lod in (() if os.environ.get("BENCH_3D_SKIP_ROTATION") else (False, True)):
+        fps, extra = orbit_fps(view, lod)
+        what = "coarse copies while moving" if lod else "full surfaces while moving"
+        rows.append(Row("3d-window", f"[{where}] rotate, scripted 360-degree mouse orbit, {what}: frames/s",
+                        round(fps, 2), "/s", ">= 15 /s", "", fps >= 15, extra))
+    rss_rot = rss_mb()
+
+    # ---- pick
+    w = target_widget(view)
+    ratio = w.devicePixelRatioF()
+    picks, got = [], None
+    for _ in range(5):
+        t0 = time.perf_counter()
+        pick = getattr(view, "segment_at", view.scene.segment_at)     # older View3D: VTK's cell picker
+        got = pick(int(w.width() * ratio / 2), int(w.height() * ratio / 2))
+        picks.append(time.perf_counter() - t0)
+    picks.sort()
+    rows.append(row_ms("3d-window", f"[{where}] click pick at the view's centre (View3D.segment_at)",
+                       {"min": picks[0], "median": picks[2], "max": picks[-1], "n": 5}, 50, "",
+                       picked=seg.segment(got).name if got else None))
+
+    # ---- 50-dab stroke -> surfaces current (smoothing on: the default; off: stitched sub-box re-meshes)
+    rows.extend(stroke_rows(view, seg, where, smoothing=True))
+    if hasattr(view, "stitched"):
+        view.set_smoothing(False)
+        pump_until(view.is_idle, 300)
+        rows.extend(stroke_rows(view, seg, where, smoothing=False))
+        view.set_smoothing(True)
+        pump_until(view.is_idle, 300)
+
+    gc.collect()
+    rss1 = rss_mb()
+    rows.append(Row("3d-window", f"[{where}] resident memory added by 3D (surfaces shown, rotated, edited)",
+                    round(rss1 - rss0, 1), "MB", "<= 250 MB", "", rss1 - rss0 <= 250,
+                    {"before_mb": round(rss0, 1), "after_show_mb": round(rss_shown, 1),
+                     "after_rotation_mb": round(rss_rot, 1), "after_mb": round(rss1, 1),
+                     "coarse_copies_s": round(coarse_s, 2)}))
+    view.shutdown()
+    print(json.dumps([r.as_dict() for r in rows]))
+    sys.stdout.flush()
+    os._exit(0)      # skip VTK/Qt teardown order problems: the figures are out
+
+
+if __name__ == "__main__":
+    sys.exit(main())
