@@ -98,9 +98,9 @@ def stroke_rows(view, seg, where, smoothing: bool) -> list[Row]:
     """A 50-dab stroke with the real PaintTool across a segment and its neighbours (white matter among them);
     from the release to every touched segment's surface current in the scene (the UPDATE_MS coalescing delay is
     skipped; the frame drawn after it is not counted: see the rotation rows for frame times)."""
-    from app.model.editor_state import EditorState
-    from app.ui.tools.base import ViewContext
-    from app.ui.tools.paint import PaintTool
+    from app.model.segment_editor_state import EditorState
+    from app.ui.view_tools.base import ViewContext
+    from app.ui.view_tools.paint import PaintTool
     times, touched_counts = [], []
     sid = seg.segment_ids[len(seg.segment_ids) // 2]
     box = seg.bounding_box(sid)
