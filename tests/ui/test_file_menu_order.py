@@ -11,8 +11,8 @@ def test_quit_is_the_last_file_entry_and_export_surfaces_is_above_it(make_window
     win = make_window(extensions=True)
     texts = [a.text() for a in win.menu("File").actions() if not a.isSeparator()]
     assert texts[-1] == "Quit"
-    assert "Export surfaces (STL/OBJ)..." in texts
-    assert texts.index("Export surfaces (STL/OBJ)...") < texts.index("Quit")
+    assert "Export surfaces (STL/OBJ/PLY/VTP)..." in texts
+    assert texts.index("Export surfaces (STL/OBJ/PLY/VTP)...") < texts.index("Quit")
 
 
 def test_save_as_and_export_start_in_the_documents_folder(demo_window, tmp_path, monkeypatch):

@@ -422,10 +422,10 @@ def test_four_up_and_3d_only_layouts_put_the_3d_view_in_the_grid_and_give_it_bac
     assert len(view.cache.meshed) == meshed              # moving the view re-meshed nothing
     keys = {a.shortcut().toString() for a in win.layout_actions.values()}
     assert {win.layout_actions[Layout.FOUR_UP].shortcut(), win.layout_actions[Layout.THREE_D].shortcut()} == {
-        QKeySequence("Ctrl+6"), QKeySequence("Ctrl+7")} and len(keys) == len(Layout)
+        QKeySequence("Ctrl+Alt+6"), QKeySequence("Ctrl+Alt+7")} and len(keys) == len(Layout)
     from PySide6.QtGui import QAction
     taken = [a.shortcut().toString() for a in win.findChildren(QAction) if not a.shortcut().isEmpty()]
-    assert taken.count("Ctrl+6") == 1 and taken.count("Ctrl+7") == 1
+    assert taken.count("Ctrl+Alt+6") == 1 and taken.count("Ctrl+Alt+7") == 1
 
 
 def test_the_camera_is_fitted_on_a_new_document(win3d, qtbot, demo):
