@@ -16,8 +16,13 @@ from . import dicom_actions, window_settings
 from .long_task import Cancelled
 
 MAX_RECENT = 10
-# the platform's Quit key; some platforms (offscreen, some Linux desktops) have none: Ctrl+Q as in Slicer
-QUIT_KEY = QKeySequence.Quit if not QKeySequence(QKeySequence.Quit).isEmpty() else "Ctrl+Q"
+
+
+def quit_key():
+    """The platform's Quit key; some platforms (offscreen, some Linux desktops) have none: Ctrl+Q as in Slicer.
+    Asked when the menu is built: the platform's key table needs a running QGuiApplication (asking at import time
+    crashes under xcb)."""
+    return QKeySequence.Quit if not QKeySequence(QKeySequence.Quit).isEmpty() else "Ctrl+Q"
 IMAGE_FILTER = "Images (*.nrrd *.nhdr *.nii *.nii.gz);;All files (*)"
 SEG_FILTER = ("Segmentations and labelmaps (*.seg.nrrd *.seg.nhdr *.nrrd *.nhdr *.nii *.nii.gz *.dcm);;"
               "DICOM SEG (*.dcm);;All files (*)")
@@ -65,7 +70,7 @@ class FileActions:
                 ("Save", self.save, QKeySequence.Save), ("Save as...", self.save_as, QKeySequence.SaveAs),
                 ("Export labelmap...", self.ask_export_labelmap, "Ctrl+E"),
                 ("Export DICOM SEG...", lambda: dicom_actions.ask_export_seg(self), None), None,
-                ("Close", self.close_document, QKeySequence.Close), ("Quit", window.close, QUIT_KEY)]
+                ("Close", self.close_document, QKeySequence.Close), ("Quit", window.close, quit_key())]
         self.actions = {}
         for item in spec:
             if item is None:
