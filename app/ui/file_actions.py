@@ -51,7 +51,7 @@ def looks_like_labelmap(array) -> bool:
 
     if array.dtype.kind not in "iu":
         return False
-    flat = array.reshape(-1)
+    flat = array.ravel(order="K")       # a view in the array's own order (reshape(-1) copied a Fortran volume: 4 s)
     sample = flat[:: max(1, flat.size // 2_000_000)]
     return len(np.unique(sample)) <= MAX_LABELMAP_VALUES
 

@@ -28,3 +28,24 @@ def test_a_dropped_nifti_labelmap_is_read_once(make_window, tmp_path, monkeypatc
     direct = io.open_segmentation(tmp_path / "l.nii.gz")
     assert direct.geometry.same_lattice(seg.geometry)
     assert [(s.name, s.label) for s in direct.segments] == [(s.name, s.label) for s in seg.segments]
+
+
+def test_telling_a_labelmap_from_a_grey_image_copies_nothing():
+    """The sample is taken through a view in the array's own order: a Fortran-ordered volume (how the readers
+    return it) is not copied to be looked at (numpy's allocations are traced by tracemalloc, so a copy would show
+    as an allocation of the array's size)."""
+    import tracemalloc
+
+    from app.ui import file_actions
+
+    labels = np.zeros((256, 256, 256), np.uint8, order="F")       # 16 MB: sampled 1 voxel in 8
+    labels[5:90, 5:90, 5:50] = 4
+    grey = np.asfortranarray(np.random.default_rng(0).integers(-1000, 2000, (256, 256, 256)).astype(np.int16))
+    for arr, expected in ((labels, True), (grey, False)):
+        tracemalloc.start()
+        try:
+            assert file_actions.looks_like_labelmap(arr) is expected
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert peak < arr.nbytes // 2, (peak, arr.nbytes)
