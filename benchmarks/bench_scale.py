@@ -74,13 +74,23 @@ def child_load(labels: str, grey: str) -> int:
     return 0
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM). Not getrusage's ru_maxrss: Linux keeps that across exec, so a
+    child forked from a benchmark holding gigabytes would report the parent's peak."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child_import(folder: str) -> int:
     from app import io
 
     t0 = time.perf_counter()
     seg = io.import_masks([folder])
     took = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _peak_rss_mb()
     print(json.dumps({"seconds": round(took, 3), "peak_mb": round(peak, 1), "segments": len(seg),
                       "layers": seg.n_layers}))
     return 0
