@@ -6,6 +6,7 @@ mask (TotalSegmentator writes one file per class, most of them empty for a given
 value of its own, so the user can paint it. All masks must share one lattice (no resampling)."""
 from __future__ import annotations
 
+import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -58,21 +59,59 @@ def import_masks(paths, geometry: Geometry | None = None, progress=None) -> Segm
     segments: list[Segment] = []
     used_ids: set[str] = set()
     # Files are decoded two at a time (ISA-L and numpy release the GIL); each arrives as the flat indices of its
-    # voxels, so an empty 512x512x1000 mask costs its decoding and nothing else.
+    # voxels, so an empty 512x512x1000 mask costs its decoding and nothing else. Files whose compressed data is the
+    # same (every empty mask a tool writes for one scan) are decoded once.
+    keys = [_content_key(p) if len(files) > 1 else None for p in files]
+    source = [k if k is not None else p for p, k in zip(files, keys)]
+    first: dict = {}
+    for path, key in zip(files, source):
+        first.setdefault(key, path)
+    unique = list(first.values())
+    decoded = {}
     with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
-        for n, (path, (idx, g, message)) in enumerate(zip(files, pool.map(_indices, files))):
-            geometry = _check_lattice(geometry, g, path)
-            if message:
-                warn(message)
-            layer, label = _place(layers, used, idx, geometry.shape)
-            layers[layer] = _fit(layers[layer], label)
-            _flat(layers[layer])[idx] = label
-            name = stem(path)
-            sid = unique_id(name, used_ids)
-            segments.append(Segment(sid, name, generated_color(n), layer, label, color_auto_generated=True))
+        for n, (path, result) in enumerate(zip(unique, pool.map(_indices, unique))):
+            decoded[path] = result
             if progress:
-                progress((n + 1) / len(files))
+                progress(0.9 * (n + 1) / len(unique))
+    for n, (path, key) in enumerate(zip(files, source)):
+        idx, g, message = decoded[first[key]]
+        geometry = _check_lattice(geometry, g, path)
+        if message:
+            warn(message.replace(first[key].name, path.name))
+        layer, label = _place(layers, used, idx, geometry.shape)
+        layers[layer] = _fit(layers[layer], label)
+        _flat(layers[layer])[idx] = label
+        name = stem(path)
+        sid = unique_id(name, used_ids)
+        segments.append(Segment(sid, name, generated_color(n), layer, label, color_auto_generated=True))
+        if progress:
+            progress(0.9 + 0.1 * (n + 1) / len(files))
     return Segmentation.from_layers(geometry, layers, segments)
+
+
+def _content_key(path: Path):
+    """For a gzip file: its size and a hash of its compressed data after the gzip header (which carries a time and
+    a name that differ between otherwise identical files); equal keys, equal voxels. None for other files."""
+    if not path.name.lower().endswith(".gz"):
+        return None
+    try:
+        data = path.read_bytes() if path.stat().st_size <= 64 << 20 else None
+    except OSError:
+        return None
+    if data is None or len(data) < 18 or data[:3] != b"\x1f\x8b\x08":
+        return None
+    flags, pos = data[3], 10
+    try:
+        if flags & 4:                                   # FEXTRA
+            pos += 2 + int.from_bytes(data[pos:pos + 2], "little")
+        for bit in (8, 16):                             # FNAME, FCOMMENT: zero-terminated
+            if flags & bit:
+                pos = data.index(b"\x00", pos) + 1
+        if flags & 2:                                   # FHCRC
+            pos += 2
+    except ValueError:
+        return None
+    return len(data) - pos, hashlib.blake2b(memoryview(data)[pos:], digest_size=16).digest()
 
 
 def _indices(path: Path) -> tuple[np.ndarray, Geometry, str | None]:
