@@ -53,3 +53,25 @@ def demo():
     from app.model.demo import demo_atlas
 
     return demo_atlas(shape=(64, 64, 56), n_structures=60)
+
+
+# ---------------------------------------------------------------------------------------------- process exit
+# The suite loads Qt, VTK and ITK (SWIG) into one process. Their C++ runtimes are torn down by the interpreter's
+# finalisation in an order that now and then corrupts the heap after every test has passed (glibc aborts with
+# "malloc_consolidate(): unaligned fastbin chunk detected", exit code 134, seen once in several full runs). The
+# session's outcome is final once pytest has reported it: leave with that exit code, skipping the finalisation.
+# SEGEDIT_TEST_FINALIZE=1 keeps the normal exit (to hunt the crash itself).
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    session.config._segedit_exit_status = int(exitstatus)
+
+
+def pytest_unconfigure(config):
+    status = getattr(config, "_segedit_exit_status", None)
+    if status is None or os.environ.get("SEGEDIT_TEST_FINALIZE") == "1":
+        return
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
