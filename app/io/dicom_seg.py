@@ -222,6 +222,12 @@ def _paste(dst: np.ndarray, plane: np.ndarray, i: int, j: int) -> tuple:
     return (di, dj), (si, sj)
 
 
+def _taken(arr: np.ndarray, k: int, i: int, j: int, plane: np.ndarray) -> bool:
+    """Does slice k of the layer hold anything where the frame (placed at i, j) is inside?"""
+    (di, dj), (si, sj) = _paste(arr, plane, i, j)
+    return bool(np.any(arr[di, dj, k][plane[si, sj]]))
+
+
 def _inside(dcm, f: int, kind: str) -> np.ndarray:
     """Frame f (0-based) as a [i, j] array: booleans (BINARY, FRACTIONAL >= 1/2) or segment numbers."""
     plane = np.asarray(dcm.get_stored_frame(f + 1)).T
@@ -252,8 +258,7 @@ def _layers(dcm, kind: str, frames, numbers, target: Geometry, progress) -> list
         planes = [(frames[f][1], frames[f][2], frames[f][3], _inside(dcm, f, kind)) for f in by_segment.get(number, [])]
         home = None
         for layer_n, (arr, members) in enumerate(layers):
-            if not any(np.any(arr[_paste(arr, p, i, j)[0] + (k,)][p[_paste(arr, p, i, j)[1]]])
-                       for k, i, j, p in planes):
+            if not any(_taken(arr, k, i, j, p) for k, i, j, p in planes):
                 home = layer_n
                 break
         if home is None:
