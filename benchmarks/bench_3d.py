@@ -11,7 +11,7 @@ import time
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 
-from .common import SPL_ATLAS, SPL_TABLE, Row, row_ms, timeit  # noqa: E402
+from .common import SPL_ATLAS, SPL_TABLE, Row, paint, row_ms, stroke_across, timeit  # noqa: E402
 
 PEER_FULL = "vtkSurfaceNets3D alone (toolchain.md): 0.40 s smoothed, 0.19 s unsmoothed; ITK-SNAP: minutes"
 PEER_UPDATE = "ITK-SNAP: re-meshes every label; Slicer: every modified segment after the stroke"
@@ -100,20 +100,9 @@ def stroke_rows(seg, view, repeats: int) -> list[Row]:
     coalescing delay is skipped: the timer is fired at once)."""
     from PySide6.QtWidgets import QApplication
 
-    from app.model.segment_editor_state import EditorState
     from app.render.surfaces import plan_jobs
-    from app.ui.view_tools.base import ViewContext
-    from app.ui.view_tools.paint import PaintTool
 
-    sid = seg.segment_ids[len(seg.segment_ids) // 2]
-    box = seg.bounding_box(sid)                   # also warms the model's per-label boxes (first time ~0.5 s)
-    centre = [(b.start + b.stop) / 2 for b in box]
-    state = EditorState()
-    state.active_segment = sid
-    state.brush_radius_mm = RADIUS_MM
-    tool = PaintTool(state, lambda: seg)
-    ctx = ViewContext(2, int(centre[2]))
-    pts = [(centre[0] - 25 + t, centre[1] - 12 + t / 2, centre[2]) for t in range(50)]
+    tool, ctx, pts = stroke_across(seg, RADIUS_MM)
     touched: set = set()
     seg.events.voxels_changed.connect(lambda changes: touched.update(*(c.segment_ids for c in changes)))
     from app.ui.view_3d_meshing import BIG_BLOCK
@@ -122,10 +111,7 @@ def stroke_rows(seg, view, repeats: int) -> list[Row]:
 
     def stroke():
         touched.clear()
-        tool.press(pts[0], ctx)
-        for p in pts[1:]:
-            tool.drag(p, ctx)
-        tool.release(pts[-1], ctx)
+        paint(tool, ctx, pts)
         t0 = time.perf_counter()
         jobs, _ = plan_jobs(seg, sorted(touched), True)
         small = 0.0
@@ -159,7 +145,7 @@ def stroke_rows(seg, view, repeats: int) -> list[Row]:
     stats = {"min": min(live), "median": med(live), "max": max(live), "n": len(live)}
     rows = [row_ms("3d", "update after a 50-dab stroke: painted segment + small neighbours re-meshed, actors "
                          "updated (shown during the stroke)", stats, 50, PEER_UPDATE, per_segment_ms=ms,
-                   painted_segment_ms=ms.get(seg.segment(sid).name), brush_radius_mm=RADIUS_MM,
+                   painted_segment_ms=ms.get(seg.segment(tool.state.active_segment).name), brush_radius_mm=RADIUS_MM,
                    deferred_if_box_over_voxels=BIG_BLOCK)]
     stats = {"min": min(core), "median": med(core), "max": max(core), "n": len(core)}
     rows.append(row_ms("3d", "update after a 50-dab stroke: all touched segments incl. a big neighbour (white "

@@ -16,7 +16,7 @@ import os
 import sys
 import time
 
-from .common import SPL_ATLAS, SPL_TABLE, Row, row_ms
+from .common import SPL_ATLAS, SPL_TABLE, Row, paint, row_ms, stroke_across
 
 VIEW_SIZE = (900, 700)        # the 3D view's size in pixels (a four-up quarter of a 1920x1080 screen is ~950x500)
 ORBIT_STEPS = 90              # mouse moves for one 360-degree orbit
@@ -98,19 +98,8 @@ def stroke_rows(view, seg, where, smoothing: bool) -> list[Row]:
     """A 50-dab stroke with the real PaintTool across a segment and its neighbours (white matter among them);
     from the release to every touched segment's surface current in the scene (the UPDATE_MS coalescing delay is
     skipped; the frame drawn after it is not counted: see the rotation rows for frame times)."""
-    from app.model.segment_editor_state import EditorState
-    from app.ui.view_tools.base import ViewContext
-    from app.ui.view_tools.paint import PaintTool
     times, touched_counts = [], []
-    sid = seg.segment_ids[len(seg.segment_ids) // 2]
-    box = seg.bounding_box(sid)
-    centre = [(b.start + b.stop) / 2 for b in box]
-    state = EditorState()
-    state.active_segment = sid
-    state.brush_radius_mm = RADIUS_MM
-    tool = PaintTool(state, lambda: seg)
-    ctx = ViewContext(2, int(centre[2]))
-    pts = [(centre[0] - 25 + t, centre[1] - 12 + t / 2, centre[2]) for t in range(50)]
+    tool, ctx, pts = stroke_across(seg, RADIUS_MM)
     touched: set = set()
 
     def note(changes):
@@ -120,10 +109,7 @@ def stroke_rows(view, seg, where, smoothing: bool) -> list[Row]:
     stitched0 = len(getattr(view, "stitched", []))
     for _ in range(5):
         touched.clear()
-        tool.press(pts[0], ctx)
-        for p in pts[1:]:
-            tool.drag(p, ctx)
-        tool.release(pts[-1], ctx)
+        paint(tool, ctx, pts)
         t0 = time.perf_counter()
         view._bridge.flush()
         view._timer.stop()

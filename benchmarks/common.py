@@ -47,3 +47,29 @@ def row_ms(area, name, stats, target_ms=None, peer="", **extra) -> Row:
                None if target_ms is None else med <= target_ms,
                {"min_ms": round(stats["min"] * 1e3, 3), "max_ms": round(stats["max"] * 1e3, 3), "n": stats["n"],
                 **extra})
+
+
+def stroke_across(seg, radius_mm: float):
+    """The 3D benchmarks' stroke: the real PaintTool, 50 dabs across the middle segment of the list and its
+    neighbours on the axial slice through its centre. Returns (tool, ctx, points); `paint(tool, ctx, points)`."""
+    from app.model.segment_editor_state import EditorState
+    from app.ui.view_tools.base import ViewContext
+    from app.ui.view_tools.paint import PaintTool
+
+    sid = seg.segment_ids[len(seg.segment_ids) // 2]
+    box = seg.bounding_box(sid)                   # also warms the model's per-label boxes (first time ~0.5 s)
+    centre = [(b.start + b.stop) / 2 for b in box]
+    state = EditorState()
+    state.active_segment = sid
+    state.brush_radius_mm = radius_mm
+    tool = PaintTool(state, lambda: seg)
+    ctx = ViewContext(2, int(centre[2]))
+    pts = [(centre[0] - 25 + t, centre[1] - 12 + t / 2, centre[2]) for t in range(50)]
+    return tool, ctx, pts
+
+
+def paint(tool, ctx, pts) -> None:
+    tool.press(pts[0], ctx)
+    for p in pts[1:]:
+        tool.drag(p, ctx)
+    tool.release(pts[-1], ctx)
