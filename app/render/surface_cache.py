@@ -9,6 +9,7 @@ class SurfaceCache:
     def __init__(self) -> None:
         self._version: dict[str, int] = {}
         self._surfaces: dict[str, tuple[int, object]] = {}
+        self._keys: dict[str, object] = {}   # the lattice cell of each vertex of a stored mesh (stitched updates)
         self.meshed: list[str] = []          # every segment id whose mesh was stored, in order (tests, stats)
 
     def version(self, segment_id: str) -> int:
@@ -25,10 +26,24 @@ class SurfaceCache:
         for sid in list(self._surfaces):
             self._version[sid] = self.version(sid) + 1
         self._surfaces.clear()
+        self._keys.clear()
 
     def forget(self, segment_ids) -> None:
         for sid in segment_ids:
             self._surfaces.pop(sid, None)
+            self._keys.pop(sid, None)
+
+    def keys(self, segment_id: str):
+        """The cells of the vertices of the stored mesh (an int16 N x 3 array), or None when not known."""
+        return self._keys.get(segment_id)
+
+    def add_keys(self, segment_id: str, mesh: object, version: int, keys) -> bool:
+        """Attach cells computed later (`surfaces.keys_job`) to the stored mesh, if it is still that mesh."""
+        got = self._surfaces.get(segment_id)
+        if got is None or got[1] is not mesh or got[0] != version or keys is None:
+            return False
+        self._keys[segment_id] = keys
+        return True
 
     def is_current(self, segment_id: str) -> bool:
         got = self._surfaces.get(segment_id)
@@ -38,12 +53,15 @@ class SurfaceCache:
         got = self._surfaces.get(segment_id)
         return got[1] if got is not None else None
 
-    def store(self, results: dict, versions: dict) -> list[str]:
-        """Keep the results still current; returns their ids (stale ones are dropped)."""
+    def store(self, results: dict, versions: dict, keys: dict | None = None) -> list[str]:
+        """Keep the results still current (with the cells of their vertices when given); returns their ids (stale
+        ones are dropped)."""
         kept = []
         for sid, mesh in results.items():
             if versions.get(sid, 0) == self.version(sid):
                 self._surfaces[sid] = (versions.get(sid, 0), mesh)
+                got = (keys or {}).get(sid)
+                self._keys.pop(sid, None) if got is None else self._keys.__setitem__(sid, got)
                 self.meshed.append(sid)
                 kept.append(sid)
         return kept

@@ -36,6 +36,24 @@ from app.model.segmentation import Segmentation
 
 _MESHING = threading.Lock()
 THREADED_VOXELS = 2_000_000    # blocks larger than this use VTK's thread pool; small ones stay sequential
+vtkSMPTools.SetBackend("Sequential")
+
+
+def vtk_threads(voxels: int):
+    """Run a big block on VTK's thread pool, one big block at a time (the backend is process-wide: the view's
+    worker vs an export); small blocks run sequentially, side by side on the callers' threads (a stroke's
+    updates on two threads), with no lock."""
+    from contextlib import contextmanager, nullcontext
+
+    @contextmanager
+    def threaded():
+        with _MESHING:
+            vtkSMPTools.SetBackend("STDThread")
+            try:
+                yield
+            finally:
+                vtkSMPTools.SetBackend("Sequential")
+    return threaded() if voxels > THREADED_VOXELS else nullcontext()
 
 
 class ExportFormat(enum.Enum):
@@ -55,11 +73,15 @@ class MeshJob:
     ijk_to_lps: np.ndarray
     smoothing: bool
     versions: dict[str, int] = field(default_factory=dict)
+    with_keys: bool = False            # also name each vertex by its lattice cell (`keys`), for stitched updates
+    keys: dict[str, np.ndarray] = field(default_factory=dict)      # filled by run() when with_keys
+    made_by: tuple = ()                # (layer, segment ids, cropped, block shape): for `keys_job`
+    vertex_ids: dict[str, np.ndarray] = field(default_factory=dict)   # smoothed, without keys: the pass's point
+    n_points: int = 0                  # ids each surface's vertices are (for `keys_job`), and how many it made
 
     def run(self) -> dict[str, vtkPolyData | None]:
         """Mesh every label of the job; a segment with no voxels in the block maps to None."""
-        with _MESHING:        # one job at a time: the SMP backend is process-wide (the view's worker vs an export)
-            vtkSMPTools.SetBackend("STDThread" if self.block.size > THREADED_VOXELS else "Sequential")
+        with vtk_threads(self.block.size):
             return self._run()
 
     def _run(self) -> dict[str, vtkPolyData | None]:
@@ -70,13 +92,61 @@ class MeshJob:
         if mesh.GetNumberOfCells() == 0:
             return out
         pts = numpy_support.vtk_to_numpy(mesh.GetPoints().GetData())
-        m = self.ijk_to_lps
-        shift = (m[:3, :3] @ np.asarray(self.offset, dtype=float) + m[:3, 3]).astype(np.float32)
-        lps = pts @ m[:3, :3].T.astype(np.float32) + shift            # float32: micrometre precision at 300 mm
+        keys = self._cell_keys(pts, labels) if self.with_keys else None
         mirrored = bool(np.linalg.det(self.ijk_to_lps[:3, :3]) < 0)
+        lps = to_lps(pts, self.offset, self.ijk_to_lps)
+        remember = self.smoothing and keys is None
+        self.n_points = len(pts)
         for label, (used, triangles) in _split_by_label(mesh, labels, mirrored).items():
             out[self.labels[label]] = _polydata(lps[used], triangles)
+            if keys is not None:
+                self.keys[self.labels[label]] = keys[used]
+            elif remember:
+                self.vertex_ids[self.labels[label]] = used.astype(np.int32)
         return out
+
+    def _cell_keys(self, pts: np.ndarray, labels: list[int]) -> np.ndarray:
+        """The lattice cell of each vertex (int16, N x 3). Unsmoothed, SurfaceNets puts a vertex at the centre of its
+        cell; smoothing moves it by up to 1.7 voxels, so the cells come from a second, unsmoothed pass over the same
+        block, which makes the same vertices in the same order (its cost: about half the smoothed pass)."""
+        if self.smoothing:
+            raw = _surface_nets(self.block, labels, False).GetOutput()
+            pts = numpy_support.vtk_to_numpy(raw.GetPoints().GetData())
+        return cell_keys(pts, self.offset)
+
+
+def cell_keys(block_points: np.ndarray, offset) -> np.ndarray:
+    """Cells (lattice index of their lowest voxel; int16, N x 3) of unsmoothed SurfaceNets vertices given in the
+    block's index coordinates, the block's [0, 0, 0] being lattice index `offset`."""
+    return (np.rint(block_points - 0.5).astype(np.int32) + np.asarray(offset, dtype=np.int32)).astype(np.int16)
+
+
+def keys_match(mesh: vtkPolyData, keys: np.ndarray, ijk_to_lps: np.ndarray) -> bool:
+    """Whether `keys` can be the cells of `mesh`'s vertices: one per vertex; every triangle half of a SurfaceNets
+    quad (its three cells the same along one axis, one apart along the two others); each vertex near its cell's
+    centre (smoothing moves a vertex by up to the voxel diagonal, 1.73 voxels, for one segment; measured up to 2.7
+    at junctions of three labels in a layer's pass: the bound is twice the diagonal). Guards keys computed after
+    the fact (`keys_job`)."""
+    n = mesh.GetNumberOfPoints()
+    if keys is None or len(keys) != n:
+        return False
+    if n == 0:
+        return True
+    tri = numpy_support.vtk_to_numpy(mesh.GetPolys().GetConnectivityArray()).reshape(-1, 3)
+    cells = keys[tri]
+    span = cells.max(axis=1).astype(np.int32) - cells.min(axis=1)
+    if not np.all(((span == 0).sum(axis=1) == 1) & ((span == 1).sum(axis=1) == 2)):
+        return False
+    inv = np.linalg.inv(ijk_to_lps)
+    ijk = numpy_support.vtk_to_numpy(mesh.GetPoints().GetData()) @ inv[:3, :3].T + inv[:3, 3]
+    return bool(np.einsum("ij,ij->i", d := ijk - (keys + 0.5), d).max() <= 12.0)      # (2 x sqrt(3))^2
+
+
+def to_lps(block_points: np.ndarray, offset, ijk_to_lps: np.ndarray) -> np.ndarray:
+    """Block index coordinates -> LPS millimetres (float32: micrometre precision at 300 mm)."""
+    m = ijk_to_lps
+    shift = (m[:3, :3] @ np.asarray(offset, dtype=float) + m[:3, 3]).astype(np.float32)
+    return block_points @ m[:3, :3].T.astype(np.float32) + shift
 
 
 def _surface_nets(block: np.ndarray, labels: list[int], smoothing: bool) -> vtkSurfaceNets3D:
@@ -147,7 +217,9 @@ def _dense_ids(values: np.ndarray, labels: list[int]) -> np.ndarray:
     return np.where(sorted_labels[pos] == values, pos + 1, 0).astype(np.uint16)
 
 
-def _polydata(points: np.ndarray, triangles: np.ndarray, normals: bool = True) -> vtkPolyData:
+def _polydata(points: np.ndarray, triangles: np.ndarray, normals=True) -> vtkPolyData:
+    """Points and triangles -> vtkPolyData (32-bit cells); `normals`: True computes point normals, an N x 3 array
+    gives them, False leaves them out."""
     pts = vtkPoints()
     pts.SetData(numpy_support.numpy_to_vtk(np.ascontiguousarray(points), deep=True))
     cells = vtkCellArray()                      # 32-bit ids: half the memory of vtkIdType
@@ -158,7 +230,12 @@ def _polydata(points: np.ndarray, triangles: np.ndarray, normals: bool = True) -
     mesh = vtkPolyData()
     mesh.SetPoints(pts)
     mesh.SetPolys(cells)
-    if not normals:
+    if normals is False:
+        return mesh
+    if normals is not True:
+        nrm = numpy_support.numpy_to_vtk(np.ascontiguousarray(normals, dtype=np.float32), deep=True)
+        nrm.SetName("Normals")
+        mesh.GetPointData().SetNormals(nrm)
         return mesh
     filt = vtkTriangleMeshPointNormals()     # smooth shading from the (outward) winding; 4x vtkPolyDataNormals
     filt.SetInputData(mesh)
@@ -180,7 +257,7 @@ def _padded_block(arr: np.ndarray, box) -> tuple[np.ndarray, tuple[int, int, int
 
 
 def layer_job(seg: Segmentation, layer: int, segment_ids, smoothing: bool, versions=None,
-              crop: bool = True) -> MeshJob | None:
+              crop: bool = True, with_keys: bool = False) -> MeshJob | None:
     """One pass for several segments of one layer, on the union of their boxes (or the whole layer when `crop`
     is False: no bounding boxes needed, the fastest start after loading); None when all are empty."""
     ids = [sid for sid in segment_ids if seg.segment(sid).layer == layer]
@@ -195,18 +272,22 @@ def layer_job(seg: Segmentation, layer: int, segment_ids, smoothing: bool, versi
         block = np.asfortranarray(block == next(iter(labels))).view(np.uint8)
         labels = {1: ids[0]}
     return MeshJob(block, offset, labels, seg.geometry.ijk_to_lps, smoothing,
-                   {sid: (versions or {}).get(sid, 0) for sid in ids})
+                   {sid: (versions or {}).get(sid, 0) for sid in ids}, with_keys, made_by=(layer, tuple(ids), crop, block.shape))
 
 
-def segment_job(seg: Segmentation, segment_id: str, smoothing: bool, version: int = 0) -> MeshJob | None:
+def segment_job(seg: Segmentation, segment_id: str, smoothing: bool, version: int = 0,
+                with_keys: bool = False) -> MeshJob | None:
     """One segment on its own bounding box (+1 voxel): the incremental update after an edit."""
     s = seg.segment(segment_id)
-    return layer_job(seg, s.layer, [segment_id], smoothing, {segment_id: version})
+    return layer_job(seg, s.layer, [segment_id], smoothing, {segment_id: version}, with_keys=with_keys)
 
 
-def plan_jobs(seg: Segmentation, segment_ids, smoothing: bool, versions=None, per_segment_below: int = 8):
+def plan_jobs(seg: Segmentation, segment_ids, smoothing: bool, versions=None, per_segment_below: int = 8,
+              with_keys: bool = False):
     """Jobs for a set of segments: one pass per layer when many segments of it are asked for, else one cropped
-    job per segment (cheaper when a brush touched one or two). Empty segments come back as None results."""
+    job per segment (cheaper when a brush touched one or two). Empty segments come back as None results.
+    `with_keys`: the per-segment jobs (an edit's update) name their vertices' cells, so the next edit can be
+    stitched; a whole layer's pass (a new document) leaves that to `keys_job` at a quiet moment."""
     versions = versions or {}
     by_layer: dict[int, list[str]] = {}
     for sid in segment_ids:
@@ -219,9 +300,50 @@ def plan_jobs(seg: Segmentation, segment_ids, smoothing: bool, versions=None, pe
             jobs.append(job) if job is not None else empty.extend(ids)
             continue
         for sid in ids:
-            job = segment_job(seg, sid, smoothing, versions.get(sid, 0))
+            job = segment_job(seg, sid, smoothing, versions.get(sid, 0), with_keys)
             jobs.append(job) if job is not None else empty.append(sid)
     return jobs, empty
+
+
+@dataclass
+class KeysJob:
+    """The cells of the vertices of the smoothed surfaces a layer's pass made without them: the same block meshed
+    again unsmoothed (SurfaceNets makes the same points, in the same order, with or without smoothing; vertex n of
+    a surface is point `vertex_ids[sid][n]` of the pass). `run()` is safe on a worker thread; `keys` stays empty
+    when the voxels changed meanwhile (another number of points)."""
+
+    block: np.ndarray
+    offset: tuple[int, int, int]
+    labels: dict[int, str]
+    vertex_ids: dict[str, np.ndarray]
+    n_points: int
+    ijk_to_lps: np.ndarray
+    keys: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def run(self) -> dict[str, np.ndarray]:
+        with vtk_threads(self.block.size):
+            mesh = _surface_nets(self.block, sorted(self.labels), False).GetOutput()
+            pts = numpy_support.vtk_to_numpy(mesh.GetPoints().GetData()) if mesh.GetNumberOfPoints() else None
+        if pts is None or len(pts) != self.n_points:
+            return {}
+        cells = cell_keys(pts, self.offset)
+        self.keys = {sid: cells[ids] for sid, ids in self.vertex_ids.items()}
+        return self.keys
+
+
+def keys_job(seg: Segmentation, done: MeshJob) -> KeysJob | None:
+    """A KeysJob for the surfaces a smoothed job without keys made (`done.made_by`, `done.vertex_ids`): the same
+    block copied again from the layer (the caller checks the segments were not edited since; `keys_match` checks
+    the result)."""
+    if not done.vertex_ids or not done.made_by:
+        return None
+    layer, ids, crop, shape = done.made_by
+    if any(sid not in seg or seg.segment(sid).layer != layer for sid in ids):
+        return None
+    job = layer_job(seg, layer, ids, False, crop=crop)
+    if job is None or job.offset != done.offset or job.block.shape != shape:
+        return None
+    return KeysJob(job.block, job.offset, job.labels, done.vertex_ids, done.n_points, job.ijk_to_lps)
 
 
 def detached(mesh: vtkPolyData) -> vtkPolyData:

@@ -34,6 +34,7 @@ class View3D(MeshingMixin, QWidget):
     message = Signal(str)             # for the window's status bar (a big build finished)
     _meshed = Signal(object)          # (generation, [(results, versions)], seconds, last): worker -> GUI thread
     _simplified = Signal(object)      # (generation, {id: mesh}, {id: coarse mesh}): worker -> GUI thread
+    _keyed = Signal(object)           # (generation, {id: mesh}, {id: cells of its vertices}, versions)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -50,13 +51,15 @@ class View3D(MeshingMixin, QWidget):
         self._meshed_as: dict[str, tuple[int, int]] = {}     # segment id -> (layer, label) it was meshed with
         self._dirty: dict[str, tuple] = {}       # segment id -> voxel box edited since its surface was meshed
         self.stitched: list[str] = []            # segments updated by a stitched sub-box re-mesh (tests, stats)
-        self._unsmoothed: set[str] = set()       # segments whose surface in the scene was meshed without smoothing
+        self._mesh_smoothing: dict[str, bool] = {}   # segment id -> whether its surface shown was smoothed
+        self._keys_todo: list = []               # layer passes whose surfaces need the cells of their vertices
         self._batch_smoothing = True
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segedit-3d")
         self._timer = QTimer(self, singleShot=True, interval=UPDATE_MS, timeout=self._submit)
         self._render_timer = QTimer(self, singleShot=True, timeout=lambda: self.canvas.request_render())
         self._meshed.connect(self._on_meshed)
         self._simplified.connect(self._on_simplified)
+        self._keyed.connect(self._on_keyed)
         self._build_ui()
 
     # ---------------------------------------------------------------- widgets
@@ -137,6 +140,7 @@ class View3D(MeshingMixin, QWidget):
         self.hidden_in_3d.clear()
         self._meshed_as.clear()
         self._dirty.clear()
+        self._keys_todo.clear()
         if self.cache is not None:
             self.cache.clear()
             self.scene.clear()
@@ -178,6 +182,8 @@ class View3D(MeshingMixin, QWidget):
             for sid in change.segment_ids:         # what changed since the surface shown: stitched re-meshes
                 self._dirty[sid] = _union_box(self._dirty.get(sid), change.box)
         self.cache.invalidate(ids)
+        if self._render_timer.isActive():      # a slow frame waits until the edit's surfaces are in: a frame drawn
+            self._render_timer.start()         # meanwhile would hold up their delivery on this thread
         self._schedule(UPDATE_MS)
 
     def _on_segments(self, ids) -> None:

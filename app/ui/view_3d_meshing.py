@@ -13,7 +13,7 @@ import numpy as np
 UPDATE_MS = 100                 # at most one re-mesh batch this often while a stroke goes on
 BIG_BLOCK = 500_000             # voxels: a single-segment job this big is deferred while smaller ones wait
 TRIM_AFTER = 50                # segments meshed in one batch after which the heap is trimmed (not after strokes)
-STITCH_BELOW = 4               # stitch when the edited box (+ margins) is under a quarter of the segment's box
+STITCH_BELOW = 1.5             # stitch when its block is under 2/3 of the segment's box (measured break-even ~1)
 LOD_MIN_TRIANGLES = 400_000     # scenes bigger than this get coarse copies for moving the camera
 LOD_CHUNK = 40                  # surfaces simplified per worker task
 LOD_CELL_VOXELS = 4.0           # clustering cell, in voxels (SPL atlas: 3.1 M -> ~0.15 M triangles)
@@ -67,7 +67,7 @@ class MeshingMixin:
         stitched = self._stitch_jobs(needed)
         self.stitched.extend(job.segment_id for job in stitched)
         rest = [sid for sid in needed if sid not in {job.segment_id for job in stitched}]
-        jobs, empty = plan_jobs(seg, rest, self.smoothing, self.cache.versions(rest))
+        jobs, empty = plan_jobs(seg, rest, self.smoothing, self.cache.versions(rest), with_keys=True)
         jobs = stitched + jobs
         self.cache.store(dict.fromkeys(empty), self.cache.versions(empty))
         for sid in empty:
@@ -87,38 +87,53 @@ class MeshingMixin:
         self._executor.submit(self._run_jobs, generation, jobs)
 
     def _stitch_jobs(self, needed) -> list:
-        """Without smoothing, a segment with a surface in the scene whose edits since cover a small part of its
-        box is re-meshed on that part only and stitched in (app.render.stitch): a stroke across white matter
-        costs its own box, not white matter's."""
-        if self.smoothing:
-            return []
-        from app.render.stitch import stitch_job
+        """A segment with a surface in the scene whose edits since cover a small part of its box is re-meshed on
+        that part only and stitched in (app.render.stitch): a stroke across white matter costs its own box, not
+        white matter's. Smoothed surfaces need the cells of their vertices (from the job that made them, or from
+        a keys pass at a quiet moment after a document's first build)."""
+        from app.render.stitch import stitch_block_size, stitch_job
 
         seg, jobs = self.segmentation, []
         for sid in needed:
-            box, old = self._dirty.get(sid), self.scene.mesh(sid)
-            if box is None or old is None or sid not in self._unsmoothed or seg.is_empty(sid):
+            box, old = self._dirty.get(sid), self.cache.get(sid)
+            if box is None or old is None or old is not self.scene.mesh(sid) or seg.is_empty(sid):
+                continue
+            keys = self.cache.keys(sid)
+            if self._mesh_smoothing.get(sid) != self.smoothing or (self.smoothing and keys is None):
                 continue
             whole = seg.bounding_box(sid)
-            edited = np.prod([s.stop - s.start + 8 for s in box])
-            if whole is None or edited * STITCH_BELOW > np.prod([s.stop - s.start for s in whole]):
+            block = stitch_block_size(box, seg.geometry.shape, self.smoothing)
+            if whole is None or block * STITCH_BELOW > np.prod([s.stop - s.start + 2 for s in whole]):
                 continue
-            jobs.append(stitch_job(seg, sid, old, box, self.cache.version(sid)))
+            jobs.append(stitch_job(seg, sid, old, box, self.cache.version(sid), old_keys=keys,
+                                   smoothing=self.smoothing))
         return jobs
 
     def _run_jobs(self, generation: int, jobs) -> None:
-        """Worker thread: run the jobs, smallest first, handing each result to the GUI thread as soon as it is
-        ready (the segment under the brush usually shows before its big neighbours); never raises."""
+        """Worker thread: run the jobs, smallest first, two at a time when they are small (a stroke's segments:
+        VTK and most of numpy release the GIL), handing each result to the GUI thread as soon as it is ready
+        (the segment under the brush usually shows before its big neighbours); never raises."""
+        from concurrent.futures import ThreadPoolExecutor, as_completed
+        from app.render.surfaces import THREADED_VOXELS
+
         t0 = time.perf_counter()
         jobs = sorted(jobs, key=lambda job: job.block.size)
-        for n, job in enumerate(jobs):
-            last = n == len(jobs) - 1
-            try:
-                results = [(job.run(), job.versions)]
-            except Exception as exc:        # shown in the dock's status line; the view stays usable
-                self._meshed.emit((generation, exc, time.perf_counter() - t0, True))
-                return
-            self._meshed.emit((generation, results, time.perf_counter() - t0, last))
+
+        def run(job):
+            return [(job.run(), job.versions, job.keys, job if getattr(job, "vertex_ids", None) else None)]
+
+        side_by_side = len(jobs) > 1 and jobs[-1].block.size <= THREADED_VOXELS
+        with ThreadPoolExecutor(2 if side_by_side else 1, thread_name_prefix="segedit-3d-job") as pool:
+            futures = [pool.submit(run, job) for job in jobs]
+            for n, future in enumerate(as_completed(futures)):
+                try:
+                    results = future.result()
+                except Exception as exc:        # shown in the dock's status line; the view stays usable
+                    for f in futures:
+                        f.cancel()
+                    self._meshed.emit((generation, exc, time.perf_counter() - t0, True))
+                    return
+                self._meshed.emit((generation, results, time.perf_counter() - t0, n == len(jobs) - 1))
 
     def _on_meshed(self, payload) -> None:
         generation, results, seconds, last = payload
@@ -133,10 +148,14 @@ class MeshingMixin:
             self._schedule(0) if last else None
             return
         updated = []
-        for meshes, versions in results:
-            for sid in self.cache.store(meshes, versions):
+        for meshes, versions, keys, unkeyed in results:
+            kept = self.cache.store(meshes, versions, keys)
+            if unkeyed is not None and kept:        # a layer's smoothed pass: the cells at a quiet moment
+                unkeyed.block = None                # (the voxels are copied again then: no 34 MB held meanwhile)
+                self._keys_todo.append((unkeyed, {sid: versions[sid] for sid in kept}))
+            for sid in kept:
                 self._dirty.pop(sid, None)        # the surface shown is current: nothing edited since
-                (self._unsmoothed.discard if self._batch_smoothing else self._unsmoothed.add)(sid)
+                self._mesh_smoothing[sid] = self._batch_smoothing
                 if sid in self.segmentation:
                     self.scene.set_mesh(sid, meshes[sid])
                     self._apply_display(sid)
@@ -160,10 +179,11 @@ class MeshingMixin:
 
     def _submit_lod(self) -> bool:
         """Lowest priority, a chunk at a time (an edit waits for one chunk at most): coarse copies of the surfaces
-        of a big scene, drawn while the camera moves."""
+        of a big scene, drawn while the camera moves; then the cells of the vertices of a first build's surfaces
+        (so the first stroke across a big segment is stitched too)."""
         todo = self.scene.missing_lod(LOD_MIN_TRIANGLES)[:LOD_CHUNK]
         if not todo:
-            return False
+            return self._submit_keys()
         self.busy = True
         meshes = {sid: self.scene.mesh(sid) for sid in todo}
         cell_mm = LOD_CELL_VOXELS * max(self.segmentation.geometry.spacing)
@@ -187,6 +207,42 @@ class MeshingMixin:
             for sid, mesh in meshes.items():
                 if self.scene.mesh(sid) is mesh:       # not re-meshed meanwhile
                     self.scene.set_lod(sid, coarse.get(sid, mesh))
+        self._submit() if self._active else None
+
+    def _submit_keys(self) -> bool:
+        """One layer's keys pass (`surfaces.keys_job`) for surfaces still shown as that pass made them."""
+        from app.render.surfaces import detached, keys_job
+
+        while self._keys_todo:
+            done, versions = self._keys_todo.pop(0)
+            meshes = {sid: self.cache.get(sid) for sid, v in versions.items()
+                      if self.cache.version(sid) == v and self.cache.is_current(sid) and self.cache.get(sid) is not None
+                      and self.cache.keys(sid) is None and sid in self.segmentation}
+            job = keys_job(self.segmentation, done) if meshes else None
+            if job is None:
+                continue
+            self.busy = True
+            copies = {sid: detached(mesh) for sid, mesh in meshes.items()}
+            self._executor.submit(self._run_keys, self._generation, job, meshes, copies, versions)
+            return True
+        return False
+
+    def _run_keys(self, generation: int, job, meshes: dict, copies: dict, versions: dict) -> None:
+        from app.render.surfaces import keys_match
+        try:
+            job.run()
+            keys = {sid: k for sid, k in job.keys.items() if sid in copies
+                    and keys_match(copies[sid], k, job.ijk_to_lps)}
+        except Exception:                 # no keys: those segments are re-meshed whole after an edit, as before
+            keys = {}
+        self._keyed.emit((generation, meshes, keys, versions))
+
+    def _on_keyed(self, payload) -> None:
+        generation, meshes, keys, versions = payload
+        self.busy = False
+        if generation == self._generation and self.cache is not None:
+            for sid, k in keys.items():
+                self.cache.add_keys(sid, meshes[sid], versions[sid], k)
         self._submit() if self._active else None
 
     def _show_progress(self, text: str, count: int) -> None:

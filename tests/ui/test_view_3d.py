@@ -396,6 +396,45 @@ def test_without_smoothing_a_small_edit_of_a_big_segment_is_stitched_and_equals_
     assert cells(got) == cells(full)
 
 
+def test_smoothed_edits_of_a_big_segment_are_stitched_with_the_topology_of_a_full_remesh(win3d, qtbot):
+    """Smoothing on (the default): the first build's surfaces get the cells of their vertices at a quiet moment,
+    so the first small edit of a big segment is already stitched, and so is the next; each time the surface has
+    the cells and quads of the segment re-meshed whole, and points within a tenth of a millimetre of it."""
+    from app.render.surfaces import segment_job
+
+    win, view = win3d
+    seg = win.segmentation
+    assert view.smoothing
+    big = max(seg.segment_ids, key=lambda s: np.prod([b.stop - b.start for b in seg.bounding_box(s)]))
+    qtbot.waitUntil(lambda: view.cache.keys(big) is not None and view.is_idle(), timeout=30000)
+    box = seg.bounding_box(big)
+    centre = [(b.start + b.stop) // 2 for b in box]
+    for step, shift in enumerate((0, 4)):
+        before = len(view.stitched)
+        _paint(seg, big, [c + shift for c in centre], 3.0)
+        wait_idle(qtbot, view)
+        assert big in view.stitched[before:], step
+        got, got_keys = view.scene.mesh(big), view.cache.keys(big)
+        job = segment_job(seg, big, smoothing=True, with_keys=True)          # the reference: re-meshed whole
+        full = job.run()[big]
+
+        def quads(mesh, keys):
+            tri = numpy_support.vtk_to_numpy(mesh.GetPolys().GetConnectivityArray()).reshape(-1, 3)
+            cells = keys.astype(np.int64)[tri]
+            axis = np.argmax(cells.min(axis=1) == cells.max(axis=1), axis=1)
+            return sorted(map(tuple, np.column_stack([cells.min(axis=1), axis]).tolist()))
+        assert quads(got, got_keys) == quads(full, job.keys[big]), step
+
+        def points_by_cell(mesh, keys):        # cells with one vertex (two where the surface touches itself)
+            used = np.unique(numpy_support.vtk_to_numpy(mesh.GetPolys().GetConnectivityArray()))
+            cells, first, counts = np.unique(keys[used], axis=0, return_index=True, return_counts=True)
+            pts = numpy_support.vtk_to_numpy(mesh.GetPoints().GetData())[used]
+            return {tuple(c): pts[i] for c, i, n in zip(cells.tolist(), first, counts) if n == 1}
+        g, e = points_by_cell(got, got_keys), points_by_cell(full, job.keys[big])
+        assert set(g) == set(e)
+        assert max(np.abs(g[k] - e[k]).max() for k in g) <= 0.1, step
+
+
 def test_four_up_and_3d_only_layouts_put_the_3d_view_in_the_grid_and_give_it_back(win3d, qtbot):
     from PySide6.QtGui import QKeySequence
 
