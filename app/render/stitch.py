@@ -97,13 +97,6 @@ def sub_block(seg: Segmentation, segment_id: str, lo, hi, margin: int = BLOCK_MA
     return block, v_lo
 
 
-def submesh(seg: Segmentation, segment_id: str, lo, hi):
-    """SurfaceNets (no smoothing) of one segment on the voxels needed for the cells [lo, hi): (keys, triangles
-    wound outward) in lattice cells."""
-    block, v_lo = sub_block(seg, segment_id, lo, hi)
-    return _mesh_block(block, v_lo, bool(np.linalg.det(seg.geometry.ijk_to_lps[:3, :3]) < 0))[:2]
-
-
 def _mesh_block(block, v_lo, mirrored: bool, smoothing: bool = False):
     """(keys, triangles wound outward, smoothed points in lattice index coordinates or None)."""
     from app.render.surfaces import _surface_nets
