@@ -81,7 +81,7 @@ def view_rows(seg, repeats: int) -> list[Row]:
     rows = [row_ms("3d", f"document -> all {n} surfaces shown and drawn, smoothing on (View3D, llvmpipe)",
                    stats, 1500, PEER_FULL, surfaces=n,
                    surfaces_in_scene_ms=round(1e3 * sorted(ready)[len(ready) // 2], 1),
-                   triangles=sum(a.GetMapper().GetInput().GetNumberOfCells() for a in view.scene.actors.values()))]
+                   triangles=view.scene.drawn_triangles())]
     rows.extend(stroke_rows(seg, view, repeats))
     view_3d_meshing.LOD_MIN_TRIANGLES = lod_min
     t0 = time.perf_counter()
@@ -170,7 +170,7 @@ def render_rows(view, lod_seconds: float, frames: int = 8) -> list[Row]:
             scene.rotate(3.0, 0.0)
             view.canvas.image()
         fps = frames / (time.perf_counter() - t0)
-        triangles = sum(a.GetMapper().GetInput().GetNumberOfCells() for a in scene.actors.values())
+        triangles = scene.drawn_triangles()
         what = "coarse copies while the camera moves" if interactive else "full surfaces"
         rows.append(Row("3d", f"rotating the full atlas, {what}: frames/s (llvmpipe, no GPU)", round(fps, 2), "/s",
                         ">= 10 /s" if interactive else "", "llvmpipe, 2.5 M triangles: ~0.7 fps (toolchain.md)",

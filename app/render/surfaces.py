@@ -78,6 +78,8 @@ class MeshJob:
     made_by: tuple = ()                # (layer, segment ids, cropped, block shape): for `keys_job`
     vertex_ids: dict[str, np.ndarray] = field(default_factory=dict)   # smoothed, without keys: the pass's point
     n_points: int = 0                  # ids each surface's vertices are (for `keys_job`), and how many it made
+    sides: dict[str, np.ndarray] = field(default_factory=dict)   # several labels: per triangle, the label on its
+                                       # outer side (0: background); see app.render.culling
 
     def run(self) -> dict[str, vtkPolyData | None]:
         """Mesh every label of the job; a segment with no voxels in the block maps to None."""
@@ -97,8 +99,10 @@ class MeshJob:
         lps = to_lps(pts, self.offset, self.ijk_to_lps)
         remember = self.smoothing and keys is None
         self.n_points = len(pts)
-        for label, (used, triangles) in _split_by_label(mesh, labels, mirrored).items():
+        for label, (used, triangles, outside) in _split_by_label(mesh, labels, mirrored).items():
             out[self.labels[label]] = _polydata(lps[used], triangles)
+            if outside is not None:
+                self.sides[self.labels[label]] = outside
             if keys is not None:
                 self.keys[self.labels[label]] = keys[used]
             elif remember:
@@ -169,22 +173,24 @@ def _surface_nets(block: np.ndarray, labels: list[int], smoothing: bool) -> vtkS
 
 
 def _split_by_label(mesh: vtkPolyData, labels: list[int], mirrored: bool) -> dict[int, tuple]:
-    """{label: (point ids used, triangles renumbered to them)}: one closed surface per label. Each cell of
-    SurfaceNets' output separates BoundaryLabels (label0, label1) and points from label0 to label1; it goes to
-    both labels, flipped for label1 so every surface is wound outward. O(cells): a counting sort by label, then
-    a scratch array renumbers each label's points without sorting them."""
+    """{label: (point ids used, triangles renumbered to them, the label on each triangle's outer side or None)}:
+    one closed surface per label. Each cell of SurfaceNets' output separates BoundaryLabels (label0, label1) and
+    points from label0 to label1; it goes to both labels, flipped for label1 so every surface is wound outward.
+    O(cells): a counting sort by label, then a scratch array renumbers each label's points without sorting them."""
     pairs = numpy_support.vtk_to_numpy(mesh.GetCellData().GetArray("BoundaryLabels"))
     triangles = numpy_support.vtk_to_numpy(mesh.GetPolys().GetConnectivityArray()).reshape(-1, 3)
     if len(labels) == 1:      # one label against background: every cell is (label, 0), already wound outward
         tri = triangles[:, [0, 2, 1]] if mirrored else triangles
-        return {labels[0]: (np.arange(mesh.GetNumberOfPoints()), tri)}
+        return {labels[0]: (np.arange(mesh.GetNumberOfPoints()), tri, None)}
     n_cells = len(pairs)
     lids = _dense_ids(pairs.T.ravel(), labels)                         # all label0 sides, then all label1 sides
     order = np.argsort(lids, kind="stable")                            # radix sort on uint16
     bounds = np.cumsum(np.bincount(lids, minlength=len(labels) + 1))
     order = order[bounds[0]:]
     second = order >= n_cells
-    tri = np.take(triangles, order - second * n_cells, axis=0)
+    cell = order - second * n_cells
+    tri = np.take(triangles, cell, axis=0)
+    outside = np.where(second, pairs[cell, 0], pairs[cell, 1]).astype(_side_type(labels))   # across each face
     flip = np.flatnonzero(second != mirrored)
     swap = tri[flip, 1]
     tri[flip, 1] = tri[flip, 2]
@@ -201,8 +207,13 @@ def _split_by_label(mesh: vtkPolyData, labels: list[int], mirrored: bool) -> dic
         scratch[ids] = r                                   # last write wins: one representative per point
         used = ids[scratch[ids] == r]
         scratch[used] = r[:len(used)]
-        out[label] = (used, scratch[ids].reshape(-1, 3))
+        out[label] = (used, scratch[ids].reshape(-1, 3), outside[lo // 3:hi // 3])
     return out
+
+
+def _side_type(labels) -> type:
+    top = max(labels, default=0)
+    return np.uint8 if top < 256 else np.uint16 if top < 65536 else np.int64
 
 
 def _dense_ids(values: np.ndarray, labels: list[int]) -> np.ndarray:

@@ -63,6 +63,7 @@ class Scene3D:
         self.renderer.AddObserver("StartEvent", self._sync_marker)
         self.actors: dict[str, vtkActor] = {}
         self._full: dict[str, vtkPolyDataMapper] = {}     # full-resolution mapper of each actor
+        self._surface: dict[str, object] = {}             # each segment's whole surface (the mapper may draw part)
         self._lod: dict[str, object] = {}                 # coarse copy of each surface (vtkPolyData)
         # While the camera moves ONE actor draws every shown segment's coarse copy, merged, coloured per point:
         # on software OpenGL a frame of 304 small actors costs about as much as one of 3 M triangles (measured:
@@ -85,8 +86,9 @@ class Scene3D:
         render_window.AddRenderer(self.marker)
 
     # ---------------------------------------------------------------- actors
-    def set_mesh(self, segment_id: str, mesh) -> None:
-        """Show `mesh` (vtkPolyData in LPS) for a segment; None removes its actor (an empty segment)."""
+    def set_mesh(self, segment_id: str, mesh, drawn=None) -> None:
+        """Show `mesh` (vtkPolyData in LPS) for a segment, drawing `drawn` of it (default: all; see
+        app.render.culling); None removes its actor (an empty segment)."""
         if mesh is None or mesh.GetNumberOfCells() == 0:
             self.remove(segment_id)
             return
@@ -101,9 +103,19 @@ class Scene3D:
             prop.BackfaceCullingOn()        # closed surfaces wound outward: the inside is never seen
             self.actors[segment_id] = actor
             self.renderer.AddActor(actor)
-        self._full[segment_id].SetInputData(mesh)
+        self._surface[segment_id] = mesh
+        self._full[segment_id].SetInputData(mesh if drawn is None else drawn)
         if self._lod.pop(segment_id, None) is not None:
             self._lod_dirty = True
+
+    def set_drawn(self, segment_id: str, drawn) -> None:
+        """Draw `drawn` (the segment's surface or part of it) for a segment already shown."""
+        mapper = self._full.get(segment_id)
+        if mapper is not None and mapper.GetInput() is not drawn:
+            mapper.SetInputData(drawn)
+
+    def drawn_triangles(self) -> int:
+        return sum(m.GetInput().GetNumberOfCells() for m in self._full.values() if m.GetInput() is not None)
 
     def set_lod(self, segment_id: str, mesh) -> None:
         """A coarse copy of a segment's surface, drawn (merged with the others) while the camera moves."""
@@ -167,6 +179,7 @@ class Scene3D:
     def remove(self, segment_id: str) -> None:
         actor = self.actors.pop(segment_id, None)
         self._full.pop(segment_id, None)
+        self._surface.pop(segment_id, None)
         if self._lod.pop(segment_id, None) is not None:
             self._lod_dirty = True
         if actor is not None:
@@ -182,8 +195,8 @@ class Scene3D:
         return [sid for sid, a in self.actors.items() if a.GetPickable()]
 
     def mesh(self, segment_id: str):
-        mapper = self._full.get(segment_id)
-        return mapper.GetInput() if mapper is not None else None
+        """The segment's whole surface (what is exported, stitched, simplified)."""
+        return self._surface.get(segment_id)
 
     def last_render_seconds(self) -> float:
         return float(self.renderer.GetLastRenderTimeInSeconds())

@@ -53,6 +53,9 @@ class View3D(MeshingMixin, QWidget):
         self.stitched: list[str] = []            # segments updated by a stitched sub-box re-mesh (tests, stats)
         self._mesh_smoothing: dict[str, bool] = {}   # segment id -> whether its surface shown was smoothed
         self._keys_todo: list = []               # layer passes whose surfaces need the cells of their vertices
+        self._sides: dict = {}                   # segment id -> label across each triangle (layer passes only)
+        self._neighbours: dict = {}              # segment id -> labels it has faces against (from _sides)
+        self._opaque_labels = None               # {layer: labels shown opaque}, None: to be computed
         self._batch_smoothing = True
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segedit-3d")
         self._timer = QTimer(self, singleShot=True, interval=UPDATE_MS, timeout=self._submit)
@@ -141,6 +144,9 @@ class View3D(MeshingMixin, QWidget):
         self._meshed_as.clear()
         self._dirty.clear()
         self._keys_todo.clear()
+        self._sides.clear()
+        self._neighbours.clear()
+        self._opaque_labels = None
         if self.cache is not None:
             self.cache.clear()
             self.scene.clear()
@@ -197,6 +203,7 @@ class View3D(MeshingMixin, QWidget):
             if self._meshed_as.get(sid, (s.layer, s.label)) != (s.layer, s.label):
                 self.cache.invalidate([sid])     # moved to another layer/label: same voxels, new place to read
             self._apply_display(sid)
+        self._update_culling()
         self._schedule(0)
         self._render()
 
@@ -206,6 +213,7 @@ class View3D(MeshingMixin, QWidget):
         gone = [sid for sid in self.scene.actors if sid not in self.segmentation]
         for sid in gone:
             self.scene.remove(sid)
+            self._set_sides(sid, None)
         self.cache.forget(gone)
         self._on_segments(frozenset(self.segmentation.segment_ids))
 

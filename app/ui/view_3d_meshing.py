@@ -120,7 +120,8 @@ class MeshingMixin:
         jobs = sorted(jobs, key=lambda job: job.block.size)
 
         def run(job):
-            return [(job.run(), job.versions, job.keys, job if getattr(job, "vertex_ids", None) else None)]
+            return [(job.run(), job.versions, job.keys, job if getattr(job, "vertex_ids", None) else None,
+                     getattr(job, "sides", {}))]
 
         side_by_side = len(jobs) > 1 and jobs[-1].block.size <= THREADED_VOXELS
         with ThreadPoolExecutor(2 if side_by_side else 1, thread_name_prefix="segedit-3d-job") as pool:
@@ -148,7 +149,7 @@ class MeshingMixin:
             self._schedule(0) if last else None
             return
         updated = []
-        for meshes, versions, keys, unkeyed in results:
+        for meshes, versions, keys, unkeyed, sides in results:
             kept = self.cache.store(meshes, versions, keys)
             if unkeyed is not None and kept:        # a layer's smoothed pass: the cells at a quiet moment
                 unkeyed.block = None                # (the voxels are copied again then: no 34 MB held meanwhile)
@@ -156,8 +157,9 @@ class MeshingMixin:
             for sid in kept:
                 self._dirty.pop(sid, None)        # the surface shown is current: nothing edited since
                 self._mesh_smoothing[sid] = self._batch_smoothing
+                self._set_sides(sid, sides.get(sid))
                 if sid in self.segmentation:
-                    self.scene.set_mesh(sid, meshes[sid])
+                    self.scene.set_mesh(sid, meshes[sid], self._drawn(sid, meshes[sid]))
                     self._apply_display(sid)
                     updated.append(sid)
         if getattr(self, "_fit_pending", False) and self.scene.actors:
@@ -244,6 +246,58 @@ class MeshingMixin:
             for sid, k in keys.items():
                 self.cache.add_keys(sid, meshes[sid], versions[sid], k)
         self._submit() if self._active else None
+
+    # ---------------------------------------------------------------- faces nobody sees (app.render.culling)
+    def _set_sides(self, sid: str, sides) -> None:
+        self._neighbours.pop(sid, None)
+        (self._sides.pop(sid, None) if sides is None else self._sides.__setitem__(sid, sides))
+
+    def _opaque(self) -> dict:
+        if self._opaque_labels is None:
+            from app.render.culling import opaque_labels
+            self._opaque_labels = opaque_labels(self.segmentation, self.shown_ids())
+        return self._opaque_labels
+
+    def _drawn(self, sid: str, mesh):
+        """What the scene draws of a segment's surface: the faces a viewer can see (None: all of it)."""
+        sides = self._sides.get(sid)
+        if sides is None or mesh is None:
+            return None
+        from app.render.culling import drawn
+        return drawn(mesh, sides, self._opaque().get(self.segmentation.segment(sid).layer))
+
+    def _update_culling(self) -> None:
+        """After display changes: the surfaces with faces against a segment that became (or stopped being) shown
+        opaque draw those faces again (or not)."""
+        if self.scene is None or not self._sides:
+            self._opaque_labels = None
+            return
+        from app.render.culling import neighbours
+        before = self._opaque()
+        self._opaque_labels = None
+        after = self._opaque()
+        changed: dict[int, set] = {}
+        for layer in set(before) | set(after):
+            a = before.get(layer, np.zeros(0, np.int64))
+            b = after.get(layer, np.zeros(0, np.int64))
+            diff = set(np.setxor1d(a, b).tolist())
+            if diff:
+                changed[layer] = diff
+        if not changed:
+            return
+        seg = self.segmentation
+        for sid in list(self._sides):
+            if sid not in seg:
+                continue
+            labels = changed.get(seg.segment(sid).layer)
+            if not labels:
+                continue
+            if sid not in self._neighbours:
+                self._neighbours[sid] = neighbours(self._sides[sid])
+            if self._neighbours[sid] & labels:
+                mesh = self.scene.mesh(sid)
+                if mesh is not None:
+                    self.scene.set_drawn(sid, self._drawn(sid, mesh) or mesh)
 
     def _show_progress(self, text: str, count: int) -> None:
         if count > 3:              # a small update after a brush stroke needs no progress display

@@ -435,6 +435,36 @@ def test_smoothed_edits_of_a_big_segment_are_stitched_with_the_topology_of_a_ful
         assert max(np.abs(g[k] - e[k]).max() for k in g) <= 0.1, step
 
 
+def test_faces_between_two_shown_segments_are_not_drawn_until_one_is_hidden(win3d, qtbot):
+    """After the first build, a surface draws its faces against background only (its neighbours cover the rest);
+    hiding a neighbour in 3D, or making it translucent, draws the faces toward it again, with no re-mesh."""
+    from tests.render.test_culling import faces_between
+
+    win, view = win3d
+    seg = win.segmentation
+    layer0 = [sid for sid in seg.layer_segment_ids(0) if sid in view._sides]
+    arr = seg.layers[0]
+    pairs = [(a, b) for a in layer0 for b in layer0 if a < b and
+             faces_between(arr, {seg.segment(a).label}, {seg.segment(b).label})]
+    a, b = max(pairs, key=lambda p: faces_between(arr, {seg.segment(p[0]).label}, {seg.segment(p[1]).label}))
+    la, lb = seg.segment(a).label, seg.segment(b).label
+    # what nothing shown covers: background, and values no segment of the layer has
+    uncovered = {0} | set(np.unique(arr).tolist()) - {seg.segment(s).label for s in layer0}
+    drawn = lambda: view.scene.actors[a].GetMapper().GetInput().GetNumberOfCells()    # noqa: E731
+    meshed = len(view.cache.meshed)
+    assert drawn() == 2 * faces_between(arr, {la}, uncovered)
+    view.set_shown_in_3d(b, False)
+    assert drawn() == 2 * faces_between(arr, {la}, uncovered | {lb})
+    view.set_shown_in_3d(b, True)
+    seg.update_segment(b, opacity=0.4)
+    view._bridge.flush()
+    assert drawn() == 2 * faces_between(arr, {la}, uncovered | {lb})
+    seg.update_segment(b, opacity=1.0)
+    view._bridge.flush()
+    assert drawn() == 2 * faces_between(arr, {la}, uncovered)
+    assert len(view.cache.meshed) == meshed                       # display only: nothing re-meshed
+
+
 def test_four_up_and_3d_only_layouts_put_the_3d_view_in_the_grid_and_give_it_back(win3d, qtbot):
     from PySide6.QtGui import QKeySequence
 

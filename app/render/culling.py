@@ -1,0 +1,72 @@
+"""Faces no one can see are not drawn: a face between two segments that are both shown opaque is inside the union of
+their closed surfaces (VTK + numpy, no Qt).
+
+A layer's pass meshes all its segments at once, so the face between two touching segments is one SurfaceNets cell,
+shared by both surfaces at exactly the same points; in the SPL atlas 43 % of the cells are such faces, each drawn
+twice, once by each neighbour. With both neighbours shown and opaque, neither copy can be seen from outside (the
+union of the remaining faces is closed, since the points are shared), so the drawn surface of a segment keeps only
+its faces against background, against a hidden or translucent segment, or against a label no segment of the pass
+has: 3.1 M triangles -> 1.2 M on the atlas, and a frame of llvmpipe about twice as fast. The full surface stays
+what is exported, stitched, measured and simplified; only what the mapper draws changes, and it follows the
+neighbours' display (hide a segment: its neighbours' faces toward it are drawn again).
+
+Surfaces meshed alone (after an edit) have no `sides` and are drawn whole, which also covers the thin cracks that
+can open where a re-meshed surface meets a neighbour's from the layer's pass.
+"""
+from __future__ import annotations
+
+import numpy as np
+from vtkmodules.util import numpy_support
+from vtkmodules.vtkCommonCore import VTK_TYPE_INT32
+from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+
+
+def opaque_labels(seg, shown_ids) -> dict[int, np.ndarray]:
+    """{layer: sorted label values of the segments shown opaque in 3D}: what hides the faces toward it."""
+    out: dict[int, list[int]] = {}
+    for sid in shown_ids:
+        s = seg.segment(sid)
+        if s.opacity >= 1.0:
+            out.setdefault(s.layer, []).append(s.label)
+    return {layer: np.unique(np.asarray(v, dtype=np.int64)) for layer, v in out.items()}
+
+
+def hidden_faces(sides: np.ndarray, opaque: np.ndarray | None) -> np.ndarray:
+    """Per triangle: whether the label across it is shown opaque (0, background, never is)."""
+    if opaque is None or not len(opaque) or not len(sides):
+        return np.zeros(len(sides), dtype=bool)
+    if sides.dtype.itemsize <= 2:                     # a lookup table over the label type
+        table = np.zeros(1 << (8 * sides.dtype.itemsize), dtype=bool)
+        table[opaque[(opaque > 0) & (opaque < len(table))]] = True
+        return table[sides]
+    return np.isin(sides, opaque[opaque > 0])
+
+
+def drawn(full: vtkPolyData, sides: np.ndarray | None, opaque: np.ndarray | None) -> vtkPolyData:
+    """What to draw of a surface: `full` itself when every face may be seen, else a polydata with the same points
+    and normals (shared, not copied) and only the faces that may be seen."""
+    if sides is None:
+        return full
+    hide = hidden_faces(sides, opaque)
+    if not hide.any():
+        return full
+    tri = numpy_support.vtk_to_numpy(full.GetPolys().GetConnectivityArray()).reshape(-1, 3)
+    keep = tri[~hide]
+    cells = vtkCellArray()
+    offsets = np.arange(0, 3 * len(keep) + 1, 3, dtype=np.int32)
+    cells.SetData(numpy_support.numpy_to_vtk(offsets, deep=True, array_type=VTK_TYPE_INT32),
+                  numpy_support.numpy_to_vtk(keep.astype(np.int32).ravel(), deep=True, array_type=VTK_TYPE_INT32))
+    out = vtkPolyData()
+    out.SetPoints(full.GetPoints())
+    out.GetPointData().ShallowCopy(full.GetPointData())
+    out.SetPolys(cells)
+    return out
+
+
+def neighbours(sides: np.ndarray | None) -> frozenset[int]:
+    """The labels a surface has faces against (background aside)."""
+    if sides is None or not len(sides):
+        return frozenset()
+    if sides.dtype.itemsize <= 2:
+        return frozenset(np.flatnonzero(np.bincount(sides, minlength=1)[1:]) + 1)
+    return frozenset(int(v) for v in np.unique(sides) if v)
