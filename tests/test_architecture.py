@@ -34,7 +34,7 @@ def test_import_contracts_are_kept():
     ("app/render/lut.py", "from app.io import read_volume", "Imports point one way"),
     ("app/io/nrrd_geometry.py", "from .nrrd_data import read_data", "NRRD reading in three parts"),
     ("app/io/nrrd_header.py", "from .nrrd_geometry import list_axis", "NRRD reading in three parts"),
-    ("app/model/segment_table.py", "from .layer_store import LayerStore", "The Segmentation's parts"),
+    ("app/model/segment_store.py", "from .layer_store import LayerStore", "The Segmentation's parts"),
     ("app/model/layer_store.py", "from .segmentation import SegmentationError", "The Segmentation's parts"),
 ])
 def test_a_wrong_way_import_breaks_a_contract(tmp_path, path, line, contract):

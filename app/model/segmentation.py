@@ -5,7 +5,7 @@ collaborators, each with a small interface and none knowing the others:
 
 - `LayerStore` (`layer_store.py`): the layers (full-lattice integer arrays, `arr[i, j, k]`) and each
   (layer, label)'s voxel count and bounding box, lazy and then incremental;
-- `SegmentTable` (`segment_table.py`): the Segments in display order and which one holds each (layer, label);
+- `SegmentStore` (`segment_store.py`): the Segments in display order and which one holds each (layer, label);
 - `History` (`history.py`): undo/redo steps of invertible records;
 - `PendingEvents` (`pending_events.py`): the change events of the operation in progress, emitted as one batch.
 
@@ -31,7 +31,7 @@ from .history import History, LayerCast, LayerInsert, LayerRemove, TableChange, 
 from .layer_store import LayerStore
 from .pending_events import PendingEvents
 from .segment import Segment, generated_color
-from .segment_table import SegmentTable
+from .segment_store import SegmentStore
 
 DISPLAY_FIELDS = ("visible", "opacity", "locked")     # display/editing state: not recorded in undo
 META_FIELDS = ("name", "color", "tags", "name_auto_generated", "color_auto_generated", "extra")
@@ -47,11 +47,11 @@ class Segmentation:
         self.extra: dict[str, str] = {}          # segmentation-level file keys kept for round trips (io fills it)
         self.label_table: dict = {}              # {value: entry with .name/.color} of the label table read with it
         self.history = history or History()
-        self._store = LayerStore(geometry.shape)
+        self._layer_store = LayerStore(geometry.shape)
         # the labelmap layers, `layers[n][i, j, k]`: read them, write voxels only through `write_voxels`. The store's
         # own list (changed in place, never replaced), named here because drawing reads it per slice.
-        self.layers: list[np.ndarray] = self._store.arrays
-        self._table = SegmentTable()
+        self.layers: list[np.ndarray] = self._layer_store.arrays
+        self._segment_store = SegmentStore()
         self._pending = PendingEvents()
         self._depth = 0                          # nesting of open operations: events go out when it is back to 0
         self._colors_generated = 0               # automatic colours handed out so far
@@ -66,7 +66,7 @@ class Segmentation:
                 raise SegmentationError(f"a layer of shape {arr.shape} does not match the lattice {geometry.shape}")
             if arr.dtype.kind not in "iu" or arr.dtype.itemsize > 4:
                 raise SegmentationError(f"a labelmap layer must be a (u)int8/16/32 array, not {arr.dtype}")
-            seg._store.adopt(arr)
+            seg._layer_store.adopt(arr)
         table: dict[str, Segment] = {}
         holder: dict[tuple[int, int], str] = {}
         for s in segments:
@@ -81,7 +81,7 @@ class Segmentation:
                 raise SegmentationError(f"segment {s.name!r} has label value 0 (background)")
             table[s.id] = s
             holder[(s.layer, s.label)] = s.id
-        seg._table.replace(table, list(table))
+        seg._segment_store.replace(table, list(table))
         seg._colors_generated = len(table)
         return seg
 
@@ -92,52 +92,52 @@ class Segmentation:
 
     @property
     def segment_ids(self) -> list[str]:
-        return list(self._table.order)
+        return list(self._segment_store.order)
 
     @property
     def segments(self) -> list[Segment]:
-        return self._table.ordered()
+        return self._segment_store.ordered()
 
     @property
     def locked_ids(self) -> frozenset[str]:
         """Ids of the locked segments (edits ask it on every dab: kept current, not computed)."""
-        return self._table.locked_ids
+        return self._segment_store.locked_ids
 
     def __len__(self) -> int:
-        return len(self._table)
+        return len(self._segment_store)
 
     def __contains__(self, segment_id: str) -> bool:
-        return segment_id in self._table
+        return segment_id in self._segment_store
 
     def segment(self, segment_id: str) -> Segment:
         try:
-            return self._table[segment_id]
+            return self._segment_store[segment_id]
         except KeyError:
             raise SegmentationError(f"there is no segment with ID {segment_id!r}") from None
 
     def position(self, segment_id: str) -> int:
-        return self._table.order.index(segment_id)
+        return self._segment_store.order.index(segment_id)
 
     def segment_by_name(self, name: str) -> Segment | None:
         return next((s for s in self.segments if s.name == name), None)
 
     def segment_at(self, layer: int, label: int) -> str | None:
-        return self._table.at(layer, int(label))
+        return self._segment_store.at(layer, int(label))
 
     def labels_in_layer(self, layer: int) -> dict[int, str]:
         """{label value: segment id} of one layer (the previews' dry run and the writer's renumbering use it)."""
-        return self._table.labels_in_layer(layer)
+        return self._segment_store.labels_in_layer(layer)
 
     def layer_segment_ids(self, layer: int) -> list[str]:
-        return self._table.in_layer(layer)
+        return self._segment_store.in_layer(layer)
 
     def segments_at_voxel(self, ijk) -> list[str]:
         """IDs of all segments present at a voxel, in every layer (display order)."""
         i, j, k = (int(c) for c in ijk)
         if not self.geometry.contains((i, j, k)):
             return []
-        hits = {self._table.at(n, int(arr[i, j, k])) for n, arr in enumerate(self.layers)}
-        return [sid for sid in self._table.order if sid in hits]
+        hits = {self._segment_store.at(n, int(arr[i, j, k])) for n, arr in enumerate(self.layers)}
+        return [sid for sid in self._segment_store.order if sid in hits]
 
     def mask(self, segment_id: str, box=None) -> np.ndarray:
         """Boolean mask of a segment, on the whole lattice or inside an index box."""
@@ -147,7 +147,7 @@ class Segmentation:
 
     def voxel_count(self, segment_id: str) -> int:
         s = self.segment(segment_id)
-        return self._store.counts(s.layer).get(s.label, 0)
+        return self._layer_store.counts(s.layer).get(s.label, 0)
 
     def volume_mm3(self, segment_id: str) -> float:
         return self.voxel_count(segment_id) * self.geometry.voxel_volume
@@ -155,7 +155,7 @@ class Segmentation:
     def bounding_box(self, segment_id: str):
         """Tight index box (tuple of 3 slices) of a segment, or None when it is empty."""
         s = self.segment(segment_id)
-        return self._store.label_box(s.layer, s.label)
+        return self._layer_store.label_box(s.layer, s.label)
 
     def is_empty(self, segment_id: str) -> bool:
         return self.voxel_count(segment_id) == 0
@@ -173,7 +173,7 @@ class Segmentation:
         """Voxels were written into `layers` directly, bypassing `write_voxels` (test set-ups, bulk loaders): the
         voxel counts and boxes of `layer` (None: every layer) are recomputed when next asked for. No undo record,
         no event."""
-        self._store.forget_statistics(layer)
+        self._layer_store.forget_statistics(layer)
 
     # ---------------------------------------------------------------- segments: add, remove, change, reorder
     def add_segment(self, name: str | None = None, color=None, *, segment_id: str | None = None,
@@ -182,24 +182,24 @@ class Segmentation:
         """Add an empty segment. By default it joins the layer of the first segment with the smallest free label
         value (Slicer's AddEmptySegment); the first segment, or `new_layer=True`, gets a layer of its own."""
         with self.operation("Add segment"):
-            if new_layer or not self._table.order:
+            if new_layer or not self._segment_store.order:
                 layer = len(self.layers)
                 self._insert_layer(layer, np.uint8)
             elif layer is None:
-                layer = self._table[self._table.order[0]].layer
+                layer = self._segment_store[self._segment_store.order[0]].layer
             elif not 0 <= layer < len(self.layers):
                 raise SegmentationError(f"there is no layer {layer}")
             if label is None:
                 label = self._free_label(layer)
-            elif label == 0 or self._table.at(layer, label) is not None:
+            elif label == 0 or self._segment_store.at(layer, label) is not None:
                 raise SegmentationError(f"label value {label} is taken or invalid in layer {layer}")
             self.ensure_label_fits(layer, label)
             if color is None:
                 color = generated_color(self._colors_generated)
                 self._colors_generated += 1
-            seg = Segment(self._table.unique_id(segment_id), name or self._table.unique_name(),
+            seg = Segment(self._segment_store.unique_id(segment_id), name or self._segment_store.unique_name(),
                           tuple(map(float, color)), layer, int(label), dict(tags or {}), name is None, False)
-            order = list(self._table.order)
+            order = list(self._segment_store.order)
             order.insert(len(order) if position is None else position, seg.id)
             self._set_table({seg.id: seg}, order)
         return seg
@@ -239,7 +239,7 @@ class Segmentation:
             with self.operation(_describe(meta)):
                 changed = {}
                 for sid in ids:
-                    c = self._table[sid].copy()
+                    c = self._segment_store[sid].copy()
                     for k, v in meta.items():
                         setattr(c, k, dict(v) if isinstance(v, dict) else v)
                     if "name" in meta:
@@ -249,33 +249,33 @@ class Segmentation:
                     changed[sid] = c
                 self._set_table(changed)
         if display:
-            self._table.set_display(ids, display)
+            self._segment_store.set_display(ids, display)
             self._pending.segments(ids)
             if self._depth == 0:
                 self._emit_events()
 
     def move_segment(self, segment_id: str, position: int) -> None:
-        order = [i for i in self._table.order if i != segment_id]
+        order = [i for i in self._segment_store.order if i != segment_id]
         self.segment(segment_id)
         order.insert(max(0, min(position, len(order))), segment_id)
         self.reorder(order)
 
     def reorder(self, order: list[str]) -> None:
-        if sorted(order) != sorted(self._table.order):
+        if sorted(order) != sorted(self._segment_store.order):
             raise SegmentationError("a new order must list every segment exactly once")
-        if list(order) != self._table.order:
+        if list(order) != self._segment_store.order:
             with self.operation("Reorder segments"):
                 self._set_table({}, list(order))
 
     def _free_label(self, layer: int, start: int = 1) -> int:
-        used = set(self._table.labels_in_layer(layer)) | set(self._store.counts(layer))
+        used = set(self._segment_store.labels_in_layer(layer)) | set(self._layer_store.counts(layer))
         lab = start
         while lab in used:
             lab += 1
         return lab
 
     def _clear_voxels(self, layer: int, label: int) -> None:
-        box = self._store.label_box(layer, label)
+        box = self._layer_store.label_box(layer, label)
         if box is not None:
             region = self.layers[layer][box]
             self.write_voxels(layer, box, region == label, 0)
@@ -294,7 +294,7 @@ class Segmentation:
             if label is None:
                 label = self._free_label(layer)
             self.ensure_label_fits(layer, label)
-            box = self._store.label_box(s.layer, s.label)
+            box = self._layer_store.label_box(s.layer, s.label)
             if box is not None:
                 where = self.layers[s.layer][box] == s.label
                 self.write_voxels(s.layer, box, where, 0)
@@ -325,8 +325,8 @@ class Segmentation:
         return before - len(self.layers)
 
     def _collapse_one(self, sid: str, src: int) -> None:
-        s = self._table[sid]
-        box = self._store.label_box(s.layer, s.label)
+        s = self._segment_store[sid]
+        box = self._layer_store.label_box(s.layer, s.label)
         where = None if box is None else self.layers[s.layer][box] == s.label
         for target in range(src):
             if target >= len(self.layers) or not self.layer_segment_ids(target):
@@ -340,7 +340,7 @@ class Segmentation:
         Label values are kept where they do not collide; colliding ones get the smallest free value."""
         if len(self.layers) < 2:
             return
-        table = self._table
+        table = self._segment_store
         with self.operation("Force to single layer"):
             first = table[table.order[0]].layer
             order = sorted(table.order, key=lambda i: table[i].layer != first)   # layer `first` keeps its labels
@@ -350,7 +350,7 @@ class Segmentation:
                     continue
                 label = s.label if table.at(first, s.label) is None else self._free_label(first)
                 self.ensure_label_fits(first, label)
-                box = self._store.label_box(s.layer, s.label)
+                box = self._layer_store.label_box(s.layer, s.label)
                 self._set_table({sid: _relayered(s, first, label)})
                 if box is None:
                     continue
@@ -365,11 +365,11 @@ class Segmentation:
             self._drop_empty_layers()
 
     def _drop_empty_layers(self) -> None:
-        used = self._table.layers_used()
+        used = self._segment_store.layers_used()
         for idx in sorted(set(range(len(self.layers))) - used, reverse=True):
-            for lab in list(self._store.counts(idx)):      # orphan voxels (no segment): clear them first
+            for lab in list(self._layer_store.counts(idx)):      # orphan voxels (no segment): clear them first
                 self._clear_voxels(idx, lab)
-            shifted = {s.id: _relayered(s, s.layer - 1) for s in self._table.ordered() if s.layer > idx}
+            shifted = {s.id: _relayered(s, s.layer - 1) for s in self._segment_store.ordered() if s.layer > idx}
             if shifted:
                 self._set_table(shifted)
             self._remove_layer(idx)
@@ -424,7 +424,7 @@ class Segmentation:
         return self._pending.signals
 
     def _emit_events(self) -> None:
-        self._pending.emit(self._table)
+        self._pending.emit(self._segment_store)
 
     # ---------------------------------------------------------------- primitive 1: voxels
     def write_voxels(self, layer: int, box, where: np.ndarray, value) -> int:
@@ -434,7 +434,7 @@ class Segmentation:
         if self._depth == 0:
             with self.operation("Edit voxels"):
                 return self.write_voxels(layer, box, where, value)
-        changed = self._store.write(layer, box, where, value)
+        changed = self._layer_store.write(layer, box, where, value)
         if changed is None:
             return 0
         where, old, new, labels = changed
@@ -443,22 +443,22 @@ class Segmentation:
         return int(old.size)
 
     def _voxels_changed(self, layer: int, box, labels) -> None:
-        at = self._table.at
+        at = self._segment_store.at
         self._pending.voxels(VoxelChange(layer, box, frozenset(filter(None, (at(layer, lab) for lab in labels)))))
 
     # ---------------------------------------------------------------- primitives 2-4: layers
     def _insert_layer(self, index: int, dtype) -> None:
-        self._store.insert(index, dtype)
+        self._layer_store.insert(index, dtype)
         self.history.record(LayerInsert(index, np.dtype(dtype).str))
         self._pending.structure()
 
     def _remove_layer(self, index: int) -> None:
-        dtype = self._store.remove(index)
+        dtype = self._layer_store.remove(index)
         self.history.record(LayerRemove(index, dtype.str))
         self._pending.structure()
 
     def _cast_layer(self, index: int, dtype) -> None:
-        old = self._store.cast(index, dtype)
+        old = self._layer_store.cast(index, dtype)
         if old is not None:
             self.history.record(LayerCast(index, old.str, np.dtype(dtype).str))
             self._pending.structure()
@@ -466,9 +466,9 @@ class Segmentation:
     # ---------------------------------------------------------------- primitive 5: the segment table
     def _set_table(self, after: dict, order: list | None = None) -> None:
         """Replace segments (id -> Segment, or None to delete) and optionally the display order."""
-        before, order_before = self._table.replace(after, order)
+        before, order_before = self._segment_store.replace(after, order)
         self.history.record(TableChange(before, {i: (s.copy() if s else None) for i, s in after.items()},
-                                        order_before, tuple(self._table.order)))
+                                        order_before, tuple(self._segment_store.order)))
         self._pending.segments(after.keys())
         if order is not None or any(v is None for v in after.values()) or any(v is None for v in before.values()):
             self._pending.structure()
@@ -478,7 +478,7 @@ class Segmentation:
         """Re-apply (redo) or invert (undo) one history record."""
         if isinstance(rec, VoxelPatch):
             where = rec.mask()
-            labels = self._store.restore(rec.layer, rec.box, where, rec.values("old" if undo else "new"))
+            labels = self._layer_store.restore(rec.layer, rec.box, where, rec.values("old" if undo else "new"))
             self._voxels_changed(rec.layer, rec.box, labels)
         elif isinstance(rec, (LayerInsert, LayerRemove)):
             if isinstance(rec, LayerInsert) == undo:
@@ -493,7 +493,7 @@ class Segmentation:
             for sid, seg in target.items():
                 if seg is not None:
                     seg = seg.copy()
-                    cur = self._table.get(sid)
+                    cur = self._segment_store.get(sid)
                     if cur is not None:       # display state is not part of the undo history
                         for f in DISPLAY_FIELDS:
                             setattr(seg, f, getattr(cur, f))

@@ -1,7 +1,7 @@
-"""The segment table of a Segmentation: which segments exist, in which display order, and which segment holds
+"""The segments of a Segmentation: which segments exist, in which display order, and which segment holds
 each (layer, label value) of the layers.
 
-`SegmentTable` knows nothing of voxels or undo. It checks nothing either: `Segmentation` validates every request,
+`SegmentStore` knows nothing of voxels or undo. It checks nothing either: `Segmentation` validates every request,
 changes the table through `replace` (whole Segment copies in, whole copies of what was there out, for the undo
 record) or `set_display` (display state, not recorded), and turns each change into events.
 """
@@ -12,7 +12,7 @@ from typing import Iterable
 from .segment import Segment, new_segment_id
 
 
-class SegmentTable:
+class SegmentStore:
     def __init__(self) -> None:
         self._by_id: dict[str, Segment] = {}
         self.order: list[str] = []                    # segment ids in display order: read it, change it by `replace`
