@@ -13,9 +13,12 @@ Every change goes through four journaled primitives below (`write_voxels`, layer
 change); each one asks a collaborator to change, records the inverse in the history and queues an event. So
 undo/redo, statistics and change events work the same for every operation, and undo is `_apply` of the records.
 
-The operations themselves (add/remove/change/reorder segments, move them between layers) are methods of this one
-class rather than of mixins: they combine the table, the layers and the journal in ways that would otherwise need
-each part to reach into the others' state, which is what the previous mixins did.
+Why this shape. The operations used to live in two mixins (segment operations, layer operations) that used the
+class's and each other's private attributes. Now the state is split where the boundary is real: each part has a
+handful of calls and an import-linter contract keeps it from importing this module or the other parts. The
+operations (add/remove/change/reorder segments; move, separate, collapse, force to one layer) stay methods of this
+one class, in sections, because each combines the segments, the layers and the journal: split off again, they
+would need the private primitives again.
 """
 from __future__ import annotations
 
