@@ -199,7 +199,7 @@ def _fill_rows() -> list[Row]:
     for n, k in enumerate(range(10, 51, 10)):
         r = 20 + 8 * n
         seg.layers[0][:, :, k][(g[0] - 100 + 3 * n) ** 2 + (g[1] - 90) ** 2 <= r * r] = 1
-    seg._counts[0] = seg._boxes[0] = None
+    seg.invalidate_statistics(0)
     t0 = time.perf_counter()
     import itk  # noqa: F401 - the first-use cost, measured apart
     load = time.perf_counter() - t0

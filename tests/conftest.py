@@ -41,8 +41,7 @@ def small_segmentation():
     arr[2:8, 2:8, 2:8] = 1
     arr[8:14, 2:8, 2:8] = 2
     arr[4:10, 10:16, 8:14] = 3
-    seg._counts[0] = None   # voxels written directly above: recompute statistics lazily
-    seg._boxes[0] = None
+    seg.invalidate_statistics(0)   # voxels written directly above: recompute statistics lazily
     seg.history.clear()
     return seg, ids
 

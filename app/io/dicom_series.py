@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from app.model.geometry import Geometry
+from app.model.progress import scaled
 
 from .errors import FileFormatError
 from .grey_values import rescale_slices
@@ -269,7 +270,6 @@ def read_series(path, series_uid: str | None = None, progress=None) -> tuple[np.
     import pydicom
 
     path = Path(path)
-    scaled = (lambda a, b: (lambda f: progress(a + (b - a) * (f or 0.0)))) if progress else (lambda a, b: None)
     if path.is_file():
         if not is_dicom_file(path):
             raise FileFormatError(f"{path.name} is not a DICOM file")
@@ -279,7 +279,7 @@ def read_series(path, series_uid: str | None = None, progress=None) -> tuple[np.
             series_uid = str(head.get("SeriesInstanceUID", "")) or None
     else:
         folder = path
-    info = choose(scan(folder, scaled(0.0, 0.15)), series_uid, folder)
+    info = choose(scan(folder, scaled(progress, 0.0, 0.15)), series_uid, folder)
     frames, datasets, geometry, order = _collect(folder, info, full=False)
     shape = geometry.shape
     rows, cols = shape[1], shape[0]
@@ -289,7 +289,7 @@ def read_series(path, series_uid: str | None = None, progress=None) -> tuple[np.
         raise FileFormatError(str(exc)) from None
     arr, ranges = None, []
     k_of = {id(frames[idx]): k for k, idx in enumerate(order)}
-    progress_read = scaled(0.15, 1.0)
+    progress_read = scaled(progress, 0.15, 1.0)
     done = 0
     by_file: dict[Path, list[_Frame]] = {}
     for fr in frames:

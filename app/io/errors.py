@@ -1,4 +1,5 @@
-"""The exceptions and warnings of the io package (re-exported by the facade)."""
+"""The exceptions and warnings of the io package (re-exported by the facade), and how a value read from a file
+is quoted in their one-sentence messages."""
 from __future__ import annotations
 
 import warnings
@@ -15,3 +16,14 @@ class FileFormatWarning(UserWarning):
 def warn(message: str) -> None:
     """One-sentence warning about a file, attributed to the caller of the io facade."""
     warnings.warn(message, FileFormatWarning, stacklevel=3)
+
+
+def printable(exc, limit: int = 120) -> str:
+    """A parser's complaint fit for one sentence: it may quote kilobytes of binary junk from the file."""
+    text = "".join(c if c.isprintable() else "?" for c in str(exc))
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def quoted(value, limit: int = 60) -> str:
+    """A value from a file quoted in a message: a mutated header can carry kilobytes of binary data in one field."""
+    return printable(repr(value) if isinstance(value, str) else value, limit)

@@ -10,8 +10,7 @@ from app.model.segmentation import Segmentation
 
 from . import nrrd_write as nw
 from .atomic import atomic_write, os_error_message
-from .errors import FileFormatError
-from .nrrd_format import _shown
+from .errors import FileFormatError, quoted
 from .lattice import check_writable
 from .color_tables import LabelEntry, ctbl_text, itksnap_text
 from .masks import stem
@@ -62,7 +61,7 @@ def _check_single_labelmap(seg: Segmentation, order: list[int]) -> None:
     owner: dict[int, str] = {}
     for s in seg.segments:
         if s.label in owner:
-            raise FileFormatError(f"segments {_shown(owner[s.label])} and {_shown(s.name)} both use label value "
+            raise FileFormatError(f"segments {quoted(owner[s.label])} and {quoted(s.name)} both use label value "
                                   f"{s.label} in "
                                   f"different layers; collapse the layers first (`segedit convert --collapse`), "
                                   f"which gives clashing segments free values, or {OPTIONS}")
@@ -74,7 +73,7 @@ def _check_table_names(seg: Segmentation, what: str) -> None:
     in a name cannot come back, so the export is refused naming the segment (a .seg.nrrd keeps such names)."""
     for s in seg.segments:
         if any(c in s.name for c in '"\n\r\t') or any(ord(c) < 32 for c in s.name):
-            raise FileFormatError(f"{what}: the name of segment {_shown(s.name)} holds a line break, tab or double "
+            raise FileFormatError(f"{what}: the name of segment {quoted(s.name)} holds a line break, tab or double "
                                   f"quote, "
                                   f"which the .label table beside the labelmap cannot store; rename it, or save "
                                   f"as .seg.nrrd, which keeps it")

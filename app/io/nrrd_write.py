@@ -6,7 +6,7 @@ import numpy as np
 from app.model.geometry import Geometry
 
 from .gzip_fast import gzip_chunks
-from .nrrd_format import NUMPY_TO_NRRD, escape
+from .nrrd_header import NUMPY_TO_NRRD, escape
 
 
 def format_number(x: float) -> str:

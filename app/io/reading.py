@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 
 from app.model.geometry import Geometry
+from app.model.progress import scaled
 from app.model.segmentation import Segmentation
 
-from . import color_tables, nrrd_format, seg_nrrd
+from . import color_tables, nrrd_data, nrrd_geometry, nrrd_header, seg_nrrd
 from .errors import FileFormatError, warn
 from .plain_labelmap import segmentation_from_labelmap
 
@@ -21,7 +22,7 @@ def kind_of(path: Path) -> str:
         return "nrrd"
     if name.endswith((".nii", ".nii.gz")):
         return "nifti"
-    if nrrd_format.is_nrrd(path):
+    if nrrd_header.is_nrrd(path):
         return "nrrd"
     raise FileFormatError(f"{path.name}: unsupported file type (expected .seg.nrrd, .nrrd, .nhdr, .nii or .nii.gz)")
 
@@ -39,17 +40,17 @@ def open_segmentation(path: Path, labels=None, progress=None) -> Segmentation:
     _check_file(path)
     kind = kind_of(path)
     if kind == "nrrd":
-        header = nrrd_format.read_header(path)
+        header = nrrd_header.read_header(path)
         if seg_nrrd.is_segmentation(header):
             if labels not in (None, False):
                 warn(f"{path.name} names its own segments; the label table {Path(labels).name} was not used")
             return seg_nrrd.read(header, progress)
-        axes = nrrd_format.spatial_axes(header)
+        axes = nrrd_geometry.spatial_axes(header)
         if len(header.sizes) != 3:
             raise FileFormatError(f"{path.name} has {len(header.sizes)} axes and no segment names; a plain "
                                   f"labelmap must be a 3D image")
-        geometry = nrrd_format.geometry(header, axes)
-        arr = nrrd_format.read_data(header, nrrd_format.scaled(progress, 0.0, 0.7))
+        geometry = nrrd_geometry.geometry(header, axes)
+        arr = nrrd_data.read_data(header, scaled(progress, 0.0, 0.7))
     else:
         from . import nifti
 
@@ -98,14 +99,14 @@ def read_volume(path: Path, progress=None) -> tuple[np.ndarray, Geometry]:
         from . import nifti
 
         return nifti.read(path, progress)
-    header = nrrd_format.read_header(path)
-    axes = nrrd_format.spatial_axes(header)
-    lax = nrrd_format.list_axis(header)
+    header = nrrd_header.read_header(path)
+    axes = nrrd_geometry.spatial_axes(header)
+    lax = nrrd_geometry.list_axis(header)
     if lax is not None and header.sizes[lax] != 1:
         raise FileFormatError(f"{path.name} holds {header.sizes[lax]} values per voxel; a grey-value volume "
                               f"needs one")
-    geometry = nrrd_format.geometry(header, axes)
-    arr = nrrd_format.read_data(header)
+    geometry = nrrd_geometry.geometry(header, axes)
+    arr = nrrd_data.read_data(header)
     if lax is not None:
         arr = np.take(arr, 0, axis=lax)
     if progress:

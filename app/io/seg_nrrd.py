@@ -14,12 +14,14 @@ import numpy as np
 
 from app.model import label_values as lb
 from app.model.geometry import Geometry
+from app.model.progress import scaled
 from app.model.segment import Segment, generated_color
 from app.model.segmentation import Segmentation
 
-from . import nrrd_format as nf
-from .nrrd_format import _shown
-from .errors import FileFormatError, warn
+from . import nrrd_geometry
+from .errors import FileFormatError, quoted, warn
+from .nrrd_data import read_data
+from .nrrd_header import NrrdFile
 from .plain_labelmap import as_label_array
 from .limits import TooLarge, check_allocation
 
@@ -35,7 +37,7 @@ _SEG_KEY = re.compile(r"^Segment(\d+)_(.+)$")
 EMPTY_EXTENT = (0, -1, 0, -1, 0, -1)
 
 
-def is_segmentation(header: nf.NrrdFile) -> bool:
+def is_segmentation(header: NrrdFile) -> bool:
     """Slicer's rule: segment keys start at `Segment0_ID`; without it the file is a plain labelmap, except the
     1-voxel "no image data" file of an empty segmentation (Segmentation_ keys only)."""
     if "Segment0_ID" in header.custom:
@@ -50,12 +52,12 @@ class _RawSegment:
     keys: dict
 
 
-def read(header: nf.NrrdFile, progress=None) -> Segmentation:
+def read(header: NrrdFile, progress=None) -> Segmentation:
     name = header.path.name
-    axes = nf.spatial_axes(header)
-    lax = nf.list_axis(header)
-    geometry = nf.geometry(header, axes)
-    data = nf.read_data(header, nf.scaled(progress, 0.0, 0.8))
+    axes = nrrd_geometry.spatial_axes(header)
+    lax = nrrd_geometry.list_axis(header)
+    geometry = nrrd_geometry.geometry(header, axes)
+    data = read_data(header, scaled(progress, 0.0, 0.8))
     data = as_label_array(data, name)
     frames = [data] if lax is None else [np.array(np.moveaxis(data, lax, 0)[n], order="F")   # one copy each
                                           for n in range(data.shape[lax])]
@@ -95,7 +97,7 @@ def legacy_geometry(itk: Geometry, start) -> Geometry:
     return Geometry.from_ijk_to_lps(itk.shape, m)
 
 
-def _offset(header: nf.NrrdFile) -> tuple[int, int, int]:
+def _offset(header: NrrdFile) -> tuple[int, int, int]:
     text = header.custom.get(KEY_OFFSET)
     if text is None and KEY_LEGACY_EXTENT in header.custom:
         ext = _ints(header.custom[KEY_LEGACY_EXTENT], 6, header.path.name, KEY_LEGACY_EXTENT)
@@ -111,7 +113,7 @@ def _ints(text: str, n: int, name: str, key: str) -> list[int]:
     except (ValueError, OverflowError):      # "nan", "inf"
         values = []
     if len(values) != n:
-        raise FileFormatError(f"{name}: {key} must hold {n} integers, not {_shown(text)}")
+        raise FileFormatError(f"{name}: {key} must hold {n} integers, not {quoted(text)}")
     return values
 
 
@@ -139,21 +141,21 @@ def _segments(raw: list[_RawSegment], n_frames: int, offset, name: str, auto_def
         label = _int_key(k, "LabelValue", 1, name)
         sid = k["ID"].strip() or f"Segment_{rs.index + 1}"
         if not -2**31 <= label < 2**32:
-            raise FileFormatError(f"{name}: LabelValue {label} of segment {_shown(sid)} is beyond the 32-bit range")
+            raise FileFormatError(f"{name}: LabelValue {label} of segment {quoted(sid)} is beyond the 32-bit range")
         if not 0 <= layer < n_frames:
-            warn(f"{name}: segment {_shown(sid)} names layer {layer} but the file has {n_frames}; it was skipped")
+            warn(f"{name}: segment {quoted(sid)} names layer {layer} but the file has {n_frames}; it was skipped")
             continue
         if label == 0:
-            warn(f"{name}: segment {_shown(sid)} has label value 0 (the background); it was skipped")
+            warn(f"{name}: segment {quoted(sid)} has label value 0 (the background); it was skipped")
             continue
         if (layer, label) in taken:      # Slicer loads it: both show the same voxels. The second gets a copy.
-            warn(f"{name}: segments {_shown(taken[(layer, label)])} and {_shown(sid)} both claim label {label} of "
-                 f"layer {layer}; {_shown(sid)} was given a copy of those voxels in a layer of its own")
+            warn(f"{name}: segments {quoted(taken[(layer, label)])} and {quoted(sid)} both claim label {label} of "
+                 f"layer {layer}; {quoted(sid)} was given a copy of those voxels in a layer of its own")
             copies.append((layer, label))
             layer = n_frames + len(copies) - 1
         if sid in ids:
             new = _dedupe(sid, ids)
-            warn(f"{name}: segment ID {_shown(sid)} appears twice; the second one was renamed {_shown(new)}")
+            warn(f"{name}: segment ID {quoted(sid)} appears twice; the second one was renamed {quoted(new)}")
             sid = new
         ids.add(sid)
         taken.setdefault((layer, label), sid)
@@ -175,7 +177,7 @@ def _int_key(keys: dict, key: str, default: int, name: str) -> int:
     try:
         return int(keys[key].strip())
     except ValueError:
-        raise FileFormatError(f"{name}: {key} {_shown(keys[key])} of segment {_shown(keys.get('ID'))} is not an "
+        raise FileFormatError(f"{name}: {key} {quoted(keys[key])} of segment {quoted(keys.get('ID'))} is not an "
                               f"integer") from None
 
 
@@ -224,7 +226,7 @@ def _extent(text, offset, name: str):
     return values
 
 
-def _sentinel(header: nf.NrrdFile, geometry: Geometry, frames, offset):
+def _sentinel(header: NrrdFile, geometry: Geometry, frames, offset):
     """A 1x1x1 all-zero image means "no image data": every layer is empty (Slicer also ignores a non-zero
     single voxel; we keep it, since it is data). Use the reference geometry, when the conversion parameters hold
     one, so that the (empty) segmentation has a usable lattice; file voxel 0 is then the reference extent's start."""

@@ -21,8 +21,7 @@ from app.model.segmentation import Segmentation
 
 from . import nrrd_write as nw
 from .atomic import atomic_write, os_error_message
-from .errors import FileFormatError
-from .nrrd_format import _shown
+from .errors import FileFormatError, quoted
 from .lattice import check_writable
 from .seg_nrrd import (_SEG_KEY, KEY_CONTAINED, KEY_MASTER, KEY_OFFSET, KEY_PARAMS, PARAM_GEOMETRY, reference_geometry)
 
@@ -73,7 +72,7 @@ def check_label_values(seg: Segmentation, what: str) -> None:
     segment and the way out (segedit renumbers only when asked to, see `renumber_large_labels`)."""
     for s in seg.segments:
         if s.label > SLICER_MAX_LABEL:
-            raise FileFormatError(f"{what}: segment {_shown(s.name)} has label value {s.label}, above "
+            raise FileFormatError(f"{what}: segment {quoted(s.name)} has label value {s.label}, above "
                                   f"{SLICER_MAX_LABEL}, "
                                   f"which 3D Slicer reads as a negative number (the segment would open empty); "
                                   f"give it a smaller value, e.g. `segedit convert IN OUT --renumber-large-labels`")
@@ -91,12 +90,12 @@ def check_texts(seg: Segmentation, what: str) -> None:
         for kind, text in texts:
             bad = _UNSTORABLE.search(text)
             if bad:
-                raise FileFormatError(f"{what}: the {kind} of segment {_shown(s.name)} holds a "
+                raise FileFormatError(f"{what}: the {kind} of segment {quoted(s.name)} holds a "
                                       f"{_CHAR_NAMES.get(bad[0], 'control character')}, which a .seg.nrrd cannot "
                                       f"store; rename it")
         for key, value in s.tags.items():
             if "|" in key + value or ":" in key:
-                raise FileFormatError(f"{what}: the tag {_shown(key)} of segment {_shown(s.name)} holds a '|' (or its "
+                raise FileFormatError(f"{what}: the tag {quoted(key)} of segment {quoted(s.name)} holds a '|' (or its "
                                       f"name a "
                                       f"':'), which splits tags in a .seg.nrrd; rename the tag")
 

@@ -234,7 +234,9 @@ class History:
             self._changed = SignalInstance(())
         return self._changed
 
-    def _emit_changed(self) -> None:          # also called by Segmentation after an undo or redo
+    def emit_changed(self) -> None:
+        """Tell subscribers the stacks changed (Segmentation calls it after an undo or redo, once its own events
+        are out)."""
         if self._changed is not None:
             self._changed.emit()
 
@@ -269,13 +271,25 @@ class History:
             self.undo_stack.append(step)
             self.redo_stack.clear()
             self._trim()
-            self._emit_changed()
+            self.emit_changed()
             return step
         return None
 
     def discard_open(self) -> Step:
         """Pop the innermost open step without committing it (the caller rolls it back)."""
         return self._open.pop()
+
+    # -- replaying (the Segmentation applies the records; these move the step between the stacks) --------------
+    def take(self, undo: bool) -> Step | None:
+        """Take the step an undo (or a redo) replays off its stack; None when there is none or a step is open."""
+        source = self.undo_stack if undo else self.redo_stack
+        if not source or self._open:
+            return None
+        return source.pop()
+
+    def put_back(self, step: Step, undone: bool) -> None:
+        """A replayed step goes on the other stack: an undone step can be redone, a redone one undone."""
+        (self.redo_stack if undone else self.undo_stack).append(step)
 
     @contextmanager
     def paused(self):
@@ -291,7 +305,7 @@ class History:
         n = len(self.undo_stack)
         self._trim()
         if len(self.undo_stack) != n:
-            self._emit_changed()
+            self.emit_changed()
 
     def _trim(self) -> None:
         while len(self.undo_stack) > self.min_steps and self.total_bytes > self.budget_bytes:
@@ -300,7 +314,7 @@ class History:
     def clear(self) -> None:
         self.undo_stack.clear()
         self.redo_stack.clear()
-        self._emit_changed()
+        self.emit_changed()
 
     @property
     def total_bytes(self) -> int:

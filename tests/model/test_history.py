@@ -33,7 +33,7 @@ def start_document(history: History | None = None) -> Segmentation:
         seg.add_segment(f"s{n}")
     arr = seg.layers[0]
     arr[1:6, 1:6, 1:4], arr[6:12, 3:9, 2:7], arr[3:9, 8:13, 5:9] = 1, 2, 3
-    seg._counts[0] = seg._boxes[0] = None      # written directly above: statistics are recomputed lazily
+    seg.invalidate_statistics(0)      # written directly above: statistics are recomputed lazily
     seg.history.clear()
     return seg
 

@@ -83,7 +83,7 @@ def test_every_axis_order_of_the_file_gives_the_same_shell(order):
         seg = Segmentation(Geometry(shape, spacing, (0.0, 0.0, 0.0), tuple(map(tuple, dirs.T))))
         sid = seg.add_segment("a").id
         seg.layers[0][np.transpose(m0, perm)] = 1
-        seg._counts[0] = seg._boxes[0] = None
+        seg.invalidate_statistics(0)
         hollow(seg, [sid], 2.0, HollowMode.CENTRED)
         out.append(np.transpose(seg.mask(sid), np.argsort(perm)))
     assert np.array_equal(out[0], out[1]) and out[0].any()

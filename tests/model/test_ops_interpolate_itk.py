@@ -90,7 +90,7 @@ def test_every_axis_order_of_the_file_gives_the_same_fill(order):
         seg = Segmentation(Geometry(shape, (1.0, 1.0, 1.0), (0, 0, 0), tuple(map(tuple, dirs.T))))
         sid = seg.add_segment("a").id
         seg.layers[0][np.transpose(vol0, perm)] = 1
-        seg._counts[0] = seg._boxes[0] = None
+        seg.invalidate_statistics(0)
         fill_between_slices(seg, [sid], list(perm).index(2), method=MORPHOLOGICAL)   # the same physical axis
         out.append(np.transpose(seg.mask(sid), np.argsort(perm)))
     assert np.array_equal(out[0], out[1]) and out[0].sum() > vol0.sum()

@@ -301,6 +301,22 @@ def test_boxes_stay_tight_after_erasing_the_edge(seg):
     assert seg.bounding_box(a.id) is None and seg.is_empty(a.id)
 
 
+def test_statistics_follow_voxels_written_directly_once_invalidated(seg):
+    """Set-ups and loaders write into `layers` directly; after `invalidate_statistics` counts and boxes are those of
+    the array (numpy), for the layer named or for every layer."""
+    a, b = seg.add_segment(), seg.add_segment(new_layer=True)
+    paint(seg, a.id, (0, 0, 0), (4, 4, 4))
+    assert seg.voxel_count(a.id) == 64 and seg.voxel_count(b.id) == 0
+    seg.layers[0][5:9, 1:3, 2:7] = a.label
+    seg.layers[1][10:12, 0:18, 3:4] = b.label
+    seg.invalidate_statistics(0)
+    assert seg.voxel_count(a.id) == int(np.count_nonzero(seg.layers[0] == a.label)) == 64 + 4 * 2 * 5
+    assert seg.bounding_box(a.id) == (slice(0, 9), slice(0, 4), slice(0, 7))
+    assert seg.voxel_count(b.id) == 0                    # layer 1 not invalidated: still what the model wrote
+    seg.invalidate_statistics()
+    assert seg.voxel_count(b.id) == 2 * 18 and seg.bounding_box(b.id) == (slice(10, 12), slice(0, 18), slice(3, 4))
+
+
 def test_segments_at_voxel_reports_every_layer(seg):
     a, b = seg.add_segment(), seg.add_segment()
     paint(seg, a.id, (0, 0, 0), (4, 4, 4))

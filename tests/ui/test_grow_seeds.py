@@ -27,7 +27,7 @@ def grow_window(make_window):
     seg = Segmentation(geo)
     ids = [seg.add_segment(n).id for n in ("left", "right", "other")]
     seg.layers[0][40:50, 5:15, :] = seg.segment(ids[2]).label          # "other" sits where "right" will grow
-    seg._counts[0] = seg._boxes[0] = None
+    seg.invalidate_statistics(0)
     seg.history.clear()
     rng = np.random.default_rng(0)
     grey = np.where(np.arange(SHAPE[0])[:, None, None] < EDGE, 0.0, 100.0) + rng.normal(0, 2, SHAPE)

@@ -30,7 +30,7 @@ def window(make_window):
     seg = Segmentation(Geometry(SHAPE, (1.0, 2.0, 1.0), (0, 0, 0), PERMUTED))
     ids = [seg.add_segment(n).id for n in ("a", "b")]
     seg.layers[0][20:30, :, 10:20] = seg.segment(ids[1]).label
-    seg._counts[0] = seg._boxes[0] = None
+    seg.invalidate_statistics(0)
     seg.history.clear()
     grey = np.zeros(SHAPE, np.float32)
     grey[5:35, :, 4:30] = 100
@@ -100,7 +100,7 @@ def test_draw_double_click_fills_and_escape_cancels(window):
 def test_scissors_freehand_erases_visible_segments_through_the_volume(window):
     win, ed, seg, ids, view, _ = window
     seg.layers[0][0:40, :, 0:3] = seg.segment(ids[0]).label
-    seg._counts[0] = seg._boxes[0] = None
+    seg.invalidate_statistics(0)
     QTest.keyClick(view, Qt.Key_7)
     assert ed.state.tool is ToolKind.SCISSORS and ed.panel.tool_options.scissors.isVisible()
     assert not ed.panel.tool_options.depth.isEnabled(), "an unlimited cut has no depth"
@@ -221,7 +221,7 @@ def test_scissors_erase_selected_segments_only(make_window):
     ids = [seg.add_segment(n).id for n in ("a", "b", "c")]
     for n, sid in enumerate(ids):
         seg.layers[0][n * 10:(n + 1) * 10, :, :] = seg.segment(sid).label
-    seg._counts[0] = seg._boxes[0] = None
+    seg.invalidate_statistics(0)
     seg.history.clear()
     win = make_window(size=(1000, 800))
     ed = segment_editor.install(win)

@@ -160,7 +160,7 @@ def perturbed(seg):
         arr[m] = 0
         arr[np.roll(m, 2, axis=0) & (arr == 0)] = s.label
     arr[arr == b.segments[1].label] = 0
-    b._counts[0] = b._boxes[0] = None
+    b.invalidate_statistics(0)
     return b
 
 

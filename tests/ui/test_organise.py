@@ -33,7 +33,7 @@ def big_window(make_window):
     arr = seg.layers[0]
     flat = arr.reshape(-1)
     flat[:1000] = np.array([s.label for s in seg.segments])
-    seg._counts[0] = seg._boxes[0] = None
+    seg.invalidate_statistics(0)
     seg.history.clear()
     win = make_window()
     org = organise.install(win)
@@ -121,7 +121,7 @@ def edit_window(make_window):
     ids = [seg.add_segment(n).id for n in ("a", "b", "c")]
     seg.layers[0][30:50, 10:30, :] = seg.segment(ids[1]).label
     seg.layers[0][30:50, 30:45, :] = seg.segment(ids[2]).label
-    seg._counts[0] = seg._boxes[0] = None
+    seg.invalidate_statistics(0)
     gr.set_group(seg, ids[1:], "Protected")
     seg.history.clear()
     win = make_window(size=(1000, 800))

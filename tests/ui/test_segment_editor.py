@@ -43,7 +43,7 @@ def edit_window(make_window):
     seg = Segmentation(Geometry(SHAPE, (1.0, 1.0, 2.0)))
     ids = [seg.add_segment(n).id for n in ("a", "b", "c")]
     seg.layers[0][30:50, 10:30, :] = seg.segment(ids[1]).label
-    seg._counts[0] = seg._boxes[0] = None      # written directly: statistics recomputed on demand
+    seg.invalidate_statistics(0)      # written directly: statistics recomputed on demand
     seg.history.clear()
     win = make_window(size=(1000, 800))
     ed = segment_editor.install(win)

@@ -20,8 +20,7 @@ def _far_document():
     arr = seg.layers[0]
     arr[2:6, 2:6, 2:6] = seg.segment(a).label              # a tiny piece, meshed first (smallest job first)
     arr[20:58, 5:38, 5:38] = seg.segment(b).label
-    seg._counts[0] = None
-    seg._boxes[0] = None
+    seg.invalidate_statistics(0)
     seg.history.clear()
     return seg
 

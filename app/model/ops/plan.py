@@ -9,27 +9,13 @@ inside one `seg.operation`, so the whole run is one undo step and is rolled back
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
 from ..boxes import full_box, pad_box, shrink_to_content  # noqa: F401 (the operations import them from here)
 from ..edits import EditMode, EditPolicy, apply_mask
+from ..progress import Progress, report, scaled  # noqa: F401 (the operations import them from here)
 from ..segmentation import Segmentation, SegmentationError
-
-Progress = Callable[[float], None] | None
-
-
-def report(progress: Progress, fraction: float) -> None:
-    if progress is not None:
-        progress(max(0.0, min(1.0, float(fraction))))
-
-
-def scaled(progress: Progress, start: float, stop: float) -> Progress:
-    """A progress callable that maps 0..1 onto start..stop of `progress` (None stays None)."""
-    if progress is None:
-        return None
-    return lambda f: progress(start + (stop - start) * f)
 
 
 @dataclass

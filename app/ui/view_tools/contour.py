@@ -35,19 +35,38 @@ def _in_plane_distance(p, q, plane_axis: int) -> float:
     return math.hypot(p[a] - q[a], p[b] - q[b])
 
 
-class DrawTool(ToolCore):
-    name = "Draw"
+class _SliceContourTool(ToolCore):
+    """What Draw and Scissors share: points collected on the one slice of one view where the contour started,
+    handed over (and cleared from the view) when it is applied."""
 
     def __init__(self, state, segmentation, reference=None) -> None:
         super().__init__(state, segmentation, reference)
         self.points: list[tuple] = []
         self._where: tuple[int, int] | None = None      # (plane axis, slice) of the contour
-        self._hover = None
-        self._dragging = False
 
     @property
     def active(self) -> bool:
         return bool(self.points)
+
+    def _take_contour(self):
+        """(document, points, plane axis, slice) of the contour, now cleared from the view; None when there is no
+        document or no point."""
+        points, where = self.points, self._where
+        self.points = []
+        self.set_marks(None)
+        seg = self._document()
+        if seg is None or not points:
+            return None
+        return seg, points, *where
+
+
+class DrawTool(_SliceContourTool):
+    name = "Draw"
+
+    def __init__(self, state, segmentation, reference=None) -> None:
+        super().__init__(state, segmentation, reference)
+        self._hover = None
+        self._dragging = False
 
     # ---------------------------------------------------------------- Tool protocol
     def press(self, ijk, ctx: ViewContext) -> bool:
@@ -118,19 +137,18 @@ class DrawTool(ToolCore):
 
     def finish(self) -> bool:
         """Fill the polygon on its slice: one undo step. False (and a message) when refused."""
-        points, (axis, index) = self.points, self._where
-        self.points, self._hover = [], None
-        self.set_marks(None)
-        seg = self._document()
-        if seg is None or not points:
+        self._hover = None
+        taken = self._take_contour()
+        if taken is None:
             return False
+        seg, points, axis, index = taken
         sid = self.segment_ok(seg, "draw")
         if sid is None:
             return False
         return self.apply(seg, plan_draw(seg, sid, points, axis, index), EditMode.ADD)
 
 
-class ScissorsTool(ToolCore):
+class ScissorsTool(_SliceContourTool):
     name = "Scissors"
 
     def __init__(self, state, segmentation, reference=None, options: ToolOptions | None = None,
@@ -139,12 +157,6 @@ class ScissorsTool(ToolCore):
         self.options = options or ToolOptions()
         # scope_ids(seg, scope) -> segment ids (the window knows the table's selection); default below
         self._scope_ids = scope_ids or default_scope_ids(state)
-        self.points: list[tuple] = []
-        self._where = None
-
-    @property
-    def active(self) -> bool:
-        return bool(self.points)
 
     def press(self, ijk, ctx: ViewContext) -> bool:
         if self._document() is None:
@@ -217,12 +229,10 @@ class ScissorsTool(ToolCore):
                              text=self.options.scissors_operation.value))
 
     def finish(self) -> bool:
-        points, (axis, index) = self.points, self._where
-        self.points = []
-        self.set_marks(None)
-        seg = self._document()
-        if seg is None or not points:
+        taken = self._take_contour()
+        if taken is None:
             return False
+        seg, points, axis, index = taken
         o = self.options
         fill = o.scissors_operation in (ScissorsOperation.FILL_INSIDE, ScissorsOperation.FILL_OUTSIDE)
         if fill or o.scissors_scope == Scope.CURRENT:

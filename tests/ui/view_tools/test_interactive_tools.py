@@ -29,7 +29,7 @@ def make(directions=None):
     seg = Segmentation(g)
     ids = [seg.add_segment(n).id for n in ("a", "b", "c")]
     seg.layers[0][15:25, 5:15, :] = seg.segment(ids[1]).label
-    seg._counts[0] = seg._boxes[0] = None
+    seg.invalidate_statistics(0)
     seg.history.clear()
     state = EditorState()
     state.active_segment = ids[0]
@@ -127,7 +127,7 @@ def drag_shape(tool, pts, ctx):
 def test_scissors_rectangle_erases_all_segments_through_the_volume_in_one_step():
     seg, ids, state, _ = make()
     seg.layers[0][0:5, 0:5, :] = seg.segment(ids[2]).label
-    seg._counts[0] = seg._boxes[0] = None
+    seg.invalidate_statistics(0)
     opts = ToolOptions()
     opts.set("scissors_shape", ScissorsShape.RECTANGLE)
     opts.set("scissors_scope", Scope.ALL)
