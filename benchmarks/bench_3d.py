@@ -60,11 +60,11 @@ def view_rows(seg, repeats: int) -> list[Row]:
 
     from app.ui.view_3d import View3D
 
-    from app.ui import view_3d_meshing
+    from app.ui import surface_updates
 
     QApplication.instance() or QApplication([])
-    lod_min = view_3d_meshing.LOD_MIN_TRIANGLES
-    view_3d_meshing.LOD_MIN_TRIANGLES = 10**12          # coarse copies later, measured on their own
+    lod_min = surface_updates.LOD_MIN_TRIANGLES
+    surface_updates.LOD_MIN_TRIANGLES = 10**12          # coarse copies later, measured on their own
     view = View3D()
     view.resize(700, 560)
     view.show()
@@ -83,9 +83,9 @@ def view_rows(seg, repeats: int) -> list[Row]:
                    surfaces_in_scene_ms=round(1e3 * sorted(ready)[len(ready) // 2], 1),
                    triangles=view.scene.drawn_triangles())]
     rows.extend(stroke_rows(seg, view, repeats))
-    view_3d_meshing.LOD_MIN_TRIANGLES = lod_min
+    surface_updates.LOD_MIN_TRIANGLES = lod_min
     t0 = time.perf_counter()
-    view._submit()
+    view.updates.submit()
     wait_idle(view)
     lod_s = time.perf_counter() - t0
     rows.extend(render_rows(view, lod_s))
@@ -105,7 +105,7 @@ def stroke_rows(seg, view, repeats: int) -> list[Row]:
     tool, ctx, pts = stroke_across(seg, RADIUS_MM)
     touched: set = set()
     seg.events.voxels_changed.connect(lambda changes: touched.update(*(c.segment_ids for c in changes)))
-    from app.ui.view_3d_meshing import BIG_BLOCK
+    from app.ui.surface_updates import BIG_BLOCK
 
     core, live, per_segment, in_view = [], [], {}, []
 
@@ -125,9 +125,9 @@ def stroke_rows(seg, view, repeats: int) -> list[Row]:
         live.append(small)
         QApplication.processEvents()              # no frame pending: llvmpipe would take both cores
         view._bridge.flush()
-        view._timer.stop()
+        view.updates.timer.stop()
         t0 = time.perf_counter()
-        view._submit()
+        view.updates.submit()
         wait_idle(view)
         in_view.append(time.perf_counter() - t0)
 
@@ -135,8 +135,8 @@ def stroke_rows(seg, view, repeats: int) -> list[Row]:
         stroke()
         seg.undo()
         view._bridge.flush()
-        view._timer.stop()
-        view._submit()
+        view.updates.timer.stop()
+        view.updates.submit()
         wait_idle(view)
 
     def med(xs):

@@ -111,15 +111,15 @@ def stroke_rows(view, seg, where, smoothing: bool) -> list[Row]:
         paint(tool, ctx, pts)
         t0 = time.perf_counter()
         view._bridge.flush()
-        view._timer.stop()
-        view._submit()
+        view.updates.timer.stop()
+        view.updates.submit()
         pump_until(lambda: all(view.cache.is_current(s) for s in touched if s in seg), 30)
         times.append(time.perf_counter() - t0)
         touched_counts.append(len(touched))
         seg.undo()
         view._bridge.flush()
-        view._timer.stop()
-        view._submit()
+        view.updates.timer.stop()
+        view.updates.submit()
         pump_until(view.is_idle, 60)
     seg.events.voxels_changed.disconnect(note)
     times.sort()
@@ -160,7 +160,7 @@ def main() -> int:
     # every shown surface meshed and in the scene (coarse copies for moving the camera come after, measured apart),
     # then the end of the first frame begun after that: the moment they are all on screen
     pump_until(lambda: view.canvas is not None and bool(view.scene.actors)
-               and not view._timer.isActive() and not view._needed())
+               and not view.updates.timer.isActive() and not view.updates.needed())
     frames = {"begun": 0, "ended": 0}
     win = view.canvas.render_window
     tags = [win.AddObserver("StartEvent", lambda *_: frames.__setitem__("begun", frames["begun"] + 1)),

@@ -4,20 +4,20 @@
 there is one), "Show current segment in 3D" in the Segmentation menu and "Export surfaces..." in the File menu.
 VTK is imported only when the view is first shown, so a window that never shows 3D never pays for it.
 
-Meshing runs on one worker thread; at most one batch is in flight. After an edit only the touched segments are
-re-meshed (each on its bounding box), at most every UPDATE_MS while a stroke goes on and once at its end;
-hidden segments are meshed when shown; colour, opacity and visibility only change actor properties.
+Meshing is `SurfaceUpdates`' (app/ui/surface_updates.py): one worker thread, at most one batch in flight. After an
+edit only the touched segments are re-meshed (stitched in on the edited part when it is small), at most every
+UPDATE_MS while a stroke goes on and once at its end; hidden segments are meshed when shown; colour, opacity and
+visibility only change actor properties (and which faces are drawn). This module: the widgets, the scene and
+camera, and the document's events.
 """
 from __future__ import annotations
-
-from concurrent.futures import ThreadPoolExecutor
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QProgressBar, QToolButton, QVBoxLayout, QWidget
 
 from app.ui.model_bridge import ModelBridge
-from app.ui.view_3d_meshing import UPDATE_MS, MeshingMixin
+from app.ui.surface_updates import UPDATE_MS, SurfaceUpdates
 
 SLOW_FRAME_S = 0.1            # a frame slower than this makes redraws wait for a pause in the updates
 
@@ -25,16 +25,13 @@ VIEW_BUTTONS = (("A", "ANTERIOR"), ("P", "POSTERIOR"), ("L", "LEFT"), ("R", "RIG
                 ("I", "INFERIOR"))
 
 
-class View3D(MeshingMixin, QWidget):
-    """Shows the surfaces of one Segmentation. Public state used by tests: `cache` (meshed segments and their
-    versions), `scene` (actors), `busy`."""
+class View3D(QWidget):
+    """Shows the surfaces of one Segmentation. Public state used by tests: `scene` (actors), `updates` (and
+    through it `cache`, `busy`, `stitched`, `is_idle()`)."""
 
     segment_clicked = Signal(str)
     idle = Signal()                   # every shown segment has a current surface again
     message = Signal(str)             # for the window's status bar (a big build finished)
-    _meshed = Signal(object)          # (generation, [(results, versions)], seconds, last): worker -> GUI thread
-    _simplified = Signal(object)      # (generation, {id: mesh}, {id: coarse mesh}): worker -> GUI thread
-    _keyed = Signal(object)           # (generation, {id: mesh}, {id: cells of its vertices}, versions)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -43,26 +40,13 @@ class View3D(MeshingMixin, QWidget):
         self.hidden_in_3d: set[str] = set()
         self.scene = None              # Scene3D, created with the canvas on first show
         self.canvas = None
-        self.cache = None              # SurfaceCache
-        self.busy = False
-        self._active = False
+        self.showing = False           # shown: surfaces are kept current (edits while hidden wait for the next show)
+        self._fit_pending = True
         self._bridge: ModelBridge | None = None
-        self._generation = 0
-        self._meshed_as: dict[str, tuple[int, int]] = {}     # segment id -> (layer, label) it was meshed with
-        self._dirty: dict[str, tuple] = {}       # segment id -> voxel box edited since its surface was meshed
-        self.stitched: list[str] = []            # segments updated by a stitched sub-box re-mesh (tests, stats)
-        self._mesh_smoothing: dict[str, bool] = {}   # segment id -> whether its surface shown was smoothed
-        self._keys_todo: list = []               # layer passes whose surfaces need the cells of their vertices
-        self._sides: dict = {}                   # segment id -> label across each triangle (layer passes only)
-        self._neighbours: dict = {}              # segment id -> labels it has faces against (from _sides)
-        self._opaque_labels = None               # {layer: labels shown opaque}, None: to be computed
-        self._batch_smoothing = True
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segedit-3d")
-        self._timer = QTimer(self, singleShot=True, interval=UPDATE_MS, timeout=self._submit)
+        self.updates = SurfaceUpdates(self)
+        self.updates.idle.connect(self.idle)
+        self.updates.message.connect(self.message)
         self._render_timer = QTimer(self, singleShot=True, timeout=lambda: self.canvas.request_render())
-        self._meshed.connect(self._on_meshed)
-        self._simplified.connect(self._on_simplified)
-        self._keyed.connect(self._on_keyed)
         self._build_ui()
 
     # ---------------------------------------------------------------- widgets
@@ -100,11 +84,10 @@ class View3D(MeshingMixin, QWidget):
         """First show: import VTK, build the scene and the canvas for this Qt platform."""
         if self.canvas is not None:
             return
-        from app.render.surface_cache import SurfaceCache
         from app.ui.scene_3d import Scene3D
         from app.ui.vtk_canvas import make_canvas
 
-        self.cache = SurfaceCache()
+        self.updates.start()
         self.scene = Scene3D()
         self.canvas = make_canvas(self.scene, self)
         self.canvas.clicked.connect(self._on_click)
@@ -115,12 +98,12 @@ class View3D(MeshingMixin, QWidget):
     def showEvent(self, event) -> None:
         super().showEvent(event)
         self._ensure_canvas()
-        self._active = True
-        self._schedule(0)
+        self.showing = True
+        self.updates.schedule(0)
 
     def hideEvent(self, event) -> None:
         super().hideEvent(event)
-        self._active = False          # edits keep bumping versions; the view catches up when shown again
+        self.showing = False          # edits keep bumping versions; the view catches up when shown again
         if self.scene is not None:
             self.scene.free_lod()     # coarse copies only while shown: rebuilt (a few hundred ms) when next needed
 
@@ -129,6 +112,22 @@ class View3D(MeshingMixin, QWidget):
             self.reset_camera()
         else:
             super().keyPressEvent(event)
+
+    # ---------------------------------------------------------------- what tests and benchmarks read
+    @property
+    def cache(self):
+        return self.updates.cache
+
+    @property
+    def busy(self) -> bool:
+        return self.updates.busy
+
+    @property
+    def stitched(self) -> list[str]:
+        return self.updates.stitched
+
+    def is_idle(self) -> bool:
+        return self.updates.is_idle()
 
     # ---------------------------------------------------------------- document
     def set_segmentation(self, seg) -> None:
@@ -139,24 +138,17 @@ class View3D(MeshingMixin, QWidget):
             self._bridge = None
         self.segmentation = seg
         self._fit_pending = True        # the camera is fitted on the new document's surfaces once meshed
-        self._generation += 1
         self.hidden_in_3d.clear()
-        self._meshed_as.clear()
-        self._dirty.clear()
-        self._keys_todo.clear()
-        self._sides.clear()
-        self._neighbours.clear()
-        self._opaque_labels = None
-        if self.cache is not None:
-            self.cache.clear()
+        self.updates.reset()
+        if self.scene is not None:
             self.scene.clear()
         if seg is not None:
             self._bridge = ModelBridge(seg, self)
             self._bridge.structure_changed.connect(self._on_structure)
             self._bridge.segments_changed.connect(self._on_segments)
             self._bridge.voxels_changed.connect(self._on_voxels)
-        self._schedule(0)
-        self._render()
+        self.updates.schedule(0)
+        self.render()
 
     def shown_ids(self) -> list[str]:
         """Segments that have a surface in 3D: visible, and not hidden in 3D."""
@@ -174,38 +166,25 @@ class View3D(MeshingMixin, QWidget):
             return
         self.smoothing = bool(on)
         self.smooth_button.setChecked(self.smoothing)
-        if self.cache is not None and self.segmentation is not None:
-            self.cache.invalidate(self.segmentation.segment_ids)
-        self._schedule(0)
+        self.updates.smoothing_changed()
 
     # ---------------------------------------------------------------- model events
     def _on_voxels(self, changes) -> None:
-        if self.cache is None:
-            return
-        ids = set()
-        for change in changes:
-            ids |= set(change.segment_ids)
-            for sid in change.segment_ids:         # what changed since the surface shown: stitched re-meshes
-                self._dirty[sid] = _union_box(self._dirty.get(sid), change.box)
-        self.cache.invalidate(ids)
         if self._render_timer.isActive():      # a slow frame waits until the edit's surfaces are in: a frame drawn
             self._render_timer.start()         # meanwhile would hold up their delivery on this thread
-        self._schedule(UPDATE_MS)
+        self.updates.edited(changes)
 
     def _on_segments(self, ids) -> None:
         if self.scene is None or self.segmentation is None:
             return
         seg = self.segmentation
+        ids = [sid for sid in ids if sid in seg]
+        self.updates.moved(ids)
         for sid in ids:
-            if sid not in seg:
-                continue
-            s = seg.segment(sid)
-            if self._meshed_as.get(sid, (s.layer, s.label)) != (s.layer, s.label):
-                self.cache.invalidate([sid])     # moved to another layer/label: same voxels, new place to read
             self._apply_display(sid)
-        self._update_culling()
-        self._schedule(0)
-        self._render()
+        self.updates.display_changed()
+        self.updates.schedule(0)
+        self.render()
 
     def _on_structure(self) -> None:
         if self.scene is None or self.segmentation is None:
@@ -213,18 +192,40 @@ class View3D(MeshingMixin, QWidget):
         gone = [sid for sid in self.scene.actors if sid not in self.segmentation]
         for sid in gone:
             self.scene.remove(sid)
-            self._set_sides(sid, None)
-        self.cache.forget(gone)
+        self.updates.removed(gone)
         self._on_segments(frozenset(self.segmentation.segment_ids))
+
+    # ---------------------------------------------------------------- what SurfaceUpdates tells
+    def surfaces_arrived(self, segment_ids, seconds: float, last: bool) -> None:
+        """New surfaces are in the scene: their display, the camera on a new document, the status line, a frame."""
+        for sid in segment_ids:
+            self._apply_display(sid)
+        if last:
+            self.progress.setVisible(False)
+        if self._fit_pending and self.scene.actors:
+            self.scene.reset_camera()        # a new document: framed on its surfaces as they come, whole at the end
+            self._fit_pending = not last
+        self.scene.ensure_camera()
+        self.status.setText(f"{len(self.scene.actors)} surfaces · updated in {seconds:.2f} s")
+        self.render()
+
+    def show_progress(self, text: str) -> None:
+        self.progress.setVisible(True)
+        self.status.setText(text)
+
+    def meshing_failed(self, error: Exception) -> None:
+        self.progress.setVisible(False)
+        self.status.setText("3D: meshing failed")
+        self.status.setToolTip(str(error))
 
     def _apply_display(self, sid: str) -> None:
         s = self.segmentation.segment(sid)
         self.scene.set_display(sid, s.color, s.opacity, s.visible and sid not in self.hidden_in_3d)
 
-    def _render(self) -> None:
+    def render(self) -> None:
         """Redraw. When a frame is slow (software OpenGL, a big atlas: ~1 s), redraws wait until updates pause,
         so a brush stroke is never held up by the 3D view; the camera still moves at once (coarse copies)."""
-        if self.canvas is None or not self._active:
+        if self.canvas is None or not self.showing:
             return
         last = max(self.scene.last_render_seconds(), getattr(self.canvas, "last_frame_seconds", 0.0))
         if last > SLOW_FRAME_S:
@@ -238,7 +239,7 @@ class View3D(MeshingMixin, QWidget):
             return
         from app.ui.scene_3d import ViewDirection
         self.scene.reset_camera(ViewDirection[direction])
-        self._render()
+        self.render()
 
     def segment_at(self, x: float, y: float) -> str | None:
         """The shown segment under display pixel (x, y) (VTK convention, origin bottom-left): the first of its
@@ -354,13 +355,7 @@ class View3D(MeshingMixin, QWidget):
         self.status.setText(f"Screenshot written: {width}x{height}")
 
     def shutdown(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
-
-
-def _union_box(a, b):
-    if a is None:
-        return tuple(b)
-    return tuple(slice(min(x.start, y.start), max(x.stop, y.stop)) for x, y in zip(a, b))
+        self.updates.shutdown()
 
 
 def install(window) -> View3D:

@@ -214,9 +214,9 @@ def test_big_scenes_draw_coarse_copies_while_the_camera_moves(demo_window, qtbot
     from PySide6.QtGui import QMouseEvent
     from PySide6.QtWidgets import QApplication
 
-    from app.ui import view_3d, view_3d_meshing
+    from app.ui import view_3d, surface_updates
 
-    monkeypatch.setattr(view_3d_meshing, "LOD_MIN_TRIANGLES", 1)       # the small demo counts as big
+    monkeypatch.setattr(surface_updates, "LOD_MIN_TRIANGLES", 1)       # the small demo counts as big
     view_3d.install(demo_window)
     view = shown_3d(demo_window)
     wait_idle(qtbot, view)
@@ -442,7 +442,7 @@ def test_faces_between_two_shown_segments_are_not_drawn_until_one_is_hidden(win3
 
     win, view = win3d
     seg = win.segmentation
-    layer0 = [sid for sid in seg.layer_segment_ids(0) if sid in view._sides]
+    layer0 = [sid for sid in seg.layer_segment_ids(0) if sid in view.updates.sides]
     arr = seg.layers[0]
     pairs = [(a, b) for a in layer0 for b in layer0 if a < b and
              faces_between(arr, {seg.segment(a).label}, {seg.segment(b).label})]

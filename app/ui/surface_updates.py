@@ -1,0 +1,390 @@
+"""What the 3D view meshes when, on one worker thread, and how the results reach its scene (owned by View3D).
+
+Priorities: surfaces that are missing or stale (shown segments only) first, in one batch at a time, the small jobs of
+a batch two at a time; then, for big scenes, coarse copies for moving the camera, a chunk at a time so an edit never
+waits long; then the cells of the vertices of a first build's surfaces, so the first edit of a big segment is
+stitched (app.render.stitch) rather than re-meshed whole. It also keeps what the scene draws of each surface
+(app.render.culling) in step with the segments' display.
+
+`SurfaceUpdates` owns its state (surface cache, edited boxes, job bookkeeping, worker); it reads the document and the
+display through its view's public side (`segmentation`, `shown_ids()`, `smoothing`, `showing`, `scene`) and hands
+results back through `surfaces_arrived`, `show_progress` and `meshing_failed`.
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+UPDATE_MS = 100                 # at most one re-mesh batch this often while a stroke goes on
+BIG_BLOCK = 500_000             # voxels: a single-segment job this big is deferred while smaller ones wait
+TRIM_AFTER = 50                # segments meshed in one batch after which the heap is trimmed (not after strokes)
+STITCH_BELOW = 1.5             # stitch when its block is under 2/3 of the segment's box (measured break-even ~1)
+LOD_MIN_TRIANGLES = 400_000     # scenes bigger than this get coarse copies for moving the camera
+LOD_CHUNK = 40                  # surfaces simplified per worker task
+LOD_CELL_VOXELS = 4.0           # clustering cell, in voxels (SPL atlas: 3.1 M -> ~0.15 M triangles)
+
+
+def release_freed_memory() -> None:
+    """Give the heap freed by a big meshing batch back to the system. glibc keeps the worker thread's arena:
+    measured on the SPL atlas, meshing all 304 surfaces leaves +208 MB resident, +125 MB after malloc_trim (the
+    surfaces themselves). Nothing to do elsewhere."""
+    import ctypes
+    import sys
+
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
+
+
+class SurfaceUpdates(QObject):
+    """Keeps a view's surfaces current. Public state used by tests: `cache` (meshed segments and their versions),
+    `busy`, `stitched`, `sides`, `timer`."""
+
+    idle = Signal()                   # every shown segment has a current surface again
+    message = Signal(str)             # a big build finished (for the window's status bar)
+    _meshed = Signal(object)          # (generation, [results], seconds, last) or an exception: worker -> GUI thread
+    _simplified = Signal(object)      # (generation, {id: mesh}, {id: coarse mesh})
+    _keyed = Signal(object)           # (generation, {id: mesh}, {id: cells of its vertices}, versions)
+
+    def __init__(self, view) -> None:
+        super().__init__(view)
+        self.view = view
+        self.cache = None              # SurfaceCache, made when the view is first shown
+        self.busy = False
+        self.stitched: list[str] = []            # segments updated by a stitched sub-box re-mesh (tests, stats)
+        self.sides: dict = {}                    # segment id -> label across each triangle (layer passes only)
+        self._generation = 0
+        self._meshed_as: dict[str, tuple[int, int]] = {}     # segment id -> (layer, label) it was meshed with
+        self._dirty: dict[str, tuple] = {}       # segment id -> voxel box edited since its surface was meshed
+        self._mesh_smoothing: dict[str, bool] = {}   # segment id -> whether its surface shown was smoothed
+        self._keys_todo: list = []               # layer passes whose surfaces need the cells of their vertices
+        self._neighbours: dict = {}              # segment id -> labels it has faces against (from sides)
+        self._opaque_labels = None               # {layer: labels shown opaque}, None: to be computed
+        self._batch_size = 0
+        self._batch_smoothing = True
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segedit-3d")
+        self.timer = QTimer(self, singleShot=True, interval=UPDATE_MS, timeout=self.submit)
+        self._meshed.connect(self._on_meshed)
+        self._simplified.connect(self._on_simplified)
+        self._keyed.connect(self._on_keyed)
+
+    # ---------------------------------------------------------------- what the view tells
+    def start(self) -> None:
+        """The view is shown for the first time."""
+        if self.cache is None:
+            from app.render.surface_cache import SurfaceCache
+            self.cache = SurfaceCache()
+
+    def reset(self) -> None:
+        """Another document (or none): everything is meshed again for it; results in flight are dropped."""
+        self._generation += 1
+        for state in (self._meshed_as, self._dirty, self.sides, self._neighbours):
+            state.clear()
+        self._keys_todo.clear()
+        self._opaque_labels = None
+        if self.cache is not None:
+            self.cache.clear()
+
+    def edited(self, changes) -> None:
+        """Voxels changed: the segments touched need new surfaces (the boxes say where, for stitching)."""
+        if self.cache is None:
+            return
+        ids = set()
+        for change in changes:
+            ids |= set(change.segment_ids)
+            for sid in change.segment_ids:         # what changed since the surface shown: stitched re-meshes
+                self._dirty[sid] = _union_box(self._dirty.get(sid), change.box)
+        self.cache.invalidate(ids)
+        self.schedule(UPDATE_MS)
+
+    def moved(self, ids) -> None:
+        """Segments whose (layer, label) changed: the same voxels, read elsewhere."""
+        seg = self.view.segmentation
+        for sid in ids:
+            s = seg.segment(sid)
+            if self._meshed_as.get(sid, (s.layer, s.label)) != (s.layer, s.label):
+                self.cache.invalidate([sid])
+
+    def removed(self, ids) -> None:
+        self.cache.forget(ids)
+        for sid in ids:
+            self._set_sides(sid, None)
+
+    def smoothing_changed(self) -> None:
+        if self.cache is not None and self.view.segmentation is not None:
+            self.cache.invalidate(self.view.segmentation.segment_ids)
+        self.schedule(0)
+
+    # ---------------------------------------------------------------- scheduling
+    def schedule(self, delay_ms: int) -> None:
+        if not self.view.showing or self.cache is None:
+            return
+        if not self.timer.isActive():
+            self.timer.start(delay_ms)
+
+    def is_idle(self) -> bool:
+        """Nothing in flight, nothing waiting: every shown segment has a current surface (or the view is off)."""
+        if not self.view.showing or self.cache is None:
+            return True
+        return not self.busy and not self.timer.isActive() and not self.needed()
+
+    def needed(self) -> list[str]:
+        return [sid for sid in self.view.shown_ids() if not self.cache.is_current(sid)]
+
+    def submit(self) -> None:
+        """Snapshot the voxels of the segments that need a surface and mesh them on the worker thread."""
+        view, seg = self.view, self.view.segmentation
+        if self.busy or not view.showing or seg is None or self.cache is None:
+            return
+        needed = self.needed()
+        if not needed:
+            if not self._submit_lod():
+                self.idle.emit()
+            return
+        from app.render.surfaces import plan_jobs
+
+        for sid in needed:
+            s = seg.segment(sid)
+            self._meshed_as[sid] = (s.layer, s.label)
+        stitched = self._stitch_jobs(needed)
+        self.stitched.extend(job.segment_id for job in stitched)
+        rest = [sid for sid in needed if sid not in {job.segment_id for job in stitched}]
+        jobs, empty = plan_jobs(seg, rest, view.smoothing, self.cache.versions(rest), with_keys=True)
+        jobs = stitched + jobs
+        self.cache.store(dict.fromkeys(empty), self.cache.versions(empty))
+        for sid in empty:
+            view.scene.remove(sid)
+        if not jobs:
+            view.render()
+            self.schedule(0) if self.needed() else self.idle.emit()
+            return
+        small = [job for job in jobs if job.block.size <= BIG_BLOCK or len(job.labels) > 1]
+        if small and len(small) < len(jobs):
+            jobs = small        # big neighbours a stroke painted over wait for a quiet moment (or the stroke's end)
+        self.busy = True
+        self._batch_size = len(needed)
+        self._batch_smoothing = view.smoothing
+        if len(needed) > 3:              # a small update after a brush stroke needs no progress display
+            view.show_progress(f"Meshing {len(needed)} surface{'s' if len(needed) > 1 else ''}...")
+        self._executor.submit(self._run_jobs, self._generation, jobs)
+
+    def _stitch_jobs(self, needed) -> list:
+        """A segment with a surface in the scene whose edits since cover a small part of its box is re-meshed on
+        that part only and stitched in (app.render.stitch): a stroke across white matter costs its own box, not
+        white matter's. Smoothed surfaces need the cells of their vertices (from the job that made them, or from
+        a keys pass at a quiet moment after a document's first build)."""
+        from app.render.stitch import stitch_block_size, stitch_job
+
+        seg, smoothing, jobs = self.view.segmentation, self.view.smoothing, []
+        for sid in needed:
+            box, old = self._dirty.get(sid), self.cache.get(sid)
+            if box is None or old is None or old is not self.view.scene.mesh(sid) or seg.is_empty(sid):
+                continue
+            keys = self.cache.keys(sid)
+            if self._mesh_smoothing.get(sid) != smoothing or (smoothing and keys is None):
+                continue
+            whole = seg.bounding_box(sid)
+            block = stitch_block_size(box, seg.geometry.shape, smoothing)
+            if whole is None or block * STITCH_BELOW > np.prod([s.stop - s.start + 2 for s in whole]):
+                continue
+            jobs.append(stitch_job(seg, sid, old, box, self.cache.version(sid), old_keys=keys, smoothing=smoothing))
+        return jobs
+
+    def _run_jobs(self, generation: int, jobs) -> None:
+        """Worker thread: run the jobs, smallest first, two at a time when they are small (a stroke's segments:
+        VTK and most of numpy release the GIL), handing each result to the GUI thread as soon as it is ready
+        (the segment under the brush usually shows before its big neighbours); never raises."""
+        from concurrent.futures import as_completed
+        from app.render.surfaces import THREADED_VOXELS
+
+        t0 = time.perf_counter()
+        jobs = sorted(jobs, key=lambda job: job.block.size)
+
+        def run(job):
+            return [(job.run(), job.versions, job.keys, job if getattr(job, "vertex_ids", None) else None,
+                     getattr(job, "sides", {}))]
+
+        side_by_side = len(jobs) > 1 and jobs[-1].block.size <= THREADED_VOXELS
+        with ThreadPoolExecutor(2 if side_by_side else 1, thread_name_prefix="segedit-3d-job") as pool:
+            futures = [pool.submit(run, job) for job in jobs]
+            for n, future in enumerate(as_completed(futures)):
+                try:
+                    results = future.result()
+                except Exception as exc:        # shown in the dock's status line; the view stays usable
+                    for f in futures:
+                        f.cancel()
+                    self._meshed.emit((generation, exc, time.perf_counter() - t0, True))
+                    return
+                self._meshed.emit((generation, results, time.perf_counter() - t0, n == len(jobs) - 1))
+
+    def _on_meshed(self, payload) -> None:
+        generation, results, seconds, last = payload
+        view, seg = self.view, self.view.segmentation
+        if last:
+            self.busy = False
+        if isinstance(results, Exception):
+            view.meshing_failed(results)
+            return
+        if generation != self._generation or seg is None:
+            self.schedule(0) if last else None
+            return
+        updated = []
+        for meshes, versions, keys, unkeyed, sides in results:
+            kept = self.cache.store(meshes, versions, keys)
+            if unkeyed is not None and kept:        # a layer's smoothed pass: the cells at a quiet moment
+                unkeyed.block = None                # (the voxels are copied again then: no 34 MB held meanwhile)
+                self._keys_todo.append((unkeyed, {sid: versions[sid] for sid in kept}))
+            for sid in kept:
+                self._dirty.pop(sid, None)        # the surface shown is current: nothing edited since
+                self._mesh_smoothing[sid] = self._batch_smoothing
+                self._set_sides(sid, sides.get(sid))
+                if sid in seg:
+                    view.scene.set_mesh(sid, meshes[sid], self.drawn(sid, meshes[sid]))
+                    updated.append(sid)
+        view.surfaces_arrived(updated, seconds, last)
+        if not last:
+            return
+        if self._batch_size > TRIM_AFTER:
+            release_freed_memory()
+        if self._batch_size > 3:
+            self.message.emit(f"3D: {self._batch_size} surfaces meshed in {seconds:.2f} s")
+        if self.needed():
+            self.schedule(UPDATE_MS)
+        else:
+            self.submit()          # coarse copies for moving the camera, the cells of a first build's, or idle
+
+    # ---------------------------------------------------------------- quiet moments
+    def _submit_lod(self) -> bool:
+        """Lowest priority, a chunk at a time (an edit waits for one chunk at most): coarse copies of the surfaces
+        of a big scene, drawn while the camera moves; then the cells of the vertices of a first build's surfaces
+        (so the first stroke across a big segment is stitched too)."""
+        scene = self.view.scene
+        todo = scene.missing_lod(LOD_MIN_TRIANGLES)[:LOD_CHUNK]
+        if not todo:
+            return self._submit_keys()
+        self.busy = True
+        meshes = {sid: scene.mesh(sid) for sid in todo}
+        cell_mm = LOD_CELL_VOXELS * max(self.view.segmentation.geometry.spacing)
+        from app.render.surfaces import detached
+        copies = {sid: detached(mesh) for sid, mesh in meshes.items()}
+        self._executor.submit(self._run_lod, self._generation, meshes, copies, cell_mm)
+        return True
+
+    def _run_lod(self, generation: int, meshes: dict, copies: dict, cell_mm: float) -> None:
+        from app.render.surfaces import simplified
+        try:
+            coarse = {sid: simplified(mesh, cell_mm) for sid, mesh in copies.items()}
+        except Exception:               # no coarse copies: the full surfaces are drawn while moving
+            coarse = {}
+        self._simplified.emit((generation, meshes, coarse))
+
+    def _on_simplified(self, payload) -> None:
+        generation, meshes, coarse = payload
+        self.busy = False
+        scene = self.view.scene
+        if generation == self._generation and scene is not None:
+            for sid, mesh in meshes.items():
+                if scene.mesh(sid) is mesh:       # not re-meshed meanwhile
+                    scene.set_lod(sid, coarse.get(sid, mesh))
+        self.submit() if self.view.showing else None
+
+    def _submit_keys(self) -> bool:
+        """One layer's keys pass (`surfaces.keys_job`) for surfaces still shown as that pass made them."""
+        from app.render.surfaces import detached, keys_job
+
+        seg, cache = self.view.segmentation, self.cache
+        while self._keys_todo:
+            done, versions = self._keys_todo.pop(0)
+            meshes = {sid: cache.get(sid) for sid, v in versions.items()
+                      if cache.version(sid) == v and cache.is_current(sid) and cache.get(sid) is not None
+                      and cache.keys(sid) is None and sid in seg}
+            job = keys_job(seg, done) if meshes else None
+            if job is None:
+                continue
+            self.busy = True
+            copies = {sid: detached(mesh) for sid, mesh in meshes.items()}
+            self._executor.submit(self._run_keys, self._generation, job, meshes, copies, versions)
+            return True
+        return False
+
+    def _run_keys(self, generation: int, job, meshes: dict, copies: dict, versions: dict) -> None:
+        from app.render.surfaces import keys_match
+        try:
+            job.run()
+            keys = {sid: k for sid, k in job.keys.items() if sid in copies
+                    and keys_match(copies[sid], k, job.ijk_to_lps)}
+        except Exception:                 # no keys: those segments are re-meshed whole after an edit, as before
+            keys = {}
+        self._keyed.emit((generation, meshes, keys, versions))
+
+    def _on_keyed(self, payload) -> None:
+        generation, meshes, keys, versions = payload
+        self.busy = False
+        if generation == self._generation and self.cache is not None:
+            for sid, k in keys.items():
+                self.cache.add_keys(sid, meshes[sid], versions[sid], k)
+        self.submit() if self.view.showing else None
+
+    # ---------------------------------------------------------------- faces nobody sees (app.render.culling)
+    def _set_sides(self, sid: str, sides) -> None:
+        self._neighbours.pop(sid, None)
+        (self.sides.pop(sid, None) if sides is None else self.sides.__setitem__(sid, sides))
+
+    def _opaque(self) -> dict:
+        if self._opaque_labels is None:
+            from app.render.culling import opaque_labels
+            self._opaque_labels = opaque_labels(self.view.segmentation, self.view.shown_ids())
+        return self._opaque_labels
+
+    def drawn(self, sid: str, mesh):
+        """What the scene draws of a segment's surface: the faces a viewer can see (None: all of it)."""
+        sides = self.sides.get(sid)
+        if sides is None or mesh is None:
+            return None
+        from app.render.culling import drawn
+        return drawn(mesh, sides, self._opaque().get(self.view.segmentation.segment(sid).layer))
+
+    def display_changed(self) -> None:
+        """Segments shown, hidden or made (in)visible or (trans)lucent: the surfaces with faces against one that
+        became (or stopped being) shown opaque draw those faces again (or not). No re-mesh."""
+        scene, seg = self.view.scene, self.view.segmentation
+        if scene is None or not self.sides or self._opaque_labels is None:
+            self._opaque_labels = None
+            for sid in list(self.sides) if scene is not None and seg is not None else ():
+                mesh = scene.mesh(sid)
+                if mesh is not None and sid in seg:
+                    scene.set_drawn(sid, self.drawn(sid, mesh) or mesh)
+            return
+        from app.render.culling import neighbours
+        before = self._opaque_labels
+        self._opaque_labels = None
+        after = self._opaque()
+        changed: dict[int, set] = {}
+        for layer in set(before) | set(after):
+            diff = set(np.setxor1d(before.get(layer, np.zeros(0, np.int64)),
+                                   after.get(layer, np.zeros(0, np.int64))).tolist())
+            if diff:
+                changed[layer] = diff
+        for sid in list(self.sides) if changed else ():
+            labels = changed.get(seg.segment(sid).layer) if sid in seg else None
+            if not labels:
+                continue
+            if sid not in self._neighbours:
+                self._neighbours[sid] = neighbours(self.sides[sid])
+            mesh = scene.mesh(sid)
+            if self._neighbours[sid] & labels and mesh is not None:
+                scene.set_drawn(sid, self.drawn(sid, mesh) or mesh)
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _union_box(a, b):
+    if a is None:
+        return tuple(b)
+    return tuple(slice(min(x.start, y.start), max(x.stop, y.stop)) for x, y in zip(a, b))
