@@ -28,9 +28,10 @@ LOD_CELL_VOXELS = 4.0           # clustering cell, in voxels (SPL atlas: 3.1 M -
 
 
 def release_freed_memory() -> None:
-    """Give the heap freed by a big meshing batch back to the system. glibc keeps the worker thread's arena:
-    measured on the SPL atlas, meshing all 304 surfaces leaves +208 MB resident, +125 MB after malloc_trim (the
-    surfaces themselves). Nothing to do elsewhere."""
+    """Give the heap freed by big work back to the system (10-20 ms). glibc keeps what threads freed: measured on
+    the SPL atlas, meshing all 304 surfaces leaves +208 MB resident, +125 MB after malloc_trim (the surfaces
+    themselves); the coarse copies, keys and first frame leave ~110 MB more, a rotation ~70 MB. Nothing to do
+    elsewhere."""
     import ctypes
     import sys
 
@@ -67,6 +68,7 @@ class SurfaceUpdates(QObject):
         self._opaque_labels = None               # {layer: labels shown opaque}, None: to be computed
         self._batch_size = 0
         self._batch_smoothing = True
+        self._trim_when_idle = False
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segedit-3d")
         self.timer = QTimer(self, singleShot=True, interval=UPDATE_MS, timeout=self.submit)
         self._meshed.connect(self._on_meshed)
@@ -144,6 +146,9 @@ class SurfaceUpdates(QObject):
         needed = self.needed()
         if not needed:
             if not self._submit_lod():
+                if self._trim_when_idle:        # a big build's temporaries (meshing, coarse copies, keys, the
+                    self._trim_when_idle = False        # first frame's buffers) go back to the system: ~100 MB
+                    release_freed_memory()
                 self.idle.emit()
             return
         from app.render.surfaces import plan_jobs
@@ -251,6 +256,7 @@ class SurfaceUpdates(QObject):
             return
         if self._batch_size > TRIM_AFTER:
             release_freed_memory()
+            self._trim_when_idle = True
         if self._batch_size > 3:
             self.message.emit(f"3D: {self._batch_size} surfaces meshed in {seconds:.2f} s")
         if self.needed():
