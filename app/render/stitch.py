@@ -31,7 +31,7 @@ from app.model.segmentation import Segmentation
 REGION_MARGIN_LOW = 3      # cells below the edited box: quads an edit changes (2) and one unchanged ring, the seam
 REGION_MARGIN_HIGH = 2
 BLOCK_MARGIN = 2           # extra voxels re-meshed around the region so its quads are complete
-SMOOTH_MARGIN = 4          # smoothed surfaces: cells around the region whose points are re-smoothed (see above)
+SMOOTH_MARGIN = 3          # smoothed surfaces: cells around the region re-smoothed (3: 0.003 mm from a full re-mesh)
 
 
 def keys_of(points_lps: np.ndarray, ijk_to_lps: np.ndarray) -> np.ndarray:
