@@ -32,6 +32,7 @@ from vtkmodules.vtkIOPLY import vtkPLYWriter
 from vtkmodules.vtkIOXML import vtkXMLPolyDataWriter
 
 from app.model.boxes import full_box, union_of
+from app.render.culling import drawn
 from app.model.segmentation import Segmentation
 
 _MESHING = threading.Lock()
@@ -80,6 +81,8 @@ class MeshJob:
     n_points: int = 0                  # ids each surface's vertices are (for `keys_job`), and how many it made
     sides: dict[str, np.ndarray] = field(default_factory=dict)   # several labels: per triangle, the label on its
                                        # outer side (0: background); see app.render.culling
+    opaque: np.ndarray | None = None   # labels of the layer shown opaque when planned: `drawn` is built with it
+    drawn: dict[str, vtkPolyData] = field(default_factory=dict)  # what to draw of each surface (culling.drawn)
 
     def run(self) -> dict[str, vtkPolyData | None]:
         """Mesh every label of the job; a segment with no voxels in the block maps to None."""
@@ -99,10 +102,15 @@ class MeshJob:
         lps = to_lps(pts, self.offset, self.ijk_to_lps)
         remember = self.smoothing and keys is None
         self.n_points = len(pts)
-        parts = _split_by_label(mesh, labels, mirrored, build=lambda used, tri: _polydata(lps[used], tri),
+        def build(used, tri, outside):
+            surface = _polydata(lps[used], tri)
+            return surface, (drawn(surface, outside, self.opaque) if self.opaque is not None else None)
+        parts = _split_by_label(mesh, labels, mirrored, build=build,
                                 threads=2 if len(labels) >= 16 else 1)     # a layer's pass: two threads
-        for label, (used, triangles, outside, polydata) in parts.items():
+        for label, (used, triangles, outside, (polydata, shown)) in parts.items():
             out[self.labels[label]] = polydata
+            if shown is not None:
+                self.drawn[self.labels[label]] = shown
             if outside is not None:
                 self.sides[self.labels[label]] = outside
             if keys is not None:
@@ -176,7 +184,7 @@ def _surface_nets(block: np.ndarray, labels: list[int], smoothing: bool) -> vtkS
 
 def _split_by_label(mesh: vtkPolyData, labels: list[int], mirrored: bool, build=None, threads: int = 1) -> dict:
     """{label: (point ids used, triangles renumbered to them, the label on each triangle's outer side or None,
-    build(used, triangles) or None)}: one closed surface per label. Each cell of SurfaceNets' output separates
+    build(used, triangles, outside) or None)}: one closed surface per label. Each cell of SurfaceNets' output separates
     BoundaryLabels (label0, label1) and points from label0 to label1; it goes to both labels, flipped for label1 so
     every surface is wound outward. O(cells): a counting sort by label, then a scratch array renumbers each label's
     points without sorting them; that renumbering, and `build` (the surface's polydata), run per label on `threads`
@@ -186,7 +194,7 @@ def _split_by_label(mesh: vtkPolyData, labels: list[int], mirrored: bool, build=
     if len(labels) == 1:      # one label against background: every cell is (label, 0), already wound outward
         tri = triangles[:, [0, 2, 1]] if mirrored else triangles
         used = np.arange(mesh.GetNumberOfPoints())
-        return {labels[0]: (used, tri, None, build(used, tri) if build else None)}
+        return {labels[0]: (used, tri, None, build(used, tri, None) if build else None)}
     n_cells = len(pairs)
     lids = _dense_ids(pairs.T.ravel(), labels)                         # all label0 sides, then all label1 sides
     order = np.argsort(lids, kind="stable")                            # radix sort on uint16
@@ -215,7 +223,8 @@ def _split_by_label(mesh: vtkPolyData, labels: list[int], mirrored: bool, build=
             used = ids[scratch[ids] == r]
             scratch[used] = r[:len(used)]
             local = scratch[ids].reshape(-1, 3)
-            done.append((label, (used, local, outside[lo // 3:hi // 3], build(used, local) if build else None)))
+            side = outside[lo // 3:hi // 3]
+            done.append((label, (used, local, side, build(used, local, side) if build else None)))
         return done
 
     if threads > 1 and len(spans) >= 2 * threads:

@@ -160,6 +160,11 @@ class SurfaceUpdates(QObject):
         self.stitched.extend(job.segment_id for job in stitched)
         rest = [sid for sid in needed if sid not in {job.segment_id for job in stitched}]
         jobs, empty = plan_jobs(seg, rest, view.smoothing, self.cache.versions(rest), with_keys=True)
+        opaque = self._opaque()
+        for job in jobs:                 # what to draw is built with the surfaces, on the worker
+            if len(job.labels) > 1:
+                job.opaque = opaque.get(job.made_by[0], np.zeros(0, np.int64))
+                job.opaque_from = opaque
         jobs = stitched + jobs
         self.cache.store(dict.fromkeys(empty), self.cache.versions(empty))
         for sid in empty:
@@ -211,8 +216,10 @@ class SurfaceUpdates(QObject):
         jobs = sorted(jobs, key=lambda job: job.block.size)
 
         def run(job):
-            return [(job.run(), job.versions, job.keys, job if getattr(job, "vertex_ids", None) else None,
-                     getattr(job, "sides", {}))]
+            meshes = job.run()
+            drawn = getattr(job, "drawn", {}) if getattr(job, "opaque_from", None) is not None else {}
+            return [(meshes, job.versions, job.keys, job if getattr(job, "vertex_ids", None) else None,
+                     getattr(job, "sides", {}), (getattr(job, "opaque_from", None), drawn))]
 
         side_by_side = len(jobs) > 1 and jobs[-1].block.size <= THREADED_VOXELS
         with ThreadPoolExecutor(2 if side_by_side else 1, thread_name_prefix="segedit-3d-job") as pool:
@@ -239,7 +246,9 @@ class SurfaceUpdates(QObject):
             self.schedule(0) if last else None
             return
         updated = []
-        for meshes, versions, keys, unkeyed, sides in results:
+        for meshes, versions, keys, unkeyed, sides, (opaque_from, drawn) in results:
+            if opaque_from is not self._opaque_labels:
+                drawn = {}                   # the display changed meanwhile: drawn again here
             kept = self.cache.store(meshes, versions, keys)
             if unkeyed is not None and kept:        # a layer's smoothed pass: the cells at a quiet moment
                 unkeyed.block = None                # (the voxels are copied again then: no 34 MB held meanwhile)
@@ -249,7 +258,9 @@ class SurfaceUpdates(QObject):
                 self._mesh_smoothing[sid] = self._batch_smoothing
                 self._set_sides(sid, sides.get(sid))
                 if sid in seg:
-                    view.scene.set_mesh(sid, meshes[sid], self.drawn(sid, meshes[sid]))
+                    shown = drawn.get(sid)
+                    shown = self.drawn(sid, meshes[sid]) if shown is None else shown
+                    view.scene.set_mesh(sid, meshes[sid], shown)
                     updated.append(sid)
         view.surfaces_arrived(updated, seconds, last)
         if not last:

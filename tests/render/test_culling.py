@@ -64,7 +64,16 @@ def test_all_opaque_draws_exactly_the_faces_against_background_and_they_close():
     for sid, m in drawn.items():               # each segment: its faces against background, two triangles each
         v = int(sid[2:])
         assert m.GetNumberOfCells() == 2 * faces_between(arr, {v}, {0})
-        assert m.GetPoints() is meshes[sid].GetPoints()          # the points are shared, not copied
+        tri = vtk_to_numpy(m.GetPolys().GetConnectivityArray())
+        assert np.array_equal(np.unique(tri), np.arange(m.GetNumberOfPoints()))    # only the points drawn
+        # each drawn triangle is one of the surface's, on the same points with the same normals
+        full_pts = vtk_to_numpy(meshes[sid].GetPoints().GetData())
+        full_tri = {tuple(map(tuple, full_pts[t])) for t in
+                    vtk_to_numpy(meshes[sid].GetPolys().GetConnectivityArray()).reshape(-1, 3)}
+        pts = vtk_to_numpy(m.GetPoints().GetData())
+        assert all(tuple(map(tuple, pts[t])) in full_tri for t in tri.reshape(-1, 3))
+        lookup = dict(zip(map(tuple, full_pts), vtk_to_numpy(meshes[sid].GetPointData().GetNormals())))
+        assert np.allclose([lookup[tuple(p)] for p in pts], vtk_to_numpy(m.GetPointData().GetNormals()))
     # what is drawn is as closed as the surfaces themselves: culling opens no hole (the points of one pass meet)
     assert open_edges(union(list(drawn.values()))) == open_edges(union(list(meshes.values())))
     assert open_edges(union(list(drawn.values()))[1:])              # (the check can fail)
