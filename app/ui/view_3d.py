@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QProgressBar, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMenu, QProgressBar, QSizePolicy, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from app.ui.model_bridge import ModelBridge
 from app.ui.surface_updates import UPDATE_MS, SurfaceUpdates
@@ -62,12 +63,13 @@ class View3D(QWidget):
         for text, name in VIEW_BUTTONS:
             b = self._tool_button(text, f"View from {name.lower()}", bar)
             b.clicked.connect(lambda _=False, n=name: self.reset_camera(n))
-        bar.addStretch(1)
         self.progress = QProgressBar(maximumWidth=90, maximumHeight=14, textVisible=False, visible=False)
         self.progress.setRange(0, 0)
-        self.status = QLabel("")
+        self.status = QLabel("", alignment=Qt.AlignRight | Qt.AlignVCenter)
+        self.status.setWordWrap(False)        # one line, taking the room left: cut, not wrapped, in a four-up quarter
+        self.status.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         bar.addWidget(self.progress)
-        bar.addWidget(self.status)
+        bar.addWidget(self.status, 1)
         self._body = QVBoxLayout(self)
         self._body.setContentsMargins(0, 0, 0, 0)
         self._body.setSpacing(0)
@@ -206,7 +208,8 @@ class View3D(QWidget):
             self.scene.reset_camera()        # a new document: framed on its surfaces as they come, whole at the end
             self._fit_pending = not last
         self.scene.ensure_camera()
-        self.status.setText(f"{len(self.scene.actors)} surfaces · updated in {seconds:.2f} s")
+        self.status.setText(f"{len(self.scene.actors)} surfaces · {seconds:.2f} s")
+        self.status.setToolTip(f"{len(self.scene.actors)} surfaces shown; the last update took {seconds:.2f} s")
         self.render()
 
     def show_progress(self, text: str) -> None:
