@@ -1,5 +1,10 @@
 """What the slice views show, shared by all of them: the document, the reference, the lookup tables, display
-options (fill/outline, opacities, window/level) and the linked cursor. Views subscribe to its Qt signals."""
+options (fill/outline, opacities, window/level) and the linked cursor. Views subscribe to its Qt signals.
+
+Why this state lives in a Qt object and not in a Qt-free model (as napari's `components/`): everything that
+computes is already Qt-free in `app/render` (`LutSet`, `GreyLut`, `LabelStyle`, `auto_window`, `ReferenceSlicer`,
+`frames_for`); what is left here is a handful of values whose only job is to tell the views they changed. A
+model class beside it would hold the same values and forward the same notifications: indirection, not thinner ui."""
 from __future__ import annotations
 
 import numpy as np
