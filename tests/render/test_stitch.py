@@ -202,3 +202,16 @@ def test_keys_of_a_layer_pass_name_the_cells_of_its_smoothed_vertices():
         raw_keys = T.keys_of(vtk_to_numpy(raw[sid].GetPoints().GetData()), m)
         assert shape_facts(mesh, keys)[:2] == shape_facts(raw[sid], raw_keys)[:2]
         assert not keys_match(mesh, np.roll(keys, 1, axis=0), m)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_replaced_rows_are_the_old_ones_without_the_dropped_plus_the_added(data):
+    """`_replaced` (the stitch's one copy of the old triangles): as a multiset, old rows minus dropped plus added."""
+    n = data.draw(st.integers(0, 40))
+    tri = np.arange(3 * n, dtype=np.int32).reshape(-1, 3)
+    drop = np.array(sorted(data.draw(st.sets(st.integers(0, max(n - 1, 0)), max_size=n))) if n else [], np.int64)
+    added = -1 - np.arange(3 * data.draw(st.integers(0, 40)), dtype=np.int32).reshape(-1, 3)
+    got = T._replaced(tri, drop, added)
+    expected = np.concatenate([np.delete(tri, drop, axis=0), added])
+    assert sorted(map(tuple, got.tolist())) == sorted(map(tuple, expected.tolist()))
