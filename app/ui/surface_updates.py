@@ -13,7 +13,7 @@ results back through `surfaces_arrived`, `show_progress` and `meshing_failed`.
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -70,6 +70,8 @@ class SurfaceUpdates(QObject):
         self._batch_smoothing = True
         self._trim_when_idle = False
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segedit-3d")
+        self._job_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="segedit-3d-job")   # kept: a
+        # new thread's first VTK and numpy calls cost tens of ms (the first stroke after a show paid it)
         self.timer = QTimer(self, singleShot=True, interval=UPDATE_MS, timeout=self.submit)
         self._meshed.connect(self._on_meshed)
         self._simplified.connect(self._on_simplified)
@@ -207,8 +209,9 @@ class SurfaceUpdates(QObject):
 
     def _run_jobs(self, generation: int, jobs) -> None:
         """Worker thread: run the jobs, smallest first, two at a time when they are small (a stroke's segments:
-        VTK and most of numpy release the GIL), handing each result to the GUI thread as soon as it is ready
-        (the segment under the brush usually shows before its big neighbours); never raises."""
+        VTK and most of numpy release the GIL; then the biggest starts at once on the second thread), handing each
+        result to the GUI thread as soon as it is ready (the segment under the brush usually shows before its big
+        neighbours); never raises."""
         from concurrent.futures import as_completed
         from app.render.surfaces import THREADED_VOXELS
 
@@ -222,17 +225,31 @@ class SurfaceUpdates(QObject):
                      getattr(job, "sides", {}), (getattr(job, "opaque_from", None), drawn))]
 
         side_by_side = len(jobs) > 1 and jobs[-1].block.size <= THREADED_VOXELS
-        with ThreadPoolExecutor(2 if side_by_side else 1, thread_name_prefix="segedit-3d-job") as pool:
-            futures = [pool.submit(run, job) for job in jobs]
-            for n, future in enumerate(as_completed(futures)):
-                try:
-                    results = future.result()
-                except Exception as exc:        # shown in the dock's status line; the view stays usable
-                    for f in futures:
-                        f.cancel()
-                    self._meshed.emit((generation, exc, time.perf_counter() - t0, True))
-                    return
-                self._meshed.emit((generation, results, time.perf_counter() - t0, n == len(jobs) - 1))
+        if side_by_side:            # the biggest (white matter's stitch) on one thread, the rest smallest first
+            jobs = jobs[-1:] + jobs[:-1]
+        if side_by_side:
+            futures = [self._job_threads.submit(run, job) for job in jobs]
+            done = as_completed(futures)
+        else:                       # one at a time, on this thread, each result handed over as soon as it is ready
+            futures, done = [], (self._ran(run, job) for job in jobs)
+        for n, future in enumerate(done):
+            try:
+                results = future.result()
+            except Exception as exc:        # shown in the dock's status line; the view stays usable
+                for f in futures:
+                    f.cancel()
+                self._meshed.emit((generation, exc, time.perf_counter() - t0, True))
+                return
+            self._meshed.emit((generation, results, time.perf_counter() - t0, n == len(jobs) - 1))
+
+    @staticmethod
+    def _ran(run, job) -> Future:
+        future = Future()
+        try:
+            future.set_result(run(job))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
 
     def _on_meshed(self, payload) -> None:
         generation, results, seconds, last = payload
@@ -399,6 +416,7 @@ class SurfaceUpdates(QObject):
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
+        self._job_threads.shutdown(wait=True, cancel_futures=True)
 
 
 def _union_box(a, b):
