@@ -75,3 +75,25 @@ def test_huge_label_values_use_a_sparse_table():
     s.color = (1.0, 0.0, 0.0)
     set_entry(lut, s, 1.0, 1.0)                                    # O(1) update in sparse mode too
     assert tuple(to_rgba(lut.colour(values))[2, :3]) == (255, 0, 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(-5, 3000), st.booleans(), st.floats(0, 1), st.floats(-0.2, 1.2),
+                          st.floats(0, 1), st.floats(0, 1)), min_size=1, max_size=60, unique_by=lambda t: t[0]),
+       st.floats(0, 1), st.floats(0, 1), st.booleans())
+def test_many_entries_at_once_equal_one_by_one(entries, fill, outline, sparse):
+    """`set_entries` (numpy, many segments) writes exactly what `set_entry` writes one segment at a time, in dense
+    and sparse tables, visible or not, colours and opacities at and beyond the edges of 0..1."""
+    from app.render import lut as L
+
+    segs = [Segment(f"s{v}", f"s{v}", (r, g, b), 0, v, visible=vis, opacity=op)
+            for v, vis, op, r, g, b in entries]
+    if sparse:
+        segs.append(Segment("big", "big", (0.1, 0.2, 0.3), 0, 2**31 - 1))
+    one = L.build_lut(segs, fill, outline)              # tables of the right shape, then filled both ways
+    a = L.LayerLut(np.zeros_like(one.fill), np.zeros_like(one.outline), one.offset, one.keys)
+    b = L.LayerLut(np.zeros_like(one.fill), np.zeros_like(one.outline), one.offset, one.keys)
+    for s in segs:
+        L.set_entry(a, s, fill, outline)
+    L.set_entries(b, segs, fill, outline)
+    assert np.array_equal(a.fill, b.fill) and np.array_equal(a.outline, b.outline)
