@@ -80,7 +80,8 @@ def segmentation_from_labelmap(arr: np.ndarray, geometry: Geometry, table: dict[
         sid = unique_id(name, used_ids)
         segments.append(Segment(sid, name, tuple(float(c) for c in color), 0, value,
                                 name_auto_generated=auto_name, color_auto_generated=auto_color))
-    return Segmentation.from_layers(geometry, [arr] if segments else [], segments)
+    # the counts made here are the layer's statistics: the segment table's volumes are not counted a second time
+    return Segmentation.from_layers(geometry, [arr] if segments else [], segments, [counts] if segments else None)
 
 
 def unique_id(name: str, used: set) -> str:
