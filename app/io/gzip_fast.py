@@ -16,7 +16,15 @@ except ImportError:  # pragma: no cover - isal is a dependency; keep working wit
     _fast_zlib = _std_zlib
 
 GZIP_WBITS = 16 + 15        # a gzip wrapper, 32 KiB window
-_CHUNK = 1 << 20            # compressed bytes fed to the decoder per call
+_CHUNK = 1 << 20            # compressed bytes read at a time for a header (gunzip_prefix)
+# A whole stream is decoded in pieces of up to _PIECE bytes from _READ compressed bytes at a time. The decoder gives
+# the GIL back and takes it again once per output block (32 KB, 64 KB, 256 KB, 1 MB, 4 MB, 8 MB, ...: CPython's
+# zlib scheme, which isal copies), so 1 MB of a CT read at a time (2 MB out) costs 4 round trips and an 8 MB piece
+# 6: with other threads busy (the window being built while a CT decodes), each round trip may wait a switch
+# interval. Pieces stay far below glibc's largest mmap threshold, so their memory is reused, not faulted in again,
+# and small enough for a progress bar to move on a 16 MB layer.
+_READ = 4 << 20
+_PIECE = 8 << 20
 _MAX_EMPTY_MEMBERS = 1000
 
 
@@ -63,14 +71,14 @@ def gunzip_pieces(read, n: int, skip: int = 0) -> Iterator[bytes]:
     empty = 0                               # members in a row that held nothing (writers never emit them)
     while filled < need:
         if decomp.eof:                      # a member ended: the next one starts in unused_data
-            data = decomp.unused_data or read(_CHUNK)
+            data = decomp.unused_data or read(_READ)
             decomp = _fast_zlib.decompressobj(GZIP_WBITS)
         else:
-            data = decomp.unconsumed_tail or read(_CHUNK)
+            data = decomp.unconsumed_tail or read(_READ)
         if not data:
             break
         try:
-            piece = decomp.decompress(data, min(need - filled, _CHUNK * 4))   # bounded pieces: low peak memory
+            piece = decomp.decompress(data, min(need - filled, _PIECE))   # bounded pieces: low peak memory
         except (_fast_zlib.error, _std_zlib.error) as exc:
             raise TruncatedData(f"the compressed data is corrupt ({exc})") from None
         empty = empty + 1 if not piece and decomp.eof else 0

@@ -62,10 +62,11 @@ def open_segmentation(path: Path, labels=None, progress=None) -> Segmentation:
     return seg
 
 
-def labelmap_segmentation(arr: np.ndarray, geometry: Geometry, path: Path, labels=None) -> Segmentation:
-    """A plain labelmap already in memory (read from `path`) as a segmentation, with its label table."""
+def labelmap_segmentation(arr: np.ndarray, geometry: Geometry, path: Path, labels=None, counts=None) -> Segmentation:
+    """A plain labelmap already in memory (read from `path`) as a segmentation, with its label table (`counts`:
+    its label counts when already made)."""
     table = _table(path, labels)
-    seg = segmentation_from_labelmap(arr, geometry, table, path.name)
+    seg = segmentation_from_labelmap(arr, geometry, table, path.name, counts)
     seg.label_table = dict(table or {})      # every entry, also those without voxels (painted later)
     return seg
 
@@ -105,7 +106,7 @@ def read_volume(path: Path, progress=None) -> tuple[np.ndarray, Geometry]:
         raise FileFormatError(f"{path.name} holds {header.sizes[lax]} values per voxel; a grey-value volume "
                               f"needs one")
     geometry = nrrd_format.geometry(header, axes)
-    arr = nrrd_format.read_data(header)
+    arr = nrrd_format.read_data(header, progress)
     if lax is not None:
         arr = np.take(arr, 0, axis=lax)
     if progress:
