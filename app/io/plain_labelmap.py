@@ -16,6 +16,16 @@ from .errors import FileFormatError, warn
 from .color_tables import LabelEntry
 
 LABEL_DTYPES = tuple(np.dtype(t) for t in lb.PROMOTION_ORDER)
+MAX_LABELMAP_VALUES = 1024      # an integer image with at most this many distinct values opens as a labelmap
+
+
+def looks_like_labelmap(array) -> bool:
+    """Integer voxels with few distinct values (sampled): a labelmap rather than a grey image."""
+    if array.dtype.kind not in "iu":
+        return False
+    flat = array.ravel(order="K")       # a view in the array's own order (reshape(-1) copied a Fortran volume: 4 s)
+    sample = flat[:: max(1, flat.size // 2_000_000)]
+    return len(np.unique(sample)) <= MAX_LABELMAP_VALUES
 
 
 def as_label_array(arr: np.ndarray, what: str) -> np.ndarray:
@@ -62,9 +72,11 @@ def label_counts(arr: np.ndarray) -> dict[int, int]:
 
 
 def segmentation_from_labelmap(arr: np.ndarray, geometry: Geometry, table: dict[int, LabelEntry] | None,
-                               what: str) -> Segmentation:
-    arr = as_label_array(arr, what)
-    counts = label_counts(arr)
+                               what: str, counts: dict[int, int] | None = None) -> Segmentation:
+    """`counts`: `label_counts(arr)` when the caller already made them (a reading thread), else counted here."""
+    label_arr = as_label_array(arr, what)
+    counts = counts if counts is not None and label_arr is arr else label_counts(label_arr)
+    arr = label_arr
     segments, used_ids, generated = [], set(), 0
     for value in sorted(counts):
         entry = (table or {}).get(value)
