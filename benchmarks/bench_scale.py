@@ -38,39 +38,57 @@ def _child(args: list[str], timeout=600) -> dict:
 
 
 def child_load(labels: str, grey: str) -> int:
-    """Fresh process: window with every extension, open the labelmap and its CT, first painted frame; RSS."""
+    """Fresh process started as a user starts it, `segedit LABELS --reference GREY` (app.ui.launch.main, the real
+    window with every extension, throw-away settings), until the first frame painted of the axial view showing its
+    middle slice with the grey image and the labels drawn; RSS then."""
     import psutil
 
+    from app.ui import launch
+
     proc = psutil.Process()
-    from PySide6.QtCore import QEvent, QObject, QSettings
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication([])
-    from app.ui.main_window import MainWindow
-
     tmp = tempfile.mkdtemp()
     os.environ.setdefault("SEGEDIT_RECOVERY_DIR", tmp)
-    win = MainWindow(settings=QSettings(str(Path(tmp) / "s.ini"), QSettings.IniFormat))
-    painted = []
+    os.environ["XDG_CONFIG_HOME"] = tmp             # QSettings: no saved layout or recent files of the user
+    painted, out = [], {}
+    real_open = launch._open
 
-    class Filter(QObject):
-        def eventFilter(self, obj, ev):
-            if ev.type() == QEvent.Paint and win.segmentation is not None and win.reference is not None:
-                painted.append(time.time())
-            return False
+    def opened(win, args, reads=None):               # the window is built; the files are not opened yet
+        from PySide6.QtCore import QEvent, QObject, QTimer
+        from PySide6.QtWidgets import QApplication
 
-    f = Filter()
-    win.slice_views[0].canvas.viewport().installEventFilter(f)
-    win.show()
-    win.files.open_paths([labels], reference=grey)
-    while not painted:
-        app.processEvents()
-    seg, ref = win.segmentation, win.reference
-    data_mb = (sum(a.nbytes for a in seg.layers) + ref.array.nbytes) / 2**20
-    print(json.dumps({"first_frame_at": painted[0], "rss_mb": round(proc.memory_info().rss / 2**20, 1),
-                      "data_mb": round(data_mb, 1), "segments": len(seg), "layers": seg.n_layers}))
-    win.files.maybe_save = lambda: True
-    win.close()
+        view = win.slice_views[0]
+
+        def showing() -> bool:       # the middle slice, its grey and its labels on screen
+            return (win.segmentation is not None and win.reference is not None and win.display.ref is not None
+                    and view.frame is not None and view.slice_index == round((view.frame.n_slices - 1) / 2)
+                    and view.grey_item.array is not None and view._labels_current())
+
+        class Filter(QObject):
+            def eventFilter(self, obj, ev):
+                if ev.type() == QEvent.Paint and not painted and showing():
+                    painted.append(time.time())
+                    QTimer.singleShot(0, finish)
+                return False
+
+        def finish():
+            seg, ref = win.segmentation, win.reference
+            out.update(first_frame_at=painted[0], rss_mb=round(proc.memory_info().rss / 2**20, 1),
+                       data_mb=round((sum(a.nbytes for a in seg.layers) + ref.array.nbytes) / 2**20, 1),
+                       segments=len(seg), layers=seg.n_layers)
+            win.files.maybe_save = lambda: True
+            win.close()
+            QApplication.quit()
+
+        win._bench_filter = Filter()
+        view.canvas.viewport().installEventFilter(win._bench_filter)
+        return real_open(win, args, reads)
+
+    launch._open = opened
+    code = launch.main([labels, "--reference", grey])
+    if not out:
+        print(f"no first frame (exit code {code})", file=sys.stderr)
+        return 1
+    print(json.dumps(out))
     return 0
 
 
