@@ -141,6 +141,15 @@ def read_image(path: Path, progress=None, maybe_labelmap: bool = True) -> ImageR
     return ImageRead(volume, like, counts)
 
 
+def _load_readers() -> None:
+    """Import every module a read uses, on the calling thread: a reading thread must import nothing. An import on
+    another thread while the main thread imports PySide6 aborts the process (shiboken walks sys.modules while it
+    starts: "dictionary changed size during iteration"), and two threads importing nibabel wait on each other."""
+    import numpy.ma  # noqa: F401  (asked for lazily by numpy's reductions on the read arrays)
+
+    from . import color_tables, grey_values, nifti, nrrd_format, plain_labelmap, reading  # noqa: F401
+
+
 def plain_file(path: Path) -> bool:
     """A file read whole as one volume (a NRRD or NIfTI image or labelmap): not a Slicer segmentation, a label
     table, a DICOM file or a folder (those have their own ways in)."""
@@ -155,6 +164,7 @@ def plain_file(path: Path) -> bool:
 def start(paths, reference=None, at_least: int = 2) -> Reads | None:
     """The reads of the plain files among `paths` (roles ("image", path)) and of `reference` (("reference",
     path)), started now; None when fewer than `at_least` files would be read."""
+    _load_readers()
     jobs, roles = [], []
     for p in [Path(p) for p in paths]:
         if plain_file(p):

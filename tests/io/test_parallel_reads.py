@@ -175,3 +175,42 @@ def test_the_switch_interval_is_quick_while_reads_run_and_restored_after(tmp_pat
     assert reads.wait() == [lab, ct]
     assert during == [pytest.approx(parallel_reads.QUICK_SWITCH_S)] * 2
     assert sys.getswitchinterval() == before
+
+
+SPY = """
+import sys, threading
+imported = []
+
+class Spy:
+    def find_spec(self, name, path=None, target=None):
+        if threading.current_thread() is not threading.main_thread():
+            imported.append(name)
+        return None
+
+sys.meta_path.insert(0, Spy())
+from app.io import parallel_reads
+reads = parallel_reads.start(sys.argv[1:-1], sys.argv[-1], at_least=1)
+import PySide6.QtWidgets          # what the command line imports meanwhile (shiboken walks sys.modules)
+results = reads.wait()
+assert not [r for r in results if isinstance(r, BaseException)], results
+print("imported on reading threads:", imported)
+"""
+
+
+def test_reading_threads_import_nothing(tmp_path):
+    """An import on a reading thread while the main thread imports PySide6 aborted the process ("libshiboken/
+    signature: could not initialize", dictionary changed size during iteration): every module a read needs is
+    imported before the threads start. Checked in a fresh process with an import spy, NIfTI and NRRD files."""
+    import subprocess
+    import sys
+
+    import nrrd
+
+    from tests.conftest import ROOT
+
+    lab, ct = _files(tmp_path)
+    nrrd.write(str(tmp_path / "grey.nrrd"), np.ones((4, 5, 6), np.int16), compression_level=1)
+    r = subprocess.run([sys.executable, "-c", SPY, str(lab), str(tmp_path / "grey.nrrd"), str(ct)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "imported on reading threads: []" in r.stdout, r.stdout
