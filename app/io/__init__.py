@@ -121,15 +121,14 @@ def read_volume(path, progress: Progress = None, series: str | None = None) -> V
     return Volume(array, geometry, path)
 
 
-def segmentation_from_volume(volume: Volume, labels=None, counts: dict | None = None) -> Segmentation:
+def segmentation_from_volume(volume: Volume, labels=None) -> Segmentation:
     """A NIfTI labelmap already read as a Volume (e.g. to see whether it is a labelmap) as a segmentation, without
-    reading the file again; `labels` as for `open_segmentation`; `counts`: its {label: voxels} when already
-    counted (`parallel_reads.read_image`), so the voxels are not counted twice."""
+    reading the file again; `labels` as for `open_segmentation`."""
     from .reading import labelmap_segmentation
 
     if volume.path is None or not volume.path.name.lower().endswith((".nii", ".nii.gz")):
         raise ValueError("only a NIfTI volume read from a file can be taken as a labelmap this way")
-    return labelmap_segmentation(volume.array, volume.geometry, volume.path, labels, counts)
+    return labelmap_segmentation(volume.array, volume.geometry, volume.path, labels)
 
 
 def import_masks(paths, geometry: Geometry | None = None, progress: Progress = None) -> Segmentation:

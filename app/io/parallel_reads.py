@@ -87,20 +87,25 @@ class Reads:
     def fraction(self) -> float:
         return sum(self._fractions) / max(1, len(self._fractions))
 
-    def wait(self, progress=None) -> list:
-        """Every result in order (a value or an exception). `progress(fraction)` is called every few tens of
-        milliseconds; when it raises, every read is stopped and waited for, and its exception re-raised."""
+    def wait_for(self, n: int, progress=None):
+        """Read `n`'s result (a value or an exception), the others reading on. `progress(fraction of all)` is
+        called every few tens of milliseconds; when it raises, every read is stopped and waited for, and its
+        exception re-raised."""
         try:
-            for d in self._done:
-                while not d.wait(POLL_S):
-                    if progress is not None:
-                        progress(self.fraction())
-            if progress is not None:
-                progress(1.0)
+            while not self._done[n].wait(POLL_S):
+                if progress is not None:
+                    progress(self.fraction())
         except BaseException:
             self.stop()
             raise
-        return list(self._results)
+        return self._results[n]
+
+    def wait(self, progress=None) -> list:
+        """Every result in order, as `wait_for`."""
+        results = [self.wait_for(n, progress) for n in range(len(self._done))]
+        if progress is not None:
+            progress(1.0)
+        return results
 
     def stop(self) -> None:
         """Stop every read at its next piece and wait until each thread has ended (nothing runs on afterwards)."""
@@ -115,30 +120,22 @@ TABLE_SUFFIXES = (".label", ".txt", ".ctbl", ".csv")
 
 @dataclass
 class ImageRead:
-    """A plain image file read on a reading thread: the volume, whether it looks like a labelmap (None: not asked)
-    and, for a NIfTI labelmap, its {label: voxels} counted there too (the segmentation's statistics)."""
+    """A plain image file read on a reading thread: the volume and whether it looks like a labelmap (None: not
+    asked). Its labels are counted later, by the job that makes the segmentation: counting (numpy's bincount)
+    holds the GIL, and here it would slow the window being built on the main thread meanwhile."""
 
     volume: object
     labelmap_like: bool | None = None
-    counts: dict | None = None
 
 
 def read_image(path: Path, progress=None, maybe_labelmap: bool = True) -> ImageRead:
-    """Read an image; when it may be a labelmap, look at it and count a NIfTI labelmap's labels on this thread."""
+    """Read an image; when it may be a labelmap, look at a sample of it on this thread."""
     from app import io
 
-    from .plain_labelmap import LABEL_DTYPES, label_counts, looks_like_labelmap
+    from .plain_labelmap import looks_like_labelmap
 
     volume = io.read_volume(path, progress=progress)
-    if not maybe_labelmap:
-        return ImageRead(volume)
-    like = looks_like_labelmap(volume.array)
-    counts = None
-    if like and path.name.lower().endswith((".nii", ".nii.gz")) and volume.array.dtype in LABEL_DTYPES:
-        if progress:
-            progress(1.0)                   # a cancel between the decode and the count stops here
-        counts = label_counts(volume.array)
-    return ImageRead(volume, like, counts)
+    return ImageRead(volume, looks_like_labelmap(volume.array) if maybe_labelmap else None)
 
 
 def _load_readers() -> None:

@@ -72,11 +72,9 @@ def label_counts(arr: np.ndarray) -> dict[int, int]:
 
 
 def segmentation_from_labelmap(arr: np.ndarray, geometry: Geometry, table: dict[int, LabelEntry] | None,
-                               what: str, counts: dict[int, int] | None = None) -> Segmentation:
-    """`counts`: `label_counts(arr)` when the caller already made them (a reading thread), else counted here."""
-    label_arr = as_label_array(arr, what)
-    counts = counts if counts is not None and label_arr is arr else label_counts(label_arr)
-    arr = label_arr
+                               what: str) -> Segmentation:
+    arr = as_label_array(arr, what)
+    counts = label_counts(arr)
     segments, used_ids, generated = [], set(), 0
     for value in sorted(counts):
         entry = (table or {}).get(value)

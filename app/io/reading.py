@@ -62,11 +62,10 @@ def open_segmentation(path: Path, labels=None, progress=None) -> Segmentation:
     return seg
 
 
-def labelmap_segmentation(arr: np.ndarray, geometry: Geometry, path: Path, labels=None, counts=None) -> Segmentation:
-    """A plain labelmap already in memory (read from `path`) as a segmentation, with its label table (`counts`:
-    its label counts when already made)."""
+def labelmap_segmentation(arr: np.ndarray, geometry: Geometry, path: Path, labels=None) -> Segmentation:
+    """A plain labelmap already in memory (read from `path`) as a segmentation, with its label table."""
     table = _table(path, labels)
-    seg = segmentation_from_labelmap(arr, geometry, table, path.name, counts)
+    seg = segmentation_from_labelmap(arr, geometry, table, path.name)
     seg.label_table = dict(table or {})      # every entry, also those without voxels (painted later)
     return seg
 

@@ -93,21 +93,26 @@ class FileActions:
             labels = tables[0]
         if reads is None:
             reads = parallel_reads.start(paths, reference)
-        got = {}
-        if reads is not None:
+
+        def read_of(role):
+            """That file's (result, warnings), waited for behind the progress dialog: the labelmap is made into a
+            segmentation (its labels counted) while the CT still decodes."""
+            if reads is None or role not in reads.roles:
+                return None
+            n = reads.roles.index(role)
             names = " and ".join(p.name for p in reads.paths)
-            try:
-                results = self.w.run_long(reads.wait, f"Reading {names}...")
-            except Cancelled as exc:
-                return self._report(self._sentence(exc, None))
-            got = dict(zip(reads.roles, zip(results, reads.notes)))
+            return self.w.run_long(lambda p: reads.wait_for(n, p), f"Reading {names}..."), reads.notes[n]
+
         ok = True
-        for p in paths:
-            if classify(p) == Kind.TABLE:
-                continue
-            ok &= self.open_any(p, labels, got.get(("image", p)))
-        if reference is not None:
-            ok &= self.open_reference(reference, got.get(("reference", Path(reference))))
+        try:
+            for p in paths:
+                if classify(p) == Kind.TABLE:
+                    continue
+                ok &= self.open_any(p, labels, read_of(("image", p)))
+            if reference is not None:
+                ok &= self.open_reference(reference, read_of(("reference", Path(reference))))
+        except Cancelled as exc:            # every read stopped; what was opened before the Cancel stays
+            return self._report(self._sentence(exc, None))
         if tables and not [p for p in paths if classify(p) != Kind.TABLE]:
             ok &= self._report("A label table needs its labelmap: open the image and the table together.")
         return ok
@@ -134,7 +139,7 @@ class FileActions:
         if labels not in (None, False) or (self.w.segmentation is None and (
                 got.labelmap_like if got.labelmap_like is not None else looks_like_labelmap(volume.array))):
             nifti = path.name.lower().endswith((".nii", ".nii.gz"))    # no segment metadata: not read twice
-            return self.open_segmentation(path, labels, volume if nifti else None, got.counts)
+            return self.open_segmentation(path, labels, volume if nifti else None)
         return self._adopt_reference(volume, path)
 
     @staticmethod
@@ -145,16 +150,15 @@ class FileActions:
             raise result
         return result
 
-    def open_segmentation(self, path, labels=None, volume=None, counts=None) -> bool:
-        """`volume`: the file already read as a Volume (a NIfTI labelmap), taken as it is (`counts`: its label
-        counts when the reading thread made them)."""
+    def open_segmentation(self, path, labels=None, volume=None) -> bool:
+        """`volume`: the file already read as a Volume (a NIfTI labelmap), taken as it is."""
         path = Path(path)
         if path.is_file() and dicom_actions.is_dicom_path(path):
             return dicom_actions.open_dicom(self, path)
         if not self.maybe_save():
             return False
         try:
-            read = (lambda p: io.segmentation_from_volume(volume, labels, counts)) if volume is not None else \
+            read = (lambda p: io.segmentation_from_volume(volume, labels)) if volume is not None else \
                 (lambda p: io.open_segmentation(path, labels=labels, progress=p))
             seg = self._read_warned(read, path, f"Opening {path.name}...")
         except (io.FileFormatError, OSError, Cancelled, NotImplementedError) as exc:

@@ -122,5 +122,24 @@ def test_the_command_line_starts_the_reads_before_the_window(tmp_path, monkeypat
     assert [role for role, _ in reads.roles] == ["image", "reference"]
     image, reference = reads.wait()
     assert np.array_equal(image.volume.array, labels) and np.array_equal(reference.volume.array, grey)
-    assert image.counts == {3: int((labels == 3).sum()), 9: int((labels == 9).sum())}
+    assert image.labelmap_like is True and reference.labelmap_like is None
     assert launch._start_reads(launch.parse_args(["--demo"])) is None
+
+
+def test_the_labelmap_is_opened_while_the_ct_still_reads(make_window, tmp_path, monkeypatch):
+    """The segmentation is made (its labels counted) as soon as its file is read, not after the CT: the CT's read
+    here finishes only once the window shows the segmentation (waiting for both first would time out)."""
+    lab, ct, labels, grey = _pair(tmp_path)
+    real = io.read_volume
+    win = make_window()
+    shown = threading.Event()
+    win.segmentation_changed.connect(lambda seg: seg is not None and shown.set())
+
+    def read_volume(path, progress=None):
+        if path.name == "ct.nii.gz":
+            assert shown.wait(20), "the segmentation was not shown before the CT was read"
+        return real(path, progress)
+
+    monkeypatch.setattr(io, "read_volume", read_volume)
+    assert win.files.open_paths([lab], reference=ct)
+    assert np.array_equal(win.segmentation.layers[0], labels) and np.array_equal(win.reference.array, grey)
