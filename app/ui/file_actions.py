@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from app import io
 from app.io import parallel_reads
-from app.io.plain_labelmap import MAX_LABELMAP_VALUES, looks_like_labelmap  # noqa: F401 (their old home)
+from app.io.plain_labelmap import looks_like_labelmap
 from app.model.segmentation import Segmentation
 
 from . import dicom_actions, window_settings
@@ -44,8 +44,6 @@ def classify(path) -> Kind:
     if name.endswith(TABLE_SUFFIXES):
         return Kind.TABLE
     return Kind.IMAGE
-
-
 
 
 class FileActions:
@@ -86,7 +84,7 @@ class FileActions:
         The plain image files among them and the reference are read at once, each on its own thread (both
         cores decode); `reads`: those reads already started (`parallel_reads.start`, by the command line before
         the window was built). Each file's error is its own, as when they are read one after the other; a Cancel
-        stops every read and changes nothing."""
+        stops every read (what was opened before it stays, as when they are read one after the other)."""
         paths = [Path(p) for p in paths]
         tables = [p for p in paths if classify(p) == Kind.TABLE]
         if labels is None and tables:          # labels=False (--no-labels): no table, not even one given here
