@@ -144,7 +144,7 @@ def _load_readers() -> None:
     starts: "dictionary changed size during iteration"), and two threads importing nibabel wait on each other."""
     import numpy.ma  # noqa: F401  (asked for lazily by numpy's reductions on the read arrays)
 
-    from . import color_tables, grey_values, nifti, nrrd_format, plain_labelmap, reading  # noqa: F401
+    from . import color_tables, grey_values, nifti, plain_labelmap, reading, seg_nrrd  # noqa: F401 (and NRRD's)
 
 
 def plain_file(path: Path) -> bool:
