@@ -5,7 +5,6 @@ tolerated oddities in a file print one line each. A progress bar goes to stderr 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import warnings
 from pathlib import Path
@@ -176,6 +175,8 @@ def cmd_info(args) -> int:
     seg = _open(args.file, args.labels, reference=_reference(args))
     facts = describe(seg)
     if args.json:
+        import json
+
         print(json.dumps(facts, indent=1))
     else:
         print(format_facts(args.file, facts))
@@ -233,6 +234,8 @@ def _list_series(args) -> int:
     if not series:
         raise _usage(f"{args.file} holds no DICOM files")
     if args.json:
+        import json
+
         print(json.dumps([{"series_uid": s.uid, "modality": s.modality, "number": s.number,
                            "description": s.description, "images": s.frames, "files": len(s.files),
                            "rows": s.rows, "columns": s.columns, "segmentation": s.is_segmentation}

@@ -16,7 +16,16 @@ except ImportError:  # pragma: no cover - isal is a dependency; keep working wit
     _fast_zlib = _std_zlib
 
 GZIP_WBITS = 16 + 15        # a gzip wrapper, 32 KiB window
-_CHUNK = 1 << 20            # compressed bytes fed to the decoder per call
+_CHUNK = 1 << 20            # compressed bytes read at a time (pieces of up to 4x that decoded, for streaming readers)
+# A whole volume is decoded in pieces of up to _PIECE bytes from _READ compressed bytes at a time. The decoder gives
+# the GIL back and takes it again once per output block (32 KB, 64 KB, 256 KB, 1 MB, 4 MB, 8 MB, ...: CPython's
+# zlib scheme, which isal copies), so 1 MB of a CT read at a time (2 MB out) costs 4 round trips and an 8 MB piece
+# 6: with other threads busy (the window being built while a CT decodes), each round trip may wait a switch
+# interval. Pieces stay far below glibc's largest mmap threshold, so their memory is reused, not faulted in again,
+# and small enough for a progress bar to move on a 16 MB layer. Streaming readers that look at each piece (the
+# masks' foreground) keep smaller pieces, which stay in the cache while they are looked at.
+_READ = 4 << 20
+_PIECE = 8 << 20
 _MAX_EMPTY_MEMBERS = 1000
 
 
@@ -47,14 +56,14 @@ def gunzip_into(read, out: np.ndarray, skip: int = 0, progress=None) -> None:
     the first `skip` decompressed bytes (see `gunzip_pieces`). `progress(fraction)` is called after each piece."""
     view = memoryview(out).cast("B")
     filled = 0
-    for piece in gunzip_pieces(read, len(view), skip):
+    for piece in gunzip_pieces(read, len(view), skip, _READ, _PIECE):
         view[filled:filled + len(piece)] = piece
         filled += len(piece)
         if progress:
             progress(filled / max(1, len(view)))
 
 
-def gunzip_pieces(read, n: int, skip: int = 0) -> Iterator[bytes]:
+def gunzip_pieces(read, n: int, skip: int = 0, chunk: int = _CHUNK, piece_max: int = 4 * _CHUNK) -> Iterator[bytes]:
     """The decompressed bytes skip .. skip + n of a gzip stream, read by `read(n) -> bytes`, in bounded pieces
     (a caller can look at a volume without holding it whole). Concatenated gzip members are accepted (the NRRD spec
     allows them). Raises TruncatedData when the stream holds fewer bytes than that, or is corrupt."""
@@ -63,14 +72,14 @@ def gunzip_pieces(read, n: int, skip: int = 0) -> Iterator[bytes]:
     empty = 0                               # members in a row that held nothing (writers never emit them)
     while filled < need:
         if decomp.eof:                      # a member ended: the next one starts in unused_data
-            data = decomp.unused_data or read(_CHUNK)
+            data = decomp.unused_data or read(chunk)
             decomp = _fast_zlib.decompressobj(GZIP_WBITS)
         else:
-            data = decomp.unconsumed_tail or read(_CHUNK)
+            data = decomp.unconsumed_tail or read(chunk)
         if not data:
             break
         try:
-            piece = decomp.decompress(data, min(need - filled, _CHUNK * 4))   # bounded pieces: low peak memory
+            piece = decomp.decompress(data, min(need - filled, piece_max))   # bounded pieces: low peak memory
         except (_fast_zlib.error, _std_zlib.error) as exc:
             raise TruncatedData(f"the compressed data is corrupt ({exc})") from None
         empty = empty + 1 if not piece and decomp.eof else 0

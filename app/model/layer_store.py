@@ -28,10 +28,11 @@ class LayerStore:
         return len(self.arrays)
 
     # ---------------------------------------------------------------- layers
-    def adopt(self, arr: np.ndarray) -> None:
-        """Append an existing array (a file's layer); its statistics are computed when first asked for."""
+    def adopt(self, arr: np.ndarray, counts: dict | None = None) -> None:
+        """Append an existing array (a file's layer); its statistics are computed when first asked for, or are
+        `counts` ({label: voxels}) when the reader already counted them (not counted again)."""
         self.arrays.append(arr)
-        self._counts.append(None)
+        self._counts.append(dict(counts) if counts is not None else None)
         self._boxes.append(None)
         self._loose.append(set())
 

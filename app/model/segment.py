@@ -11,14 +11,19 @@ STATUS_TAG = "Segmentation.Status"
 STATUSES = ("notstarted", "inprogress", "completed", "flagged")
 
 # The colours Slicer gives new segments (first entries of its GenericAnatomyColors; the table ships as
-# app/resources/default_colors.json); past these, colours are spread around the hue circle by the golden ratio.
-ANATOMY_COLORS = default_colors()
+# app/resources/default_colors.json; `ANATOMY_COLORS`, read when first asked for: opening a file whose segments
+# have their colours never needs it); past these, colours are spread around the hue circle by the golden ratio.
+def __getattr__(name: str):
+    if name == "ANATOMY_COLORS":
+        return default_colors()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def generated_color(n: int) -> tuple[float, float, float]:
     """The n-th automatic colour (n >= 0), RGB in 0..1, deterministic."""
-    if n < len(ANATOMY_COLORS):
-        return tuple(c / 255.0 for c in ANATOMY_COLORS[n])
+    colors = default_colors()
+    if n < len(colors):
+        return tuple(c / 255.0 for c in colors[n])
     h = (n * 0.618033988749895) % 1.0
     s = 0.45 + 0.25 * ((n * 7) % 3) / 2
     v = 0.75 + 0.2 * ((n * 5) % 2)

@@ -61,15 +61,17 @@ class Segmentation:
 
     # ---------------------------------------------------------------- construction
     @classmethod
-    def from_layers(cls, geometry: Geometry, layers: list[np.ndarray], segments: Iterable[Segment]) -> "Segmentation":
-        """Adopt arrays and a segment table (file readers). No history is recorded for the load itself."""
+    def from_layers(cls, geometry: Geometry, layers: list[np.ndarray], segments: Iterable[Segment],
+                    counts: list[dict] | None = None) -> "Segmentation":
+        """Adopt arrays and a segment table (file readers). No history is recorded for the load itself.
+        `counts`: each layer's {label: voxels} when the reader already counted them (not counted again)."""
         seg = cls(geometry)
-        for arr in layers:
+        for n, arr in enumerate(layers):
             if arr.shape != geometry.shape:
                 raise SegmentationError(f"a layer of shape {arr.shape} does not match the lattice {geometry.shape}")
             if arr.dtype.kind not in "iu" or arr.dtype.itemsize > 4:
                 raise SegmentationError(f"a labelmap layer must be a (u)int8/16/32 array, not {arr.dtype}")
-            seg._layer_store.adopt(arr)
+            seg._layer_store.adopt(arr, counts[n] if counts is not None else None)
         table: dict[str, Segment] = {}
         holder: dict[tuple[int, int], str] = {}
         for s in segments:

@@ -10,6 +10,8 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from app import io
+from app.io import parallel_reads
+from app.io.plain_labelmap import looks_like_labelmap
 from app.model.segmentation import Segmentation
 
 from . import dicom_actions, window_settings
@@ -27,7 +29,6 @@ IMAGE_FILTER = "Images (*.nrrd *.nhdr *.nii *.nii.gz);;All files (*)"
 SEG_FILTER = ("Segmentations and labelmaps (*.seg.nrrd *.seg.nhdr *.nrrd *.nhdr *.nii *.nii.gz *.dcm);;"
               "DICOM SEG (*.dcm);;All files (*)")
 TABLE_SUFFIXES = (".label", ".txt", ".ctbl", ".csv")
-MAX_LABELMAP_VALUES = 1024      # an integer image with at most this many distinct values opens as a labelmap
 
 
 class Kind(enum.Enum):
@@ -43,17 +44,6 @@ def classify(path) -> Kind:
     if name.endswith(TABLE_SUFFIXES):
         return Kind.TABLE
     return Kind.IMAGE
-
-
-def looks_like_labelmap(array) -> bool:
-    """Integer voxels with few distinct values (sampled): a labelmap rather than a grey image."""
-    import numpy as np
-
-    if array.dtype.kind not in "iu":
-        return False
-    flat = array.ravel(order="K")       # a view in the array's own order (reshape(-1) copied a Fortran volume: 4 s)
-    sample = flat[:: max(1, flat.size // 2_000_000)]
-    return len(np.unique(sample)) <= MAX_LABELMAP_VALUES
 
 
 class FileActions:
@@ -89,37 +79,74 @@ class FileActions:
         self._refresh_recent()
 
     # ---------------------------------------------------------------- opening
-    def open_paths(self, paths, labels=None, reference=None) -> bool:
-        """Open what the paths are (drag and drop, command line). Returns False after an error (reported)."""
+    def open_paths(self, paths, labels=None, reference=None, reads=None) -> bool:
+        """Open what the paths are (drag and drop, command line). Returns False after an error (reported).
+        The plain image files among them and the reference are read at once, each on its own thread (both
+        cores decode); `reads`: those reads already started (`parallel_reads.start`, by the command line before
+        the window was built). Each file's error is its own, as when they are read one after the other; a Cancel
+        stops every read (what was opened before it stays, as when they are read one after the other)."""
         paths = [Path(p) for p in paths]
         tables = [p for p in paths if classify(p) == Kind.TABLE]
         if labels is None and tables:          # labels=False (--no-labels): no table, not even one given here
             labels = tables[0]
+        if reads is None:
+            reads = parallel_reads.start(paths, reference)
+
+        def read_of(role):
+            """That file's (result, warnings), waited for behind the progress dialog: the labelmap is made into a
+            segmentation (its labels counted) while the CT still decodes."""
+            if reads is None or role not in reads.roles:
+                return None
+            n = reads.roles.index(role)
+            names = " and ".join(p.name for p in reads.paths)
+            return self.w.run_long(lambda p: reads.wait_for(n, p), f"Reading {names}..."), reads.notes[n]
+
         ok = True
-        for p in paths:
-            if classify(p) == Kind.TABLE:
-                continue
-            ok &= self.open_any(p, labels)
-        if reference is not None:
-            ok &= self.open_reference(reference)
+        try:
+            for p in paths:
+                if classify(p) == Kind.TABLE:
+                    continue
+                ok &= self.open_any(p, labels, read_of(("image", p)))
+            if reference is not None:
+                ok &= self.open_reference(reference, read_of(("reference", Path(reference))))
+        except Cancelled as exc:            # every read stopped; what was opened before the Cancel stays
+            return self._report(self._sentence(exc, None))
         if tables and not [p for p in paths if classify(p) != Kind.TABLE]:
             ok &= self._report("A label table needs its labelmap: open the image and the table together.")
         return ok
 
-    def open_any(self, path, labels=None) -> bool:
+    def open_any(self, path, labels=None, read=None) -> bool:
+        """`read`: (ImageRead or the exception it raised, its warnings) when the file was read already."""
         path = Path(path)
         if dicom_actions.is_dicom_path(path):
             return dicom_actions.open_dicom(self, path)
         if classify(path) == Kind.SEGMENTATION:
             return self.open_segmentation(path, labels)
         try:
-            volume = self.w.run_long(lambda p: io.read_volume(path, progress=p), f"Reading {path.name}...")
+            if read is None:
+                maybe = labels not in (None, False) or self.w.segmentation is None
+                got = self.w.run_long(lambda p: parallel_reads.read_image(path, p, maybe_labelmap=maybe),
+                                      f"Reading {path.name}...")
+            else:
+                got = self._taken(read)
+                for note in read[1]:           # as a read on this thread would have warned
+                    warnings.warn(note, io.FileFormatWarning)
         except (io.FileFormatError, OSError, Cancelled, NotImplementedError) as exc:
             return self._report(self._sentence(exc, path))
-        if labels not in (None, False) or (self.w.segmentation is None and looks_like_labelmap(volume.array)):
+        volume = got.volume
+        if labels not in (None, False) or (self.w.segmentation is None and (
+                got.labelmap_like if got.labelmap_like is not None else looks_like_labelmap(volume.array))):
             nifti = path.name.lower().endswith((".nii", ".nii.gz"))    # no segment metadata: not read twice
             return self.open_segmentation(path, labels, volume if nifti else None)
         return self._adopt_reference(volume, path)
+
+    @staticmethod
+    def _taken(read):
+        """The result of a read made on a reading thread, or the exception it raised, raised here."""
+        result = read[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
 
     def open_segmentation(self, path, labels=None, volume=None) -> bool:
         """`volume`: the file already read as a Volume (a NIfTI labelmap), taken as it is."""
@@ -143,10 +170,16 @@ class FileActions:
         self.w.status_message(f"Opened {path.name}: {len(seg)} segments in {seg.n_layers} layer(s){notes}")
         return True
 
-    def open_reference(self, path) -> bool:
+    def open_reference(self, path, read=None) -> bool:
+        """`read`: as for `open_any`."""
         path = Path(path)
         try:
-            volume = self._read_warned(lambda p: io.read_volume(path, progress=p), path, f"Reading {path.name}...")
+            if read is None:
+                volume = self._read_warned(lambda p: io.read_volume(path, progress=p), path,
+                                           f"Reading {path.name}...")
+            else:
+                volume = self._taken(read).volume
+                self._tell_notes(read[1], path)
         except (io.FileFormatError, OSError, Cancelled, NotImplementedError) as exc:
             return self._report(self._sentence(exc, path))
         return self._adopt_reference(volume, path)
@@ -329,12 +362,15 @@ class FileActions:
             return result, [str(w.message) for w in caught if issubclass(w.category, io.FileFormatWarning)]
 
         result, notes = self.w.run_long(job, label)
+        self._tell_notes(notes, path)
+        return result
+
+    def _tell_notes(self, notes, path) -> None:
         self.last_warnings = notes
         if notes:
             shown = "\n".join(f"- {n}" for n in notes[:8]) + (f"\n(and {len(notes) - 8} more)" if len(notes) > 8 else "")
             if self.w.isVisible():
                 QMessageBox.warning(self.w, "segedit", f"{Path(path).name} was opened, but:\n{shown}")
-        return result
 
     def _report(self, message: str) -> bool:
         self.w.status_message(message)

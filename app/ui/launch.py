@@ -80,6 +80,7 @@ def main(argv=None) -> int:
         print("segedit: there is no display to open a window on (DISPLAY is not set): run it on a desktop, "
               "under `xvfb-run -a segedit ...`, or make a picture with --screenshot OUT.png.", file=sys.stderr)
         return 2
+    reads = _start_reads(args)
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
@@ -107,7 +108,7 @@ def main(argv=None) -> int:
     win = MainWindow(settings=settings, extensions=not args.no_extensions)
     if args.layout:
         win.set_layout(Layout[LAYOUTS[args.layout]])
-    if not _open(win, args):
+    if not _open(win, args, reads):
         print(f"segedit: {getattr(win.files, 'last_error', 'could not open the files.')}", file=sys.stderr)
         return 2
     win.show()
@@ -121,7 +122,18 @@ def main(argv=None) -> int:
     return app.exec()
 
 
-def _open(win, args) -> bool:
+def _start_reads(args):
+    """Start decoding the image files (a labelmap, its CT) now, each on its own thread, so that they decode while
+    Qt is imported and the window is built (about a second of the first frame of a CT-size pair). Errors wait
+    for the window, which reports them as an open from the menu would."""
+    if not (args.files or args.reference):
+        return None
+    from app.io import parallel_reads
+
+    return parallel_reads.start(args.files, args.reference, at_least=1)
+
+
+def _open(win, args, reads=None) -> bool:
     if args.demo:
         from app.model.demo import demo_atlas
         from app.io import Volume
@@ -129,7 +141,7 @@ def _open(win, args) -> bool:
         seg, grey = demo_atlas()
         win.set_document(seg, Volume(grey, seg.geometry, None), path=None, unsaved=False)
     if args.files or args.reference:
-        return win.files.open_paths(args.files, labels=args.labels, reference=args.reference)
+        return win.files.open_paths(args.files, labels=args.labels, reference=args.reference, reads=reads)
     return True
 
 
