@@ -148,11 +148,12 @@ def stroke_rows(seg, view, repeats: int) -> list[Row]:
                    painted_segment_ms=ms.get(seg.segment(tool.state.active_segment).name), brush_radius_mm=RADIUS_MM,
                    deferred_if_box_over_voxels=BIG_BLOCK)]
     stats = {"min": min(core), "median": med(core), "max": max(core), "n": len(core)}
-    rows.append(row_ms("3d", "update after a 50-dab stroke: all touched segments incl. a big neighbour (white "
-                             "matter, re-meshed when the brush pauses)", stats, 50, PEER_UPDATE, segments=len(ms)))
+    rows.append(row_ms("3d", "update after a 50-dab stroke, every touched segment re-meshed whole on its box (white "
+                             "matter among them; no stitching: the comparison for the window rows)", stats, None,
+                       PEER_UPDATE, segments=len(ms)))
     stats = {"min": min(in_view), "median": med(in_view), "max": max(in_view), "n": len(in_view)}
-    rows.append(row_ms("3d", "same update inside View3D on llvmpipe, partial results drawn as they come", stats,
-                       None, PEER_UPDATE))
+    rows.append(row_ms("3d", "same stroke inside View3D (stitched), until idle: partial results drawn as they come",
+                       stats, None, PEER_UPDATE))
     return rows
 
 
