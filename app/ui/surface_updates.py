@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 UPDATE_MS = 100                 # at most one re-mesh batch this often while a stroke goes on
 BIG_BLOCK = 500_000             # voxels: a single-segment job this big is deferred while smaller ones wait
 TRIM_AFTER = 50                # segments meshed in one batch after which the heap is trimmed (not after strokes)
-STITCH_BELOW = 1.5             # stitch when its block is under 2/3 of the segment's box (measured break-even ~1)
+STITCH_BELOW = 1.0             # stitch when its block is smaller than the segment's box (whole re-mesh + keys: 2 passes)
 LOD_MIN_TRIANGLES = 400_000     # scenes bigger than this get coarse copies for moving the camera
 LOD_CHUNK = 40                  # surfaces simplified per worker task
 LOD_CELL_VOXELS = 4.0           # clustering cell, in voxels (SPL atlas: 3.1 M -> ~0.15 M triangles)
