@@ -21,11 +21,12 @@ lint-imports: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 
 # the fast suite (slow-marked soak/fuzz/long GUI runs left out); test-all runs everything
+# two worker processes (pytest-xdist): this 2-core machine runs the fast suite in ~1.5 min instead of ~2.5
 test: lint-imports
-	PYTHONDONTWRITEBYTECODE=1 QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow"
+	PYTHONDONTWRITEBYTECODE=1 QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider -n 2 -m "not slow"
 
 test-all: lint-imports
-	PYTHONDONTWRITEBYTECODE=1 QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider
+	PYTHONDONTWRITEBYTECODE=1 QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider -n 2
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
