@@ -37,6 +37,8 @@ from app.model.segmentation import Segmentation
 
 _MESHING = threading.Lock()
 THREADED_VOXELS = 2_000_000    # blocks larger than this use VTK's thread pool; small ones stay sequential
+KEYED_VOXELS = 250_000         # a segment meshed alone on a smaller box gets no cells: re-meshing it whole after an
+                               # edit (a few ms) is as fast as stitching, and the cells cost a second pass
 vtkSMPTools.SetBackend("Sequential")
 
 
@@ -337,6 +339,8 @@ def plan_jobs(seg: Segmentation, segment_ids, smoothing: bool, versions=None, pe
             continue
         for sid in ids:
             job = segment_job(seg, sid, smoothing, versions.get(sid, 0), with_keys)
+            if job is not None and job.block.size < KEYED_VOXELS:
+                job.with_keys = False
             jobs.append(job) if job is not None else empty.append(sid)
     return jobs, empty
 
