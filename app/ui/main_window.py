@@ -116,7 +116,8 @@ class MainWindow(QMainWindow):
         """Docks keep the width the user gave them: a label whose text changes (the segment being edited, a
         tool's summary, a long segment name) must not push its dock wider, which shrank the views during a
         session (320 -> 375 px, and ~1000 px for a long name). Labels in docks wrap and never demand their
-        text's width (minimumWidth 1 overrides the hint)."""
+        text's width (minimumWidth 1 overrides the hint); a label with the `one_line` property (a status line sized
+        by its layout) stays one line."""
         for dock in self.findChildren(QDockWidget):
             row_labels = set()              # a form's row labels are short and fixed: they keep their width
             for form in dock.findChildren(QFormLayout):
@@ -125,7 +126,7 @@ class MainWindow(QMainWindow):
                     if item is not None and item.widget() is not None:
                         row_labels.add(id(item.widget()))
             for label in dock.findChildren(QLabel):
-                if id(label) not in row_labels:
+                if id(label) not in row_labels and not label.property("one_line"):   # one_line: cut, not wrapped
                     label.setWordWrap(True)
                     label.setMinimumWidth(1)
 

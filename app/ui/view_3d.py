@@ -67,6 +67,7 @@ class View3D(QWidget):
         self.progress.setRange(0, 0)
         self.status = QLabel("", alignment=Qt.AlignRight | Qt.AlignVCenter)
         self.status.setWordWrap(False)        # one line, taking the room left: cut, not wrapped, in a four-up quarter
+        self.status.setProperty("one_line", True)     # (the window wraps the labels of its docks otherwise)
         self.status.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         bar.addWidget(self.progress)
         bar.addWidget(self.status, 1)

@@ -528,3 +528,18 @@ def test_the_camera_is_fitted_on_a_new_document(win3d, qtbot, demo):
     centre = (np.min(lo, axis=0) + np.max(hi, axis=0)) / 2
     assert np.linalg.norm(np.subtract(cam.GetFocalPoint(), centre)) < 0.1 * np.linalg.norm(np.ptp(lo + hi, axis=0))
     assert np.allclose(np.subtract(cam.GetPosition(), cam.GetFocalPoint())[[0, 2]], 0, atol=1e-6)   # anterior view
+
+
+def test_the_status_line_stays_one_line_in_a_narrow_view(make_window, qtbot):
+    """The window wraps the labels of its docks (so they never widen them); the 3D view's status is one line,
+    cut when the view is narrow (a four-up quarter), not wrapped into four. The whole window with every extension,
+    as the application builds it."""
+    from app.ui.view_3d import View3D
+
+    win = make_window(extensions=True, size=(1280, 900))
+    view = win.findChild(View3D)
+    view.status.setText("304 surfaces · 1.53 s")
+    view.resize(360, 300)
+    qtbot.waitUntil(lambda: view.width() <= 400)
+    assert not view.status.wordWrap()
+    assert view.status.heightForWidth(120) < 2 * view.status.fontMetrics().height()
