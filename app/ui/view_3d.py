@@ -65,7 +65,7 @@ class View3D(QWidget):
             b.clicked.connect(lambda _=False, n=name: self.reset_camera(n))
         self.progress = QProgressBar(maximumWidth=90, maximumHeight=14, textVisible=False, visible=False)
         self.progress.setRange(0, 0)
-        self.status = QLabel("", alignment=Qt.AlignRight | Qt.AlignVCenter)
+        self.status = QLabel("", alignment=Qt.AlignLeft | Qt.AlignVCenter)     # cut at its end when narrow
         self.status.setWordWrap(False)        # one line, taking the room left: cut, not wrapped, in a four-up quarter
         self.status.setProperty("one_line", True)     # (the window wraps the labels of its docks otherwise)
         self.status.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
