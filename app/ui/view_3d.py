@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMenu, QProgressBar, QSizePo
                                QWidget)
 
 from app.ui.model_bridge import ModelBridge
-from app.ui.surface_updates import UPDATE_MS, SurfaceUpdates
+from app.ui.surface_updates import SurfaceUpdates
 
 SLOW_FRAME_S = 0.1            # a frame slower than this makes redraws wait for a pause in the updates
 
