@@ -214,7 +214,7 @@ class FillPage(Page):
         self.method = self._combo(self.METHODS)
         self.method.setToolTip("Signed distance: blends the shapes of the drawn slices. Morphological (ITK, as "
                                "Slicer and ITK-SNAP): also follows a shape that splits or moves; loads ITK on "
-                               "first use (a few seconds)")
+                               "first use (about 10 s on a 2-core machine, in the background)")
         self.form.addRow("Slices across:", self.axis)
         self.form.addRow("Method:", self.method)
         self.form.addRow(QLabel("Draw the segment on a few slices of one view, then fill the\n"
