@@ -107,12 +107,30 @@ class SurfaceUpdates(QObject):
         self.schedule(UPDATE_MS)
 
     def moved(self, ids) -> None:
-        """Segments whose (layer, label) changed: the same voxels, read elsewhere."""
-        seg = self.view.segmentation
+        """Segments whose (layer, label) changed: the same voxels, read elsewhere. Its old label no longer names it,
+        and another segment may take it: the neighbours that culled faces against that label draw their whole
+        surfaces until they are re-meshed (only they: the rest of the layer keeps its culling)."""
+        from app.render.culling import neighbours
+
+        seg, gone = self.view.segmentation, set()
         for sid in ids:
             s = seg.segment(sid)
-            if self._meshed_as.get(sid, (s.layer, s.label)) != (s.layer, s.label):
+            before = self._meshed_as.get(sid, (s.layer, s.label))
+            if before != (s.layer, s.label):
                 self.cache.invalidate([sid])
+                gone.add(before)
+        scene = self.view.scene
+        for sid in list(self.sides) if gone else ():
+            if sid not in seg or sid not in self.sides:
+                continue
+            layer = seg.segment(sid).layer
+            if sid not in self._neighbours:
+                self._neighbours[sid] = neighbours(self.sides[sid])
+            if any(old_layer == layer and label in self._neighbours[sid] for old_layer, label in gone):
+                self._set_sides(sid, None)
+                mesh = scene.mesh(sid) if scene is not None else None
+                if mesh is not None:
+                    scene.set_drawn(sid, mesh)
 
     def removed(self, ids) -> None:
         self.cache.forget(ids)

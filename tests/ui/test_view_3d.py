@@ -530,6 +530,30 @@ def test_the_camera_is_fitted_on_a_new_document(win3d, qtbot, demo):
     assert np.allclose(np.subtract(cam.GetPosition(), cam.GetFocalPoint())[[0, 2]], 0, atol=1e-6)   # anterior view
 
 
+def test_a_segment_moved_to_another_layer_uncovers_its_old_neighbours_faces(win3d, qtbot):
+    """Culling names neighbours by label: when a segment moves to another layer (or label), the surfaces that
+    culled faces against it draw all their faces again (it is meshed from its new place); the others keep their
+    culling."""
+    win, view = win3d
+    seg = win.segmentation
+    sides = view.updates.sides
+    mover = next(sid for sid in seg.layer_segment_ids(0) if sid in sides)
+    label = seg.segment(mover).label
+    neighbours = [sid for sid in sides if sid != mover and seg.segment(sid).layer == 0 and (sides[sid] == label).any()]
+    assert neighbours
+    culled = {sid: view.scene.actors[sid].GetMapper().GetInput().GetNumberOfCells() for sid in neighbours}
+    assert all(culled[sid] < view.scene.mesh(sid).GetNumberOfCells() for sid in neighbours)
+    seg.move_to_layer(mover, None)                   # its own new layer
+    wait_idle(qtbot, view)
+    for sid in neighbours:
+        assert view.scene.actors[sid].GetMapper().GetInput().GetNumberOfCells() == \
+            view.scene.mesh(sid).GetNumberOfCells()
+    assert seg.segment(mover).layer != 0 and mover in view.scene.actors
+    others = [sid for sid in sides if sid not in neighbours and seg.segment(sid).layer == 0]
+    assert any(view.scene.actors[sid].GetMapper().GetInput().GetNumberOfCells() <
+               view.scene.mesh(sid).GetNumberOfCells() for sid in others)
+
+
 def test_the_status_line_stays_one_line_in_a_narrow_view(make_window, qtbot):
     """The window wraps the labels of its docks (so they never widen them); the 3D view's status is one line,
     cut when the view is narrow (a four-up quarter), not wrapped into four. The whole window with every extension,
