@@ -18,6 +18,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.model.boxes import union_box
+
 UPDATE_MS = 100                 # at most one re-mesh batch this often while a stroke goes on
 BIG_BLOCK = 500_000             # voxels: a single-segment job this big is deferred while smaller ones wait
 TRIM_AFTER = 50                # segments meshed in one batch after which the heap is trimmed (not after strokes)
@@ -102,7 +104,7 @@ class SurfaceUpdates(QObject):
         for change in changes:
             ids |= set(change.segment_ids)
             for sid in change.segment_ids:         # what changed since the surface shown: stitched re-meshes
-                self._dirty[sid] = _union_box(self._dirty.get(sid), change.box)
+                self._dirty[sid] = union_box(self._dirty.get(sid), tuple(change.box))
         self.cache.invalidate(ids)
         self.schedule(UPDATE_MS)
 
@@ -435,9 +437,3 @@ class SurfaceUpdates(QObject):
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
         self._job_threads.shutdown(wait=True, cancel_futures=True)
-
-
-def _union_box(a, b):
-    if a is None:
-        return tuple(b)
-    return tuple(slice(min(x.start, y.start), max(x.stop, y.stop)) for x, y in zip(a, b))
