@@ -102,7 +102,7 @@ class MeshJob:
         keys = self._cell_keys(pts, labels) if self.with_keys else None
         mirrored = bool(np.linalg.det(self.ijk_to_lps[:3, :3]) < 0)
         lps = to_lps(pts, self.offset, self.ijk_to_lps)
-        remember = self.smoothing and keys is None
+        remember = self.smoothing and keys is None and len(labels) > 1     # a layer's pass: cells come later
         self.n_points = len(pts)
         def build(used, tri, outside):
             surface = _polydata(lps[used], tri)

@@ -215,3 +215,22 @@ def test_replaced_rows_are_the_old_ones_without_the_dropped_plus_the_added(data)
     got = T._replaced(tri, drop, added)
     expected = np.concatenate([np.delete(tri, drop, axis=0), added])
     assert sorted(map(tuple, got.tolist())) == sorted(map(tuple, expected.tolist()))
+
+
+def test_only_a_layers_pass_keeps_point_ids_for_a_later_keys_pass():
+    """The keys pass after a first build is for a layer's shared pass; a segment meshed alone without cells (a small
+    one, re-meshed whole after edits) keeps no point ids, so no second pass is queued for it."""
+    from app.render.surfaces import keys_job, plan_jobs
+
+    rng = np.random.default_rng(11)
+    arr = np.zeros((16, 14, 12), np.uint8)
+    for value in (1, 2, 3):
+        lo = rng.integers(0, 8, 3)
+        arr[lo[0]:lo[0] + 6, lo[1]:lo[1] + 6, lo[2]:lo[2] + 5] = value
+    seg = make_seg(arr, None)
+    alone = segment_job(seg, "id1", smoothing=True)
+    alone.run()
+    assert not alone.vertex_ids and keys_job(seg, alone) is None
+    (layer,), _ = plan_jobs(seg, seg.segment_ids, True, per_segment_below=2)
+    layer.run()
+    assert set(layer.vertex_ids) == set(seg.segment_ids) and keys_job(seg, layer) is not None
