@@ -35,11 +35,9 @@ SMOOTH_MARGIN = 2          # smoothed surfaces: cells around the region re-smoot
 
 
 def keys_of(points_lps: np.ndarray, ijk_to_lps: np.ndarray) -> np.ndarray:
-    """Cell keys (int32, N x 3) of unsmoothed SurfaceNets vertices given in LPS millimetres (float32 is exact
-    enough: the index coordinates are half-integers below a few thousand)."""
-    inv = np.linalg.inv(ijk_to_lps)
-    ijk = points_lps @ inv[:3, :3].T.astype(np.float32) + (inv[:3, 3] - 0.5).astype(np.float32)
-    return np.rint(ijk).astype(np.int32)
+    """Cell keys (int32, N x 3) of unsmoothed SurfaceNets vertices given in LPS millimetres."""
+    from app.render.surfaces import cell_keys, to_ijk
+    return cell_keys(to_ijk(points_lps, ijk_to_lps), (0, 0, 0), np.int32)
 
 
 def _pack(keys: np.ndarray) -> np.ndarray:
@@ -99,7 +97,7 @@ def sub_block(seg: Segmentation, segment_id: str, lo, hi, margin: int = BLOCK_MA
 
 def _mesh_block(block, v_lo, mirrored: bool, smoothing: bool = False):
     """(keys, triangles wound outward, smoothed points in lattice index coordinates or None)."""
-    from app.render.surfaces import _surface_nets
+    from app.render.surfaces import _surface_nets, cell_keys
 
     nets = _surface_nets(block, [1], False)
     mesh = nets.GetOutput()
@@ -107,7 +105,7 @@ def _mesh_block(block, v_lo, mirrored: bool, smoothing: bool = False):
         return np.zeros((0, 3), np.int32), np.zeros((0, 3), np.int32), np.zeros((0, 3), np.float32)
     pts = numpy_support.vtk_to_numpy(mesh.GetPoints().GetData())
     corner = np.asarray(v_lo, dtype=np.int32) - 1
-    keys = np.rint(pts - 0.5).astype(np.int32) + corner
+    keys = cell_keys(pts, corner, np.int32)
     tri = numpy_support.vtk_to_numpy(mesh.GetPolys().GetConnectivityArray()).reshape(-1, 3).astype(np.int32)
     if mirrored:
         tri = tri[:, [0, 2, 1]]

@@ -32,8 +32,8 @@ from vtkmodules.vtkIOPLY import vtkPLYWriter
 from vtkmodules.vtkIOXML import vtkXMLPolyDataWriter
 
 from app.model.boxes import full_box, union_of
-from app.render.culling import drawn
 from app.model.segmentation import Segmentation
+from app.render import culling
 
 _MESHING = threading.Lock()
 THREADED_VOXELS = 2_000_000    # blocks larger than this use VTK's thread pool; small ones stay sequential
@@ -106,7 +106,7 @@ class MeshJob:
         self.n_points = len(pts)
         def build(used, tri, outside):
             surface = _polydata(lps[used], tri)
-            return surface, (drawn(surface, outside, self.opaque) if self.opaque is not None else None)
+            return surface, (culling.drawn(surface, outside, self.opaque) if self.opaque is not None else None)
         parts = _split_by_label(mesh, labels, mirrored, build=build,
                                 threads=2 if len(labels) >= 16 else 1)     # a layer's pass: two threads
         for label, (used, triangles, outside, (polydata, shown)) in parts.items():
@@ -131,10 +131,11 @@ class MeshJob:
         return cell_keys(pts, self.offset)
 
 
-def cell_keys(block_points: np.ndarray, offset) -> np.ndarray:
-    """Cells (lattice index of their lowest voxel; int16, N x 3) of unsmoothed SurfaceNets vertices given in the
-    block's index coordinates, the block's [0, 0, 0] being lattice index `offset`."""
-    return (np.rint(block_points - 0.5).astype(np.int32) + np.asarray(offset, dtype=np.int32)).astype(np.int16)
+def cell_keys(block_points: np.ndarray, offset, dtype=np.int16) -> np.ndarray:
+    """Cells (lattice index of their lowest voxel; N x 3, int16 to keep, int32 to compute with) of unsmoothed
+    SurfaceNets vertices given in the block's index coordinates, the block's [0, 0, 0] being lattice index
+    `offset`."""
+    return (np.rint(block_points - 0.5).astype(np.int32) + np.asarray(offset, dtype=np.int32)).astype(dtype)
 
 
 def keys_match(mesh: vtkPolyData, keys: np.ndarray, ijk_to_lps: np.ndarray) -> bool:
@@ -153,9 +154,15 @@ def keys_match(mesh: vtkPolyData, keys: np.ndarray, ijk_to_lps: np.ndarray) -> b
     span = cells.max(axis=1).astype(np.int32) - cells.min(axis=1)
     if not np.all(((span == 0).sum(axis=1) == 1) & ((span == 1).sum(axis=1) == 2)):
         return False
-    inv = np.linalg.inv(ijk_to_lps)
-    ijk = numpy_support.vtk_to_numpy(mesh.GetPoints().GetData()) @ inv[:3, :3].T + inv[:3, 3]
+    ijk = to_ijk(numpy_support.vtk_to_numpy(mesh.GetPoints().GetData()), ijk_to_lps)
     return bool(np.einsum("ij,ij->i", d := ijk - (keys + 0.5), d).max() <= 12.0)      # (2 x sqrt(3))^2
+
+
+def to_ijk(points_lps: np.ndarray, ijk_to_lps: np.ndarray) -> np.ndarray:
+    """LPS millimetres -> lattice index coordinates (float32: exact enough for half-integers below a few
+    thousand)."""
+    inv = np.linalg.inv(ijk_to_lps)
+    return points_lps @ inv[:3, :3].T.astype(np.float32) + inv[:3, 3].astype(np.float32)
 
 
 def to_lps(block_points: np.ndarray, offset, ijk_to_lps: np.ndarray) -> np.ndarray:
