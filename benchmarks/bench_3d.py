@@ -11,7 +11,7 @@ import time
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 
-from .common import SPL_ATLAS, SPL_TABLE, Row, paint, row_ms, stroke_across, timeit  # noqa: E402
+from .common import SPL_ATLAS, SPL_TABLE, Row, paint, pump_until, row_ms, stroke_across, timeit  # noqa: E402
 
 PEER_FULL = "vtkSurfaceNets3D alone (toolchain.md): 0.40 s smoothed, 0.19 s unsmoothed; ITK-SNAP: minutes"
 PEER_UPDATE = "ITK-SNAP: re-meshes every label; Slicer: every modified segment after the stroke"
@@ -25,18 +25,8 @@ def load_atlas():
 
 
 def wait_idle(view) -> None:
-    """Wait in a real event loop: polling with QTest.qWait keeps the GIL and starves the meshing thread."""
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    QTimer.singleShot(0, lambda: None)
-    from PySide6.QtWidgets import QApplication
-    QApplication.processEvents()
-    if view.is_idle():
-        return
-    loop = QEventLoop()
-    view.idle.connect(loop.quit)
-    loop.exec()
-    view.idle.disconnect(loop.quit)
+    """Until every shown surface is current, waiting in Qt's event loop (see common.pump_until)."""
+    pump_until(view.is_idle)
 
 
 def core_rows(seg, repeats: int) -> list[Row]:

@@ -16,7 +16,7 @@ import os
 import sys
 import time
 
-from .common import SPL_ATLAS, SPL_TABLE, Row, paint, row_ms, stroke_across
+from .common import SPL_ATLAS, SPL_TABLE, Row, paint, pump_until, row_ms, stroke_across
 
 VIEW_SIZE = (900, 700)        # the 3D view's size in pixels (a four-up quarter of a 1920x1080 screen is ~950x500)
 ORBIT_STEPS = 90              # mouse moves for one 360-degree orbit
@@ -26,31 +26,6 @@ RADIUS_MM = 5.0
 def rss_mb() -> float:
     import psutil
     return psutil.Process().memory_info().rss / 2**20
-
-
-def pump_until(cond, timeout: float = 120.0) -> bool:
-    """Run Qt's event loop until `cond()` holds, as the application does: the GUI thread waits in the event loop
-    (GIL released) and looks at `cond` every millisecond. (A processEvents + sleep loop keeps taking the GIL and
-    slowed the meshing threads' numpy work by up to 2x: each GIL hand-back waits for the switch interval.)"""
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    if cond():
-        return True
-    loop = QEventLoop()
-    end = time.perf_counter() + timeout
-    result = [False]
-
-    def check():
-        if cond():
-            result[0] = True
-            loop.quit()
-        elif time.perf_counter() > end:
-            loop.quit()
-    poll = QTimer(interval=1, timeout=check)
-    poll.start()
-    loop.exec()
-    poll.stop()
-    return result[0]
 
 
 def target_widget(view):

@@ -73,3 +73,28 @@ def paint(tool, ctx, pts) -> None:
     for p in pts[1:]:
         tool.drag(p, ctx)
     tool.release(pts[-1], ctx)
+
+
+def pump_until(cond, timeout: float = 120.0) -> bool:
+    """Run Qt's event loop until `cond()` holds, as the application does: the GUI thread waits in the event loop
+    (GIL released) and looks at `cond` every millisecond. (A processEvents + sleep loop keeps taking the GIL and
+    slowed the meshing threads' numpy work by up to 2x: each GIL hand-back waits for the switch interval.)"""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    if cond():
+        return True
+    loop = QEventLoop()
+    end = time.perf_counter() + timeout
+    result = [False]
+
+    def check():
+        if cond():
+            result[0] = True
+            loop.quit()
+        elif time.perf_counter() > end:
+            loop.quit()
+    poll = QTimer(interval=1, timeout=check)
+    poll.start()
+    loop.exec()
+    poll.stop()
+    return result[0]
