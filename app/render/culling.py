@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 from vtkmodules.util import numpy_support
-from vtkmodules.vtkCommonCore import VTK_TYPE_INT32, vtkPoints
-from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+from vtkmodules.vtkCommonDataModel import vtkPolyData
+
+from app.render.mesh_arrays import compacted, polydata
 
 
 def opaque_labels(seg, shown_ids) -> dict[int, np.ndarray]:
@@ -51,29 +52,10 @@ def drawn(full: vtkPolyData, sides: np.ndarray | None, opaque: np.ndarray | None
     if not hide.any():
         return full
     tri = numpy_support.vtk_to_numpy(full.GetPolys().GetConnectivityArray()).reshape(-1, 3)
-    keep = tri[~hide]
-    mark = np.zeros(full.GetNumberOfPoints(), dtype=bool)
-    mark[keep.ravel()] = True
-    used = np.flatnonzero(mark)
-    renum = np.zeros(len(mark), dtype=np.int32)
-    renum[used] = np.arange(len(used), dtype=np.int32)
-    keep = renum[keep]
-    points = vtkPoints()
-    points.SetData(numpy_support.numpy_to_vtk(numpy_support.vtk_to_numpy(full.GetPoints().GetData())[used],
-                                              deep=True))
-    cells = vtkCellArray()
-    offsets = np.arange(0, 3 * len(keep) + 1, 3, dtype=np.int32)
-    cells.SetData(numpy_support.numpy_to_vtk(offsets, deep=True, array_type=VTK_TYPE_INT32),
-                  numpy_support.numpy_to_vtk(keep.ravel(), deep=True, array_type=VTK_TYPE_INT32))
-    out = vtkPolyData()
-    out.SetPoints(points)
-    out.SetPolys(cells)
     normals = full.GetPointData().GetNormals()
-    if normals is not None:
-        copy = numpy_support.numpy_to_vtk(numpy_support.vtk_to_numpy(normals)[used], deep=True)
-        copy.SetName(normals.GetName() or "Normals")
-        out.GetPointData().SetNormals(copy)
-    return out
+    points, _, normals, keep = compacted(numpy_support.vtk_to_numpy(full.GetPoints().GetData()), None,
+                                         None if normals is None else numpy_support.vtk_to_numpy(normals), tri[~hide])
+    return polydata(points, keep, normals=False if normals is None else normals)
 
 
 def neighbours(sides: np.ndarray | None) -> frozenset[int]:

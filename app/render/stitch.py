@@ -27,6 +27,7 @@ from vtkmodules.util import numpy_support
 from vtkmodules.vtkCommonDataModel import vtkPolyData
 
 from app.model.segmentation import Segmentation
+from app.render.mesh_arrays import compacted, polydata, used_vertices
 
 REGION_MARGIN_LOW = 3      # cells below the edited box: quads an edit changes (2) and one unchanged ring, the seam
 REGION_MARGIN_HIGH = 2
@@ -134,10 +135,10 @@ def stitch_arrays(old_keys, old_tri, new_keys, new_tri, lo, hi, rows=None):
     near_tri = old_tri[rows]
     owned_rows = _owned(old_keys, near_tri, lo, hi)
     keep_new = new_tri[_owned(new_keys, new_tri, lo, hi)]
-    used_new = _used(keep_new, len(new_keys))
+    used_new = used_vertices(keep_new, len(new_keys))
     # old vertices in the region's cells or next to them (all a new vertex can match), and whether a kept old
     # triangle still uses them (only triangles in the window can)
-    cand = _used(near_tri, n_old)
+    cand = used_vertices(near_tri, n_old)
     cand = cand[in_box(old_keys[cand], lo - 1, hi)]
     still = np.zeros(n_old, dtype=bool)
     still[near_tri[~owned_rows].ravel()] = True
@@ -188,16 +189,6 @@ def _replaced(tri: np.ndarray, drop: np.ndarray, added: np.ndarray) -> np.ndarra
     return out
 
 
-def compacted(points, keys, normals, tri):
-    """The same surface without the vertices no triangle uses (left by `stitch_arrays`)."""
-    used = _used(tri, len(points))
-    if len(used) == len(points):
-        return points, keys, normals, tri
-    renum = np.full(len(points), -1, dtype=np.int64)
-    renum[used] = np.arange(len(used))
-    return points[used], keys[used], (None if normals is None else normals[used]), renum[tri].astype(np.int32)
-
-
 def point_normals(points, tri, normals, vertices) -> np.ndarray:
     """`normals` with those of `vertices` recomputed: the normalised sum of the (area-weighted) normals of the
     triangles around each, as vtkTriangleMeshPointNormals computes them all. `tri` may be any part of the surface
@@ -208,7 +199,7 @@ def point_normals(points, tri, normals, vertices) -> np.ndarray:
     p = points[around.ravel()].astype(np.float64).reshape(-1, 3, 3)
     face = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
     local = np.full(len(points), -1, dtype=np.int64)
-    ids = _used(around, len(points))
+    ids = used_vertices(around, len(points))
     local[ids] = np.arange(len(ids))
     acc = np.zeros((len(ids), 3))
     for corner in range(3):
@@ -220,13 +211,6 @@ def point_normals(points, tri, normals, vertices) -> np.ndarray:
     out = normals.copy()
     out[ids[mark[ids]]] = acc[mark[ids]].astype(out.dtype)
     return out
-
-
-def _used(triangles: np.ndarray, n: int) -> np.ndarray:
-    """The vertex ids the triangles use, ascending (a mask: no sort of the whole surface)."""
-    mask = np.zeros(n, dtype=bool)
-    mask[triangles.ravel()] = True
-    return np.flatnonzero(mask)
 
 
 def _match_by_triangles(old_keys, dropped, new_keys, keep_new, vertices, remap_old, remap_new) -> None:
@@ -297,7 +281,7 @@ class StitchJob:
         self.keys: dict[str, np.ndarray] = {}
 
     def run(self) -> dict:
-        from app.render.surfaces import _polydata, to_lps, vtk_threads
+        from app.render.surfaces import to_lps, vtk_threads
 
         m = self.ijk_to_lps
         old_pts = numpy_support.vtk_to_numpy(self.old.GetPoints().GetData())
@@ -318,7 +302,7 @@ class StitchJob:
         if self.smoothing:
             new_lps = to_lps(new_pts, (0, 0, 0), m)
             points = np.concatenate([old_pts, new_lps[fresh]])
-            moved = self._resmoothed(old_keys, _used(old_tri[rows], len(old_keys)), new_keys, new_lps, points)
+            moved = self._resmoothed(old_keys, used_vertices(old_tri[rows], len(old_keys)), new_keys, new_lps, points)
         else:
             centres = ((new_keys[fresh] + 0.5) @ m[:3, :3].T + m[:3, 3]).astype(np.float32)
             points = np.concatenate([old_pts, centres])
@@ -333,7 +317,7 @@ class StitchJob:
         if len(points) > 0.75 * len(tri) + 64:        # closed surfaces have about half as many vertices as triangles
             points, keys, normals, tri = compacted(points, keys, normals, tri)
         self.keys[self.segment_id] = keys.astype(np.int16)
-        return {self.segment_id: _polydata(points, tri, normals=True if normals is None else normals)}
+        return {self.segment_id: polydata(points, tri, normals=True if normals is None else normals)}
 
     def _resmoothed(self, old_keys, candidates, new_keys, new_lps, points) -> np.ndarray:
         """Old vertices near the edit (among `candidates`, the vertices of the window) take the new block's point

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 from vtkmodules.util import numpy_support
-from vtkmodules.vtkCommonCore import VTK_TYPE_INT32, vtkPoints, vtkSMPTools
-from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkImageData, vtkPolyData
+from vtkmodules.vtkCommonCore import vtkSMPTools
+from vtkmodules.vtkCommonDataModel import vtkImageData, vtkPolyData
 from vtkmodules.vtkFiltersCore import (vtkAppendPolyData, vtkQuadricClustering, vtkSurfaceNets3D,
                                       vtkTriangleMeshPointNormals)
 from vtkmodules.vtkIOGeometry import vtkOBJWriter, vtkSTLWriter
@@ -34,6 +34,7 @@ from vtkmodules.vtkIOXML import vtkXMLPolyDataWriter
 from app.model.boxes import full_box, union_of
 from app.model.segmentation import Segmentation
 from app.render import culling
+from app.render.mesh_arrays import polydata
 
 _MESHING = threading.Lock()
 THREADED_VOXELS = 2_000_000    # blocks larger than this use VTK's thread pool; small ones stay sequential
@@ -104,13 +105,14 @@ class MeshJob:
         lps = to_lps(pts, self.offset, self.ijk_to_lps)
         remember = self.smoothing and keys is None and len(labels) > 1     # a layer's pass: cells come later
         self.n_points = len(pts)
+
         def build(used, tri, outside):
-            surface = _polydata(lps[used], tri)
+            surface = polydata(lps[used], tri)
             return surface, (culling.drawn(surface, outside, self.opaque) if self.opaque is not None else None)
         parts = _split_by_label(mesh, labels, mirrored, build=build,
                                 threads=2 if len(labels) >= 16 else 1)     # a layer's pass: two threads
-        for label, (used, triangles, outside, (polydata, shown)) in parts.items():
-            out[self.labels[label]] = polydata
+        for label, (used, triangles, outside, (surface, shown)) in parts.items():
+            out[self.labels[label]] = surface
             if shown is not None:
                 self.drawn[self.labels[label]] = shown
             if outside is not None:
@@ -262,30 +264,6 @@ def _dense_ids(values: np.ndarray, labels: list[int]) -> np.ndarray:
     return np.where(sorted_labels[pos] == values, pos + 1, 0).astype(np.uint16)
 
 
-def _polydata(points: np.ndarray, triangles: np.ndarray, normals=True) -> vtkPolyData:
-    """Points and triangles -> vtkPolyData (32-bit cells); `normals`: True computes point normals, an N x 3 array
-    gives them, False leaves them out."""
-    pts = vtkPoints()
-    pts.SetData(numpy_support.numpy_to_vtk(np.ascontiguousarray(points), deep=True))
-    cells = vtkCellArray()                      # 32-bit ids: half the memory of vtkIdType
-    offsets = np.arange(0, 3 * len(triangles) + 1, 3, dtype=np.int32)
-    cells.SetData(numpy_support.numpy_to_vtk(offsets, deep=True, array_type=VTK_TYPE_INT32),
-                  numpy_support.numpy_to_vtk(triangles.astype(np.int32).ravel(), deep=True,
-                                             array_type=VTK_TYPE_INT32))
-    mesh = vtkPolyData()
-    mesh.SetPoints(pts)
-    mesh.SetPolys(cells)
-    if normals is False:
-        return mesh
-    if normals is not True:
-        nrm = numpy_support.numpy_to_vtk(np.ascontiguousarray(normals, dtype=np.float32), deep=True)
-        nrm.SetName("Normals")
-        mesh.GetPointData().SetNormals(nrm)
-        return mesh
-    filt = vtkTriangleMeshPointNormals()     # smooth shading from the (outward) winding; 4x vtkPolyDataNormals
-    filt.SetInputData(mesh)
-    filt.Update()
-    return filt.GetOutput()
 
 
 # -------------------------------------------------------------------------------------------- jobs
@@ -431,7 +409,7 @@ def merged_coloured(parts) -> vtkPolyData:
         base += n
     if not pts:
         return vtkPolyData()
-    out = _polydata(np.concatenate(pts).astype(np.float32), np.concatenate(tris).reshape(-1, 3), normals=False)
+    out = polydata(np.concatenate(pts).astype(np.float32), np.concatenate(tris).reshape(-1, 3), normals=False)
     nrm = numpy_support.numpy_to_vtk(np.concatenate(normals).astype(np.float32), deep=True)
     nrm.SetName("Normals")
     out.GetPointData().SetNormals(nrm)

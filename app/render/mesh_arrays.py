@@ -1,0 +1,55 @@
+"""Numpy arrays <-> the vtkPolyData the 3D view draws (VTK, no Qt): building a surface from points and triangles,
+and dropping the vertices no triangle uses. Shared by the meshing (`surfaces`), the stitched updates (`stitch`)
+and the drawn part of a surface (`culling`)."""
+from __future__ import annotations
+
+import numpy as np
+from vtkmodules.util import numpy_support
+from vtkmodules.vtkCommonCore import VTK_TYPE_INT32, vtkPoints
+from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+from vtkmodules.vtkFiltersCore import vtkTriangleMeshPointNormals
+
+
+def polydata(points: np.ndarray, triangles: np.ndarray, normals=True) -> vtkPolyData:
+    """Points and triangles -> vtkPolyData (32-bit cells); `normals`: True computes point normals, an N x 3 array
+    gives them, False leaves them out."""
+    pts = vtkPoints()
+    pts.SetData(numpy_support.numpy_to_vtk(np.ascontiguousarray(points), deep=True))
+    cells = vtkCellArray()                      # 32-bit ids: half the memory of vtkIdType
+    offsets = np.arange(0, 3 * len(triangles) + 1, 3, dtype=np.int32)
+    cells.SetData(numpy_support.numpy_to_vtk(offsets, deep=True, array_type=VTK_TYPE_INT32),
+                  numpy_support.numpy_to_vtk(triangles.astype(np.int32).ravel(), deep=True,
+                                             array_type=VTK_TYPE_INT32))
+    mesh = vtkPolyData()
+    mesh.SetPoints(pts)
+    mesh.SetPolys(cells)
+    if normals is False:
+        return mesh
+    if normals is not True:
+        nrm = numpy_support.numpy_to_vtk(np.ascontiguousarray(normals, dtype=np.float32), deep=True)
+        nrm.SetName("Normals")
+        mesh.GetPointData().SetNormals(nrm)
+        return mesh
+    filt = vtkTriangleMeshPointNormals()     # smooth shading from the (outward) winding; 4x vtkPolyDataNormals
+    filt.SetInputData(mesh)
+    filt.Update()
+    return filt.GetOutput()
+
+
+def used_vertices(triangles: np.ndarray, n: int) -> np.ndarray:
+    """The vertex ids the triangles use, ascending (a mask: no sort of the whole surface)."""
+    mask = np.zeros(n, dtype=bool)
+    mask[triangles.ravel()] = True
+    return np.flatnonzero(mask)
+
+
+def compacted(points, keys, normals, tri):
+    """The same surface without the vertices no triangle uses (left by `stitch_arrays`, or by culling's hidden
+    faces); `keys` and `normals` may be None."""
+    used = used_vertices(tri, len(points))
+    if len(used) == len(points):
+        return points, keys, normals, tri
+    renum = np.full(len(points), -1, dtype=np.int64)
+    renum[used] = np.arange(len(used))
+    return (points[used], None if keys is None else keys[used], None if normals is None else normals[used],
+            renum[tri].astype(np.int32))
