@@ -26,6 +26,15 @@ def full_mesh(seg, sid):
     return None if job is None else job.run()[sid]
 
 
+def closed_and_euler(tri):
+    """Closedness (every edge in exactly two triangles, once each way) and the Euler characteristic over the
+    vertices the triangles use (SurfaceNets may leave a point no triangle uses)."""
+    edges = np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]])
+    directed = {tuple(e) for e in edges}
+    closed = len(directed) == len(edges) and all((b, a) in directed for a, b in directed)
+    return closed, len(np.unique(tri)) - len(edges) // 2 + len(tri)
+
+
 def facts(mesh, m):
     """Independent of vertex order: the set of vertex cells, the triangles as sets of cells, the signed volume,
     closedness (every edge in exactly two triangles, once each way; SurfaceNets' own surface is not where a
@@ -36,11 +45,7 @@ def facts(mesh, m):
     used = np.unique(tri)
     p0, p1, p2 = pts[tri[:, 0]], pts[tri[:, 1]], pts[tri[:, 2]]
     volume = float(np.einsum("ij,ij->i", p0, np.cross(p1, p2)).sum() / 6)
-    edges = np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]])
-    directed = {tuple(e) for e in edges}
-    closed = len(directed) == len(edges) and all((b, a) in directed for a, b in directed)
-    euler = len(used) - len(edges) // 2 + len(tri)
-    return {tuple(k) for k in keys[used]}, len(tri), round(volume, 3), closed, euler
+    return ({tuple(k) for k in keys[used]}, len(tri), round(volume, 3)) + closed_and_euler(tri)
 
 
 @settings(max_examples=80, deadline=None)
@@ -98,11 +103,8 @@ def shape_facts(mesh, keys):
     axis = np.argmax((cells.min(axis=1) == cells.max(axis=1)), axis=1)
     owner = cells.min(axis=1)
     triangles = sorted(map(tuple, np.column_stack([owner, axis]).tolist()))
-    edges = np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]])
-    directed = {tuple(e) for e in edges}
-    closed = len(directed) == len(edges) and all((b, a) in directed for a, b in directed)
     used = np.unique(tri)                       # SurfaceNets may leave a point no triangle uses
-    return sorted(packed[used].tolist()), triangles, closed, len(used) - len(edges) // 2 + len(tri)
+    return (sorted(packed[used].tolist()), triangles) + closed_and_euler(tri)
 
 
 def volume_of(mesh):
