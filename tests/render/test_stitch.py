@@ -26,6 +26,32 @@ def full_mesh(seg, sid):
     return None if job is None else job.run()[sid]
 
 
+def random_case(data, shape, sizes):
+    """Three labels, each three random boxes with sides drawn from `sizes`; the axes plain or the SPL atlas'
+    permuted, mirrored ones; one of the segments. (rng, directions, seg, segment id)."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**31 - 1)))
+    arr = np.zeros(shape, np.uint8)
+    for value in (1, 2, 3):
+        for _ in range(3):
+            lo = rng.integers(0, np.array(shape) - 1)
+            hi = np.minimum(lo + rng.integers(*sizes, 3), shape)
+            arr[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = value
+    directions = data.draw(st.sampled_from([None, PERMUTED]))
+    return rng, directions, make_seg(arr, directions), data.draw(st.sampled_from(["id1", "id2", "id3"]))
+
+
+def random_edit(data, rng, seg):
+    """Random values (the segment's label or not) in a random box of up to 5 voxels a side, written straight into
+    the layer; returns the box."""
+    shape = seg.geometry.shape
+    lo = [data.draw(st.integers(0, n - 1)) for n in shape]
+    hi = [min(a + data.draw(st.integers(1, 5)), n) for a, n in zip(lo, shape)]
+    box = tuple(slice(a, b) for a, b in zip(lo, hi))
+    patch = rng.choice([0, 1, 2, 3], size=[b - a for a, b in zip(lo, hi)], p=[0.3, 0.3, 0.2, 0.2])
+    seg.layers[0][box] = patch.astype(np.uint8)
+    return box
+
+
 def closed_and_euler(tri):
     """Closedness (every edge in exactly two triangles, once each way) and the Euler characteristic over the
     vertices the triangles use (SurfaceNets may leave a point no triangle uses)."""
@@ -52,23 +78,10 @@ def facts(mesh, m):
 @given(st.data())
 def test_stitched_remesh_equals_a_full_remesh_on_random_edits(data):
     shape = (12, 10, 9)
-    rng = np.random.default_rng(data.draw(st.integers(0, 2**31 - 1)))
-    arr = np.zeros(shape, np.uint8)
-    for value in (1, 2, 3):                      # a few random boxes per label, some touching the lattice's edge
-        for _ in range(3):
-            lo = rng.integers(0, np.array(shape) - 1)
-            hi = np.minimum(lo + rng.integers(1, 7, 3), shape)
-            arr[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = value
-    directions = data.draw(st.sampled_from([None, PERMUTED]))
-    seg = make_seg(arr, directions)
-    sid = data.draw(st.sampled_from(["id1", "id2", "id3"]))
+    # a few random boxes per label, some touching the lattice's edge
+    rng, directions, seg, sid = random_case(data, shape, sizes=(1, 7))
     old = full_mesh(seg, sid)
-    # an edit: random values (this segment's label or not) in a random box, written straight into the layer
-    lo = [data.draw(st.integers(0, n - 1)) for n in shape]
-    hi = [min(a + data.draw(st.integers(1, 5)), n) for a, n in zip(lo, shape)]
-    box = tuple(slice(a, b) for a, b in zip(lo, hi))
-    patch = rng.choice([0, 1, 2, 3], size=[b - a for a, b in zip(lo, hi)], p=[0.3, 0.3, 0.2, 0.2])
-    seg.layers[0][box] = patch.astype(np.uint8)
+    box = random_edit(data, rng, seg)
     fresh = make_seg(seg.layers[0].copy(), directions)         # the reference: a new document, meshed whole
     expected = full_mesh(fresh, sid) if (seg.layers[0] == int(sid[2:])).any() else None
     if old is None:                              # no surface to stitch into: nothing to compare
@@ -119,22 +132,10 @@ def test_smoothed_stitch_has_the_topology_of_a_full_remesh_and_nearly_its_points
     """Smoothed: the same cells and quads as a full smoothed re-mesh; points within a tenth of a voxel of it (on
     these blobs: measured 0.0005 mm at most over 150 cases), the enclosed volume within 0.1 %."""
     shape = (26, 22, 18)
-    rng = np.random.default_rng(data.draw(st.integers(0, 2**31 - 1)))
-    arr = np.zeros(shape, np.uint8)
-    for value in (1, 2, 3):                      # bigger blobs than above: smoothing needs room to spread
-        for _ in range(3):
-            lo = rng.integers(0, np.array(shape) - 1)
-            hi = np.minimum(lo + rng.integers(3, 15, 3), shape)
-            arr[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = value
-    directions = data.draw(st.sampled_from([None, PERMUTED]))
-    seg = make_seg(arr, directions)
-    sid = data.draw(st.sampled_from(["id1", "id2", "id3"]))
+    # bigger blobs than above: smoothing needs room to spread
+    rng, directions, seg, sid = random_case(data, shape, sizes=(3, 15))
     old, old_keys = smoothed_mesh(seg, sid)
-    lo = [data.draw(st.integers(0, n - 1)) for n in shape]
-    hi = [min(a + data.draw(st.integers(1, 5)), n) for a, n in zip(lo, shape)]
-    box = tuple(slice(a, b) for a, b in zip(lo, hi))
-    patch = rng.choice([0, 1, 2, 3], size=[b - a for a, b in zip(lo, hi)], p=[0.3, 0.3, 0.2, 0.2])
-    seg.layers[0][box] = patch.astype(np.uint8)
+    box = random_edit(data, rng, seg)
     expected, expected_keys = smoothed_mesh(make_seg(seg.layers[0].copy(), directions), sid)
     if old is None:
         return
