@@ -127,14 +127,15 @@ class LayerStore:
             self._counts[layer] = lb.histogram(self.arrays[layer])
         return self._counts[layer]
 
-    def label_box(self, layer: int, label: int):
-        """Tight index box (tuple of 3 slices) of a label in a layer, or None when it has no voxel."""
+    def label_box(self, layer: int, label: int, tight: bool = True):
+        """Tight index box (tuple of 3 slices) of a label in a layer, or None when it has no voxel. `tight=False`:
+        a box holding all its voxels, maybe larger after edits (O(1); tightening is O(box))."""
         boxes = self._boxes[layer]
         if boxes is None:
             boxes = self._boxes[layer] = lb.boxes_of(self.arrays[layer])
             self._loose[layer] = set()
         box = boxes.get(label)
-        if box is not None and label in self._loose[layer]:
+        if box is not None and label in self._loose[layer] and tight:
             offset = tuple(s.start for s in box)
             box = tight_box(self.arrays[layer][box] == label, offset)
             if box is None:

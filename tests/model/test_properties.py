@@ -246,7 +246,10 @@ class SegmentationMachine(RuleBasedStateMachine):
         for s in self.seg.segments:
             m = self.seg.layers[s.layer] == s.label
             assert self.seg.voxel_count(s.id) == int(m.sum())
-            assert self.seg.bounding_box(s.id) == lb.tight_box(m)
+            tight, bound = lb.tight_box(m), self.seg.bounding_box(s.id, tight=False)     # the bound first: the
+            assert (bound is None) == (tight is None)                                     # tight query tightens
+            assert tight is None or all(b.start <= t.start and t.stop <= b.stop for t, b in zip(tight, bound))
+            assert self.seg.bounding_box(s.id) == tight
 
 
 class TestSegmentationMachine(SegmentationMachine.TestCase):
