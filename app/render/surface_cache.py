@@ -37,14 +37,6 @@ class SurfaceCache:
         """The cells of the vertices of the stored mesh (an int16 N x 3 array), or None when not known."""
         return self._keys.get(segment_id)
 
-    def add_keys(self, segment_id: str, mesh: object, version: int, keys) -> bool:
-        """Attach cells computed later (`surfaces.keys_job`) to the stored mesh, if it is still that mesh."""
-        got = self._surfaces.get(segment_id)
-        if got is None or got[1] is not mesh or got[0] != version or keys is None:
-            return False
-        self._keys[segment_id] = keys
-        return True
-
     def is_current(self, segment_id: str) -> bool:
         got = self._surfaces.get(segment_id)
         return got is not None and got[0] == self.version(segment_id)

@@ -38,8 +38,6 @@ from app.render.mesh_arrays import polydata
 
 _MESHING = threading.Lock()
 THREADED_VOXELS = 2_000_000    # blocks larger than this use VTK's thread pool; small ones stay sequential
-KEYED_VOXELS = 250_000         # a segment meshed alone on a smaller box gets no cells: re-meshing it whole after an
-                               # edit (a few ms) is as fast as stitching, and the cells cost a second pass
 vtkSMPTools.SetBackend("Sequential")
 
 
@@ -79,9 +77,7 @@ class MeshJob:
     versions: dict[str, int] = field(default_factory=dict)
     with_keys: bool = False            # also name each vertex by its lattice cell (`keys`), for stitched updates
     keys: dict[str, np.ndarray] = field(default_factory=dict)      # filled by run() when with_keys
-    made_by: tuple = ()                # (layer, segment ids, cropped, block shape): for `keys_job`
-    vertex_ids: dict[str, np.ndarray] = field(default_factory=dict)   # smoothed, without keys: the pass's point
-    n_points: int = 0                  # ids each surface's vertices are (for `keys_job`), and how many it made
+    made_by: tuple = ()                # (layer, segment ids, cropped, block shape)
     sides: dict[str, np.ndarray] = field(default_factory=dict)   # several labels: per triangle, the label on its
                                        # outer side (0: background); see app.render.culling
     opaque: np.ndarray | None = None   # labels of the layer shown opaque when planned: `drawn` is built with it
@@ -94,43 +90,33 @@ class MeshJob:
 
     def _run(self) -> dict[str, vtkPolyData | None]:
         labels = sorted(self.labels)
-        nets = _surface_nets(self.block, labels, self.smoothing)
+        nets = _surface_nets(self.block, labels, self.smoothing, raw=self.with_keys)
         mesh = nets.GetOutput()
         out: dict[str, vtkPolyData | None] = dict.fromkeys(self.labels.values())
         if mesh.GetNumberOfCells() == 0:
             return out
         pts = numpy_support.vtk_to_numpy(mesh.GetPoints().GetData())
-        keys = self._cell_keys(pts, labels) if self.with_keys else None
+        # the cell of each vertex: unsmoothed, SurfaceNets puts a vertex at its cell's centre; smoothing moves it by
+        # up to 1.7 voxels, so the cells come from the pass's points before smoothing
+        keys = cell_keys(nets.raw_points, self.offset) if self.with_keys else None
         mirrored = bool(np.linalg.det(self.ijk_to_lps[:3, :3]) < 0)
         lps = to_lps(pts, self.offset, self.ijk_to_lps)
-        remember = self.smoothing and keys is None and len(labels) > 1     # a layer's pass: cells come later
-        self.n_points = len(pts)
 
         def build(used, tri, outside):
             surface = polydata(lps[used], tri)
-            return surface, (culling.drawn(surface, outside, self.opaque) if self.opaque is not None else None)
+            return (surface, culling.drawn(surface, outside, self.opaque) if self.opaque is not None else None,
+                    None if keys is None else keys[used])
         parts = _split_by_label(mesh, labels, mirrored, build=build,
                                 threads=2 if len(labels) >= 16 else 1)     # a layer's pass: two threads
-        for label, (used, triangles, outside, (surface, shown)) in parts.items():
+        for label, (used, triangles, outside, (surface, shown, cells)) in parts.items():
             out[self.labels[label]] = surface
             if shown is not None:
                 self.drawn[self.labels[label]] = shown
             if outside is not None:
                 self.sides[self.labels[label]] = outside
-            if keys is not None:
-                self.keys[self.labels[label]] = keys[used]
-            elif remember:
-                self.vertex_ids[self.labels[label]] = used.astype(np.int32)
+            if cells is not None:
+                self.keys[self.labels[label]] = cells
         return out
-
-    def _cell_keys(self, pts: np.ndarray, labels: list[int]) -> np.ndarray:
-        """The lattice cell of each vertex (int16, N x 3). Unsmoothed, SurfaceNets puts a vertex at the centre of its
-        cell; smoothing moves it by up to 1.7 voxels, so the cells come from a second, unsmoothed pass over the same
-        block, which makes the same vertices in the same order (its cost: about half the smoothed pass)."""
-        if self.smoothing:
-            raw = _surface_nets(self.block, labels, False).GetOutput()
-            pts = numpy_support.vtk_to_numpy(raw.GetPoints().GetData())
-        return cell_keys(pts, self.offset)
 
 
 def cell_keys(block_points: np.ndarray, offset, dtype=np.int16) -> np.ndarray:
@@ -138,26 +124,6 @@ def cell_keys(block_points: np.ndarray, offset, dtype=np.int16) -> np.ndarray:
     SurfaceNets vertices given in the block's index coordinates, the block's [0, 0, 0] being lattice index
     `offset`."""
     return (np.rint(block_points - 0.5).astype(np.int32) + np.asarray(offset, dtype=np.int32)).astype(dtype)
-
-
-def keys_match(mesh: vtkPolyData, keys: np.ndarray, ijk_to_lps: np.ndarray) -> bool:
-    """Whether `keys` can be the cells of `mesh`'s vertices: one per vertex; every triangle half of a SurfaceNets
-    quad (its three cells the same along one axis, one apart along the two others); each vertex near its cell's
-    centre (smoothing moves a vertex by up to the voxel diagonal, 1.73 voxels, for one segment; measured up to 2.7
-    at junctions of three labels in a layer's pass: the bound is twice the diagonal). Guards keys computed after
-    the fact (`keys_job`)."""
-    n = mesh.GetNumberOfPoints()
-    if keys is None or len(keys) != n:
-        return False
-    if n == 0:
-        return True
-    tri = numpy_support.vtk_to_numpy(mesh.GetPolys().GetConnectivityArray()).reshape(-1, 3)
-    cells = keys[tri]
-    span = cells.max(axis=1).astype(np.int32) - cells.min(axis=1)
-    if not np.all(((span == 0).sum(axis=1) == 1) & ((span == 1).sum(axis=1) == 2)):
-        return False
-    ijk = to_ijk(numpy_support.vtk_to_numpy(mesh.GetPoints().GetData()), ijk_to_lps)
-    return bool(np.einsum("ij,ij->i", d := ijk - (keys + 0.5), d).max() <= 12.0)      # (2 x sqrt(3))^2
 
 
 def to_ijk(points_lps: np.ndarray, ijk_to_lps: np.ndarray) -> np.ndarray:
@@ -174,7 +140,12 @@ def to_lps(block_points: np.ndarray, offset, ijk_to_lps: np.ndarray) -> np.ndarr
     return block_points @ m[:3, :3].T.astype(np.float32) + shift
 
 
-def _surface_nets(block: np.ndarray, labels: list[int], smoothing: bool) -> vtkSurfaceNets3D:
+def _surface_nets(block: np.ndarray, labels: list[int], smoothing: bool, raw: bool = False) -> vtkSurfaceNets3D:
+    """One SurfaceNets pass. `raw`: also keep the unsmoothed points (`nets.raw_points`, block index coordinates): a
+    smoothed pass extracts them first and hands them to its smoother, which announces itself (StartEvent) before
+    moving them, so they are copied there (one memcpy instead of a second, unsmoothed pass: measured 3.1 of the
+    10.5 ms of a stroke's white-matter update). Should a VTK version smooth without that event, the second pass is
+    run instead; it makes the same points in the same order."""
     image = vtkImageData()
     image.SetDimensions(*block.shape)
     flat = block.ravel(order="F")
@@ -188,9 +159,30 @@ def _surface_nets(block: np.ndarray, labels: list[int], smoothing: bool) -> vtkS
         nets.SetLabel(n, float(value))
     nets.SetOutputMeshTypeToTriangles()
     nets.SetSmoothing(bool(smoothing))
+    caught: dict = {}
+    tag = _catch_points_before_smoothing(nets, caught) if raw and smoothing else None
     nets.Update()
     nets.keep_alive = flat           # VTK only borrows the numpy buffer
+    nets.raw_points = None
+    if raw:
+        out = nets.GetOutput()
+        n_points = out.GetNumberOfPoints()
+        if raw and smoothing:
+            nets.GetSmoother().RemoveObserver(tag) if tag is not None else None
+            got = caught.get("points")
+            if got is None or len(got) != n_points:
+                got = _surface_nets(block, labels, False, raw=True).raw_points
+        else:
+            got = numpy_support.vtk_to_numpy(out.GetPoints().GetData()) if n_points else None
+        nets.raw_points = got if got is not None else np.zeros((0, 3), np.float32)
     return nets
+
+
+def _catch_points_before_smoothing(nets: vtkSurfaceNets3D, caught: dict):
+    """Copy the points the smoother is handed into caught["points"]; returns the observer's tag."""
+    def before_smoothing(smoother, _event):
+        caught["points"] = numpy_support.vtk_to_numpy(smoother.GetInput().GetPoints().GetData()).copy()
+    return nets.GetSmoother().AddObserver("StartEvent", before_smoothing)
 
 
 def _split_by_label(mesh: vtkPolyData, labels: list[int], mirrored: bool, build=None, threads: int = 1) -> dict:
@@ -309,8 +301,8 @@ def plan_jobs(seg: Segmentation, segment_ids, smoothing: bool, versions=None, pe
               with_keys: bool = False):
     """Jobs for a set of segments: one pass per layer when many segments of it are asked for, else one cropped
     job per segment (cheaper when a brush touched one or two). Empty segments come back as None results.
-    `with_keys`: the per-segment jobs (an edit's update) name their vertices' cells, so the next edit can be
-    stitched; a whole layer's pass (a new document) leaves that to `keys_job` at a quiet moment."""
+    `with_keys`: the surfaces come with their vertices' cells, so the next edit can be stitched (a copy of the
+    pass's points before smoothing: a few ms for a whole layer)."""
     versions = versions or {}
     by_layer: dict[int, list[str]] = {}
     for sid in segment_ids:
@@ -319,56 +311,13 @@ def plan_jobs(seg: Segmentation, segment_ids, smoothing: bool, versions=None, pe
     for layer, ids in by_layer.items():
         if len(ids) >= per_segment_below:
             whole = 2 * len(ids) >= len(seg.layer_segment_ids(layer))     # most of the layer: skip the boxes
-            job = layer_job(seg, layer, ids, smoothing, versions, crop=not whole)
+            job = layer_job(seg, layer, ids, smoothing, versions, crop=not whole, with_keys=with_keys)
             jobs.append(job) if job is not None else empty.extend(ids)
             continue
         for sid in ids:
             job = segment_job(seg, sid, smoothing, versions.get(sid, 0), with_keys)
-            if job is not None and job.block.size < KEYED_VOXELS:
-                job.with_keys = False
             jobs.append(job) if job is not None else empty.append(sid)
     return jobs, empty
-
-
-@dataclass
-class KeysJob:
-    """The cells of the vertices of the smoothed surfaces a layer's pass made without them: the same block meshed
-    again unsmoothed (SurfaceNets makes the same points, in the same order, with or without smoothing; vertex n of
-    a surface is point `vertex_ids[sid][n]` of the pass). `run()` is safe on a worker thread; `keys` stays empty
-    when the voxels changed meanwhile (another number of points)."""
-
-    block: np.ndarray
-    offset: tuple[int, int, int]
-    labels: dict[int, str]
-    vertex_ids: dict[str, np.ndarray]
-    n_points: int
-    ijk_to_lps: np.ndarray
-    keys: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def run(self) -> dict[str, np.ndarray]:
-        with vtk_threads(self.block.size):
-            mesh = _surface_nets(self.block, sorted(self.labels), False).GetOutput()
-            pts = numpy_support.vtk_to_numpy(mesh.GetPoints().GetData()) if mesh.GetNumberOfPoints() else None
-        if pts is None or len(pts) != self.n_points:
-            return {}
-        cells = cell_keys(pts, self.offset)
-        self.keys = {sid: cells[ids] for sid, ids in self.vertex_ids.items()}
-        return self.keys
-
-
-def keys_job(seg: Segmentation, done: MeshJob) -> KeysJob | None:
-    """A KeysJob for the surfaces a smoothed job without keys made (`done.made_by`, `done.vertex_ids`): the same
-    block copied again from the layer (the caller checks the segments were not edited since; `keys_match` checks
-    the result)."""
-    if not done.vertex_ids or not done.made_by:
-        return None
-    layer, ids, crop, shape = done.made_by
-    if any(sid not in seg or seg.segment(sid).layer != layer for sid in ids):
-        return None
-    job = layer_job(seg, layer, ids, False, crop=crop)
-    if job is None or job.offset != done.offset or job.block.shape != shape:
-        return None
-    return KeysJob(job.block, job.offset, job.labels, done.vertex_ids, done.n_points, job.ijk_to_lps)
 
 
 def detached(mesh: vtkPolyData) -> vtkPolyData:

@@ -2,8 +2,8 @@
 
 Priorities: surfaces that are missing or stale (shown segments only) first, in one batch at a time, the small jobs of
 a batch two at a time; then, for big scenes, coarse copies for moving the camera, a chunk at a time so an edit never
-waits long; then the cells of the vertices of a first build's surfaces, so the first edit of a big segment is
-stitched (app.render.stitch) rather than re-meshed whole. It also keeps what the scene draws of each surface
+waits long. Surfaces come with the cells of their vertices, so an edit of a big segment is stitched
+(app.render.stitch) rather than re-meshed whole. It also keeps what the scene draws of each surface
 (app.render.culling) in step with the segments' display.
 
 `SurfaceUpdates` owns its state (surface cache, edited boxes, job bookkeeping, worker); it reads the document and the
@@ -23,7 +23,7 @@ from app.model.boxes import union_box
 UPDATE_MS = 100                 # at most one re-mesh batch this often while a stroke goes on
 BIG_BLOCK = 500_000             # voxels: a single-segment job this big is deferred while smaller ones wait
 TRIM_AFTER = 50                # segments meshed in one batch after which the heap is trimmed (not after strokes)
-STITCH_BELOW = 1.0             # stitch when its block is smaller than the segment's box (whole re-mesh + keys: 2 passes)
+STITCH_BELOW = 1.0             # stitch when its block is smaller than the segment's box (else a whole re-mesh)
 LOD_MIN_TRIANGLES = 400_000     # scenes bigger than this get coarse copies for moving the camera
 LOD_CHUNK = 40                  # surfaces simplified per worker task
 LOD_CELL_VOXELS = 4.0           # clustering cell, in voxels (SPL atlas: 3.1 M -> ~0.15 M triangles)
@@ -32,7 +32,7 @@ LOD_CELL_VOXELS = 4.0           # clustering cell, in voxels (SPL atlas: 3.1 M -
 def release_freed_memory() -> None:
     """Give the heap freed by big work back to the system (10-20 ms). glibc keeps what threads freed: measured on
     the SPL atlas, meshing all 304 surfaces leaves +208 MB resident, +125 MB after malloc_trim (the surfaces
-    themselves); the coarse copies, keys and first frame leave ~110 MB more, a rotation ~70 MB. Nothing to do
+    themselves); the coarse copies and first frame leave ~110 MB more, a rotation ~70 MB. Nothing to do
     elsewhere."""
     import ctypes
     import sys
@@ -52,7 +52,6 @@ class SurfaceUpdates(QObject):
     message = Signal(str)             # a big build finished (for the window's status bar)
     _meshed = Signal(object)          # (generation, [results], seconds, last) or an exception: worker -> GUI thread
     _simplified = Signal(object)      # (generation, {id: mesh}, {id: coarse mesh})
-    _keyed = Signal(object)           # (generation, {id: mesh}, {id: cells of its vertices}, versions)
 
     def __init__(self, view) -> None:
         super().__init__(view)
@@ -65,7 +64,6 @@ class SurfaceUpdates(QObject):
         self._meshed_as: dict[str, tuple[int, int]] = {}     # segment id -> (layer, label) it was meshed with
         self._dirty: dict[str, tuple] = {}       # segment id -> voxel box edited since its surface was meshed
         self._mesh_smoothing: dict[str, bool] = {}   # segment id -> whether its surface shown was smoothed
-        self._keys_todo: list = []               # layer passes whose surfaces need the cells of their vertices
         self._neighbours: dict = {}              # segment id -> labels it has faces against (from sides)
         self._opaque_labels = None               # {layer: labels shown opaque}, None: to be computed
         self._batch_size = 0
@@ -77,7 +75,6 @@ class SurfaceUpdates(QObject):
         self.timer = QTimer(self, singleShot=True, interval=UPDATE_MS, timeout=self.submit)
         self._meshed.connect(self._on_meshed)
         self._simplified.connect(self._on_simplified)
-        self._keyed.connect(self._on_keyed)
 
     # ---------------------------------------------------------------- what the view tells
     def start(self) -> None:
@@ -91,7 +88,6 @@ class SurfaceUpdates(QObject):
         self._generation += 1
         for state in (self._meshed_as, self._dirty, self.sides, self._neighbours):
             state.clear()
-        self._keys_todo.clear()
         self._opaque_labels = None
         if self.cache is not None:
             self.cache.clear()
@@ -168,7 +164,7 @@ class SurfaceUpdates(QObject):
         needed = self.needed()
         if not needed:
             if not self._submit_lod():
-                if self._trim_when_idle:        # a big build's temporaries (meshing, coarse copies, keys, the
+                if self._trim_when_idle:        # a big build's temporaries (meshing, coarse copies, the
                     self._trim_when_idle = False        # first frame's buffers) go back to the system: ~100 MB
                     release_freed_memory()
                 self.idle.emit()
@@ -208,8 +204,7 @@ class SurfaceUpdates(QObject):
     def _stitch_jobs(self, needed) -> list:
         """A segment with a surface in the scene whose edits since cover a small part of its box is re-meshed on
         that part only and stitched in (app.render.stitch): a stroke across white matter costs its own box, not
-        white matter's. Smoothed surfaces need the cells of their vertices (from the job that made them, or from
-        a keys pass at a quiet moment after a document's first build)."""
+        white matter's. Smoothed surfaces need the cells of their vertices (kept from the job that made them)."""
         from app.render.stitch import stitch_block_size, stitch_job
 
         seg, smoothing, jobs = self.view.segmentation, self.view.smoothing, []
@@ -220,7 +215,7 @@ class SurfaceUpdates(QObject):
             keys = self.cache.keys(sid)
             if self._mesh_smoothing.get(sid) != smoothing or (smoothing and keys is None):
                 continue
-            whole = seg.bounding_box(sid)
+            whole = seg.bounding_box(sid, tight=False)       # O(1): a bound is enough to weigh the two
             block = stitch_block_size(box, seg.geometry.shape, smoothing)
             if whole is None or block * STITCH_BELOW > np.prod([s.stop - s.start + 2 for s in whole]):
                 continue
@@ -241,8 +236,8 @@ class SurfaceUpdates(QObject):
         def run(job):
             meshes = job.run()
             drawn = getattr(job, "drawn", {}) if getattr(job, "opaque_from", None) is not None else {}
-            return [(meshes, job.versions, job.keys, job if getattr(job, "vertex_ids", None) else None,
-                     getattr(job, "sides", {}), (getattr(job, "opaque_from", None), drawn))]
+            return [(meshes, job.versions, job.keys, getattr(job, "sides", {}),
+                     (getattr(job, "opaque_from", None), drawn))]
 
         side_by_side = len(jobs) > 1 and jobs[-1].block.size <= THREADED_VOXELS
         if side_by_side:            # the biggest (white matter's stitch) on one thread, the rest smallest first
@@ -283,13 +278,10 @@ class SurfaceUpdates(QObject):
             self.schedule(0) if last else None
             return
         updated = []
-        for meshes, versions, keys, unkeyed, sides, (opaque_from, drawn) in results:
+        for meshes, versions, keys, sides, (opaque_from, drawn) in results:
             if opaque_from is not self._opaque_labels:
                 drawn = {}                   # the display changed meanwhile: drawn again here
             kept = self.cache.store(meshes, versions, keys)
-            if unkeyed is not None and kept:        # a layer's smoothed pass: the cells at a quiet moment
-                unkeyed.block = None                # (the voxels are copied again then: no 34 MB held meanwhile)
-                self._keys_todo.append((unkeyed, {sid: versions[sid] for sid in kept}))
             for sid in kept:
                 self._dirty.pop(sid, None)        # the surface shown is current: nothing edited since
                 self._mesh_smoothing[sid] = self._batch_smoothing
@@ -310,17 +302,16 @@ class SurfaceUpdates(QObject):
         if self.needed():
             self.schedule(UPDATE_MS)
         else:
-            self.submit()          # coarse copies for moving the camera, the cells of a first build's, or idle
+            self.schedule(0)       # coarse copies for moving the camera, or idle: after the frame just asked for
 
     # ---------------------------------------------------------------- quiet moments
     def _submit_lod(self) -> bool:
         """Lowest priority, a chunk at a time (an edit waits for one chunk at most): coarse copies of the surfaces
-        of a big scene, drawn while the camera moves; then the cells of the vertices of a first build's surfaces
-        (so the first stroke across a big segment is stitched too)."""
+        of a big scene, drawn while the camera moves."""
         scene = self.view.scene
         todo = scene.missing_lod(LOD_MIN_TRIANGLES)[:LOD_CHUNK]
         if not todo:
-            return self._submit_keys()
+            return False
         self.busy = True
         meshes = {sid: scene.mesh(sid) for sid in todo}
         cell_mm = LOD_CELL_VOXELS * max(self.view.segmentation.geometry.spacing)
@@ -345,43 +336,6 @@ class SurfaceUpdates(QObject):
             for sid, mesh in meshes.items():
                 if scene.mesh(sid) is mesh:       # not re-meshed meanwhile
                     scene.set_lod(sid, coarse.get(sid, mesh))
-        self.submit() if self.view.showing else None
-
-    def _submit_keys(self) -> bool:
-        """One layer's keys pass (`surfaces.keys_job`) for surfaces still shown as that pass made them."""
-        from app.render.surfaces import detached, keys_job
-
-        seg, cache = self.view.segmentation, self.cache
-        while self._keys_todo:
-            done, versions = self._keys_todo.pop(0)
-            meshes = {sid: cache.get(sid) for sid, v in versions.items()
-                      if cache.version(sid) == v and cache.is_current(sid) and cache.get(sid) is not None
-                      and cache.keys(sid) is None and sid in seg}
-            job = keys_job(seg, done) if meshes else None
-            if job is None:
-                continue
-            self.busy = True
-            copies = {sid: detached(mesh) for sid, mesh in meshes.items()}
-            self._executor.submit(self._run_keys, self._generation, job, meshes, copies, versions)
-            return True
-        return False
-
-    def _run_keys(self, generation: int, job, meshes: dict, copies: dict, versions: dict) -> None:
-        from app.render.surfaces import keys_match
-        try:
-            job.run()
-            keys = {sid: k for sid, k in job.keys.items() if sid in copies
-                    and keys_match(copies[sid], k, job.ijk_to_lps)}
-        except Exception:                 # no keys: those segments are re-meshed whole after an edit, as before
-            keys = {}
-        self._keyed.emit((generation, meshes, keys, versions))
-
-    def _on_keyed(self, payload) -> None:
-        generation, meshes, keys, versions = payload
-        self.busy = False
-        if generation == self._generation and self.cache is not None:
-            for sid, k in keys.items():
-                self.cache.add_keys(sid, meshes[sid], versions[sid], k)
         self.submit() if self.view.showing else None
 
     # ---------------------------------------------------------------- faces nobody sees (app.render.culling)

@@ -179,32 +179,77 @@ def test_point_normals_are_vtks_triangle_mesh_point_normals():
     assert not got[others].any()                  # only the vertices asked for are recomputed
 
 
-def test_keys_of_a_layer_pass_name_the_cells_of_its_smoothed_vertices():
-    """`keys_job` (the same pass unsmoothed) gives, for each smoothed surface of a layer's pass, the cells of its
-    vertices: with them the smoothed triangles are exactly the quads of the unsmoothed surface (whose cells come
-    from its points), and every vertex is near its cell's centre. And `keys_match` refuses keys in another order."""
-    from app.render.surfaces import keys_job, keys_match, plan_jobs
+def quads_and_cells_agree(mesh, keys, m) -> bool:
+    """Whether `keys` can be the cells of `mesh`'s vertices: one per vertex; every triangle half of a SurfaceNets
+    quad (its three cells the same along one axis, one apart along the two others); each vertex near its cell's
+    centre (smoothing moves a vertex by up to the voxel diagonal for one segment; up to 2.7 voxels at junctions of
+    three labels in a layer's pass: the bound is twice the diagonal)."""
+    from app.render.surfaces import to_ijk
 
-    rng = np.random.default_rng(3)
-    arr = np.zeros((20, 18, 16), np.uint8)
+    if len(keys) != mesh.GetNumberOfPoints():
+        return False
+    tri = vtk_to_numpy(mesh.GetPolys().GetConnectivityArray()).reshape(-1, 3)
+    cells = keys[tri]
+    span = cells.max(axis=1).astype(np.int32) - cells.min(axis=1)
+    if not np.all(((span == 0).sum(axis=1) == 1) & ((span == 1).sum(axis=1) == 2)):
+        return False
+    d = to_ijk(vtk_to_numpy(mesh.GetPoints().GetData()), m) - (keys + 0.5)
+    return bool(np.einsum("ij,ij->i", d, d).max() <= 12.0)
+
+
+def random_layer(seed, shape=(20, 18, 16)):
+    rng = np.random.default_rng(seed)
+    arr = np.zeros(shape, np.uint8)
     for value in (1, 2, 3):
         for _ in range(4):
             lo = rng.integers(0, 14, 3)
             arr[lo[0]:lo[0] + rng.integers(3, 9), lo[1]:lo[1] + rng.integers(3, 9), lo[2]:lo[2] + rng.integers(3, 9)] = value
-    seg = make_seg(arr, PERMUTED)
-    (smoothed_job,), _ = plan_jobs(seg, seg.segment_ids, True, per_segment_below=2)
+    return make_seg(arr, PERMUTED)
+
+
+def test_keys_of_a_layer_pass_name_the_cells_of_its_smoothed_vertices():
+    """A layer's smoothed pass with keys (the points before smoothing, caught on their way to the smoother) names
+    the cell of each vertex of every surface: with them the smoothed triangles are exactly the quads of the
+    unsmoothed surface (whose cells come from its points), and every vertex is near its cell's centre. Keys in
+    another order are refused by the same check, so it can fail."""
+    from app.render.surfaces import plan_jobs
+
+    seg = random_layer(3)
+    (smoothed_job,), _ = plan_jobs(seg, seg.segment_ids, True, per_segment_below=2, with_keys=True)
     smoothed = smoothed_job.run()
     (raw_job,), _ = plan_jobs(seg, seg.segment_ids, False, per_segment_below=2)
     raw = raw_job.run()
-    kj = keys_job(seg, smoothed_job)
-    kj.run()
     m = seg.geometry.ijk_to_lps
     for sid, mesh in smoothed.items():
-        keys = kj.keys[sid]
-        assert keys_match(mesh, keys, m)
+        keys = smoothed_job.keys[sid]
+        assert quads_and_cells_agree(mesh, keys, m)
         raw_keys = T.keys_of(vtk_to_numpy(raw[sid].GetPoints().GetData()), m)
         assert shape_facts(mesh, keys)[:2] == shape_facts(raw[sid], raw_keys)[:2]
-        assert not keys_match(mesh, np.roll(keys, 1, axis=0), m)
+        assert not quads_and_cells_agree(mesh, np.roll(keys, 1, axis=0), m)
+
+
+def test_the_points_before_smoothing_are_an_unsmoothed_pass_s_and_a_second_pass_stands_in(monkeypatch):
+    """The points caught before smoothing are exactly those of a separate unsmoothed pass; and should the smoother
+    not announce itself (another VTK), the keys come from that second pass and are the same."""
+    from app.render import surfaces
+    from app.render.surfaces import _surface_nets, plan_jobs
+
+    seg = random_layer(5)
+    block = plan_jobs(seg, seg.segment_ids, True, per_segment_below=2)[0][0].block
+    labels = [1, 2, 3]
+    caught = _surface_nets(block, labels, True, raw=True).raw_points
+    second = vtk_to_numpy(_surface_nets(block, labels, False).GetOutput().GetPoints().GetData())
+    assert len(caught) and np.array_equal(caught, second)
+
+    def job_keys():
+        (job,), _ = plan_jobs(seg, seg.segment_ids, True, per_segment_below=2, with_keys=True)
+        job.run()
+        return job.keys
+    caught_keys = job_keys()
+    monkeypatch.setattr(surfaces, "_catch_points_before_smoothing", lambda nets, caught: None)
+    fallback = job_keys()
+    assert set(fallback) == set(caught_keys) == set(seg.segment_ids)
+    assert all(np.array_equal(fallback[sid], caught_keys[sid]) for sid in caught_keys)
 
 
 @settings(max_examples=200, deadline=None)
@@ -218,22 +263,3 @@ def test_replaced_rows_are_the_old_ones_without_the_dropped_plus_the_added(data)
     got = T._replaced(tri, drop, added)
     expected = np.concatenate([np.delete(tri, drop, axis=0), added])
     assert sorted(map(tuple, got.tolist())) == sorted(map(tuple, expected.tolist()))
-
-
-def test_only_a_layers_pass_keeps_point_ids_for_a_later_keys_pass():
-    """The keys pass after a first build is for a layer's shared pass; a segment meshed alone without cells (a small
-    one, re-meshed whole after edits) keeps no point ids, so no second pass is queued for it."""
-    from app.render.surfaces import keys_job, plan_jobs
-
-    rng = np.random.default_rng(11)
-    arr = np.zeros((16, 14, 12), np.uint8)
-    for value in (1, 2, 3):
-        lo = rng.integers(0, 8, 3)
-        arr[lo[0]:lo[0] + 6, lo[1]:lo[1] + 6, lo[2]:lo[2] + 5] = value
-    seg = make_seg(arr, None)
-    alone = segment_job(seg, "id1", smoothing=True)
-    alone.run()
-    assert not alone.vertex_ids and keys_job(seg, alone) is None
-    (layer,), _ = plan_jobs(seg, seg.segment_ids, True, per_segment_below=2)
-    layer.run()
-    assert set(layer.vertex_ids) == set(seg.segment_ids) and keys_job(seg, layer) is not None
