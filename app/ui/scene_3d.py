@@ -64,6 +64,8 @@ class Scene3D:
         self.actors: dict[str, vtkActor] = {}
         self._full: dict[str, vtkPolyDataMapper] = {}     # full-resolution mapper of each actor
         self._surface: dict[str, object] = {}             # each segment's whole surface (the mapper may draw part)
+        self._drawn_cells: dict[str, int] = {}            # triangles each mapper draws (asking 300 mappers through
+                                                          # VTK's Python wrappers costs ~3 ms)
         self._lod: dict[str, object] = {}                 # coarse copy of each surface (vtkPolyData)
         # While the camera moves ONE actor draws every shown segment's coarse copy, merged, coloured per point:
         # on software OpenGL a frame of 304 small actors costs about as much as one of 3 M triangles (measured:
@@ -104,7 +106,9 @@ class Scene3D:
             self.actors[segment_id] = actor
             self.renderer.AddActor(actor)
         self._surface[segment_id] = mesh
-        self._full[segment_id].SetInputData(mesh if drawn is None else drawn)
+        drawn = mesh if drawn is None else drawn
+        self._full[segment_id].SetInputData(drawn)
+        self._drawn_cells[segment_id] = drawn.GetNumberOfCells()
         if self._lod.pop(segment_id, None) is not None:
             self._lod_dirty = True
 
@@ -113,9 +117,10 @@ class Scene3D:
         mapper = self._full.get(segment_id)
         if mapper is not None and mapper.GetInput() is not drawn:
             mapper.SetInputData(drawn)
+            self._drawn_cells[segment_id] = drawn.GetNumberOfCells()
 
     def drawn_triangles(self) -> int:
-        return sum(m.GetInput().GetNumberOfCells() for m in self._full.values() if m.GetInput() is not None)
+        return sum(self._drawn_cells.values())
 
     def set_lod(self, segment_id: str, mesh) -> None:
         """A coarse copy of a segment's surface, drawn (merged with the others) while the camera moves."""
@@ -127,11 +132,8 @@ class Scene3D:
     def missing_lod(self, min_triangles: int) -> list[str]:
         """Shown segments without a coarse copy, when the shown scene has at least `min_triangles` (else none)."""
         shown = self.visible_ids()
-        missing = [sid for sid in shown if sid not in self._lod]
-        if not missing:                     # (the sum asks 300 mappers through VTK's wrappers: ~3 ms)
-            return []
-        total = sum(self._full[sid].GetInput().GetNumberOfCells() for sid in shown)
-        return missing if total >= min_triangles else []
+        total = sum(self._drawn_cells.get(sid, 0) for sid in shown)
+        return [sid for sid in shown if sid not in self._lod] if total >= min_triangles else []
 
     def free_lod(self) -> None:
         """Drop the coarse copies (the view is hidden: they are rebuilt when next needed)."""
@@ -182,6 +184,7 @@ class Scene3D:
     def remove(self, segment_id: str) -> None:
         actor = self.actors.pop(segment_id, None)
         self._full.pop(segment_id, None)
+        self._drawn_cells.pop(segment_id, None)
         self._surface.pop(segment_id, None)
         if self._lod.pop(segment_id, None) is not None:
             self._lod_dirty = True

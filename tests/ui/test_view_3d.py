@@ -459,10 +459,15 @@ def test_faces_between_two_shown_segments_are_not_drawn_until_one_is_hidden(win3
     # what nothing shown covers: background, and values no segment of the layer has
     uncovered = {0} | set(np.unique(arr).tolist()) - {seg.segment(s).label for s in layer0}
     drawn = lambda: view.scene.actors[a].GetMapper().GetInput().GetNumberOfCells()    # noqa: E731
+    every_mapper = lambda: sum(actor.GetMapper().GetInput().GetNumberOfCells()         # noqa: E731
+                               for actor in view.scene.actors.values())
     meshed = len(view.cache.meshed)
+    total = view.scene.drawn_triangles()
+    assert total == every_mapper()               # the scene's own count follows what its mappers draw
     assert drawn() == 2 * faces_between(arr, {la}, uncovered)
     view.set_shown_in_3d(b, False)
     assert drawn() == 2 * faces_between(arr, {la}, uncovered | {lb})
+    assert view.scene.drawn_triangles() == every_mapper() > total      # a draws its faces toward b again
     view.set_shown_in_3d(b, True)
     seg.update_segment(b, opacity=0.4)
     view._bridge.flush()
