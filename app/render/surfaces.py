@@ -204,7 +204,7 @@ def _split_by_label(mesh: vtkPolyData, labels: list[int], mirrored: bool, build=
     bounds = np.cumsum(np.bincount(lids, minlength=len(labels) + 1))
     order = order[bounds[0]:]
     second = order >= n_cells
-    cell = order - second * n_cells
+    cell = np.subtract(order, n_cells, out=order, where=second)       # in place: fresh memory costs page faults
     tri = np.take(triangles, cell, axis=0)
     outside = np.where(second, pairs[cell, 0], pairs[cell, 1]).astype(_side_type(labels))   # across each face
     flip = np.flatnonzero(second != mirrored)
@@ -212,9 +212,9 @@ def _split_by_label(mesh: vtkPolyData, labels: list[int], mirrored: bool, build=
     tri[flip, 1] = tri[flip, 2]
     tri[flip, 2] = swap
     flat = tri.ravel()
-    ramp = np.arange(flat.size, dtype=np.int32)
     spans = [(label, 3 * (bounds[n - 1] - bounds[0]), 3 * (bounds[n] - bounds[0]))
              for n, label in enumerate(labels, start=1) if bounds[n] > bounds[n - 1]]
+    ramp = np.arange(max((hi - lo for _, lo, hi in spans), default=0), dtype=np.int32)    # the biggest label's
     n_points = mesh.GetNumberOfPoints()
 
     def run(chunk) -> list:
