@@ -58,7 +58,7 @@ def compacted(points, keys, normals, tri):
     used = used_vertices(tri, len(points))
     if len(used) == len(points):
         return points, keys, normals, tri
-    renum = np.full(len(points), -1, dtype=np.int64)
-    renum[used] = np.arange(len(used))
+    renum = np.empty(len(points), dtype=np.int32)       # only the used entries are ever read
+    renum[used] = np.arange(len(used), dtype=np.int32)
     return (points[used], None if keys is None else keys[used], None if normals is None else normals[used],
-            renum[tri].astype(np.int32))
+            renum[tri])
