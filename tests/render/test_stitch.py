@@ -263,3 +263,52 @@ def test_replaced_rows_are_the_old_ones_without_the_dropped_plus_the_added(data)
     got = T._replaced(tri, drop, added)
     expected = np.concatenate([np.delete(tri, drop, axis=0), added])
     assert sorted(map(tuple, got.tolist())) == sorted(map(tuple, expected.tolist()))
+
+
+def test_seam_cells_with_two_vertices_are_joined_through_the_border_triangles(monkeypatch):
+    """Where a segment touches itself along an edge, SurfaceNets puts two vertices in one cell; on the stitch's seam
+    such a vertex is named by the unchanged border triangle it shares with the old surface (`_match_by_triangles`).
+    Columns in a checkerboard make many such cells across the seam: the stitch equals a full re-mesh, smoothed or
+    not, and the matching did join vertices (the random-blob tests rarely reach it)."""
+    arr = np.zeros((22, 14, 12), np.uint8)
+    i, j = np.meshgrid(np.arange(22), np.arange(14), indexing="ij")
+    board = ((i + j) % 2 == 0) & (i >= 2) & (i < 20) & (j >= 2) & (j < 12)
+    arr[board, 3:9] = 1
+    joined = []
+    original = T._match_by_triangles
+
+    def counted(old_keys, dropped, new_keys, keep_new, vertices, still, remap_new):
+        before = remap_new.copy()
+        original(old_keys, dropped, new_keys, keep_new, vertices, still, remap_new)
+        joined.append(int((before != remap_new).sum()))
+    monkeypatch.setattr(T, "_match_by_triangles", counted)
+    box = (slice(9, 12), slice(5, 8), slice(5, 7))
+    for smoothing in (False, True):
+        seg = make_seg(arr.copy(), PERMUTED)
+        old, old_keys = smoothed_mesh(seg, "id1") if smoothing else (full_mesh(seg, "id1"), None)
+        seg.layers[0][box] = 1
+        seg.invalidate_statistics(0)
+        got = T.stitch(seg, "id1", old, box, old_keys=old_keys, smoothing=smoothing)
+        fresh = make_seg(seg.layers[0].copy(), PERMUTED)
+        m = seg.geometry.ijk_to_lps
+        if smoothing:
+            expected, expected_keys = smoothed_mesh(fresh, "id1")
+            job = T.stitch_job(seg, "id1", old, box, old_keys=old_keys, smoothing=True)
+            got = job.run()["id1"]
+            assert shape_facts(got, job.keys["id1"]) == shape_facts(expected, expected_keys)
+        else:
+            assert facts(got, m) == facts(full_mesh(fresh, "id1"), m)
+    assert sum(joined) > 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_in_box_is_the_plain_box_test_on_few_and_many_keys(data):
+    """`in_box` filters many keys axis by axis (thinnest first) and few column by column: both are the plain test."""
+    n = data.draw(st.sampled_from([0, 5, 19_999, 20_000, 30_000]))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**31 - 1)))
+    keys = rng.integers(-1, 40, (n, 3)).astype(data.draw(st.sampled_from([np.int16, np.int32])))
+    lo = [data.draw(st.integers(-2, 40)) for _ in range(3)]
+    hi = [a + data.draw(st.integers(-1, 30)) for a in lo]
+    expected = np.all((keys >= np.array(lo)) & (keys <= np.array(hi)), axis=1)
+    assert np.array_equal(T.in_box(keys, lo, hi), expected)
