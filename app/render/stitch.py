@@ -102,15 +102,21 @@ def region_of(box, shape) -> tuple[list[int], list[int]]:
 def sub_block(seg: Segmentation, segment_id: str, lo, hi, margin: int = BLOCK_MARGIN) -> tuple[np.ndarray, list[int]]:
     """The segment's voxels needed for the cells [lo, hi) (and `margin` voxels more) as a 0/1 block with one voxel
     of background all around (Fortran order, as VTK reads it), and the lattice index of its first real voxel. A
-    copy: safe to mesh on a worker thread while the user keeps editing."""
+    copy: safe to mesh on a worker thread while the user keeps editing. Cropped to the segment's voxels in it (the
+    same mesh: nothing is made where there are none; a stroke's neighbours fill half their blocks or less, and
+    SurfaceNets' time goes with the voxels it reads)."""
+    from app.model.boxes import tight_box
+
     s = seg.segment(segment_id)
     shape = seg.geometry.shape
     v_lo = [max(a - margin, 0) for a in lo]
     v_hi = [min(b + margin + 1, n) for b, n in zip(hi, shape)]
-    arr = seg.layers[s.layer][v_lo[0]:v_hi[0], v_lo[1]:v_hi[1], v_lo[2]:v_hi[2]]
-    block = np.zeros([b - a + 2 for a, b in zip(v_lo, v_hi)], dtype=np.uint8, order="F")
-    block[1:-1, 1:-1, 1:-1] = arr == s.label
-    return block, v_lo
+    inside = seg.layers[s.layer][v_lo[0]:v_hi[0], v_lo[1]:v_hi[1], v_lo[2]:v_hi[2]] == s.label
+    crop = tight_box(inside) or (slice(0, 1),) * 3
+    inside = inside[crop]
+    block = np.zeros([n + 2 for n in inside.shape], dtype=np.uint8, order="F")
+    block[1:-1, 1:-1, 1:-1] = inside
+    return block, [a + c.start for a, c in zip(v_lo, crop)]
 
 
 def _mesh_block(block, v_lo, mirrored: bool, smoothing: bool = False):
