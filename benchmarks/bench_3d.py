@@ -190,6 +190,7 @@ def window_rows() -> list[Row]:
                                 "benchmarks.bench_3d_window"]))
     else:
         rows.append(Row("3d-window", "xvfb-run absent: real-window rows skipped", 0, "", "", "", None))
+    runs += [(platform, cmd + ["--floor"]) for platform, cmd in runs]     # the view with nothing drawn
     for platform, cmd in runs:
         out = subprocess.run(cmd, env=dict(env, QT_QPA_PLATFORM=platform), cwd=ROOT, capture_output=True,
                              text=True, timeout=3600)

@@ -120,6 +120,32 @@ def stroke_rows(view, seg, where, smoothing: bool) -> list[Row]:
                    names=sorted(seg.segment(s).name for s in touched if s in seg))]
 
 
+def floor_rows(view, seg, where) -> list[Row]:
+    """The 3D view shown with every segment hidden in it: VTK's rendering libraries, the OpenGL context and an
+    empty frame, what any surface comes on top of (on llvmpipe: LLVM's JIT, the software framebuffers)."""
+    import gc
+
+    from PySide6.QtWidgets import QApplication
+
+    for sid in seg.segment_ids:
+        view.hidden_in_3d.add(sid)
+    rss0 = rss_mb()
+    view.show()
+    pump_until(lambda: view.canvas is not None and view.is_idle())
+    frames = {"ended": 0}
+    win = view.canvas.render_window
+    win.AddObserver("EndEvent", lambda *_: frames.__setitem__("ended", frames["ended"] + 1))
+    view.canvas.request_render()
+    if QApplication.platformName() != "xcb":
+        view.canvas.image()
+    pump_until(lambda: frames["ended"] >= 1)
+    gc.collect()
+    added = rss_mb() - rss0
+    return [Row("3d-window", f"[{where}] resident memory of the 3D view shown with nothing drawn (VTK rendering, "
+                             "OpenGL context, one empty frame)", round(added, 1), "MB", "", "",
+                None, {"surfaces_shown": len(view.scene.actors)})]
+
+
 def main() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     if os.environ["QT_QPA_PLATFORM"] == "offscreen":
@@ -138,6 +164,10 @@ def main() -> int:
     view.resize(*VIEW_SIZE)
     view.set_segmentation(seg)
     app.processEvents()
+    if "--floor" in sys.argv:
+        print(json.dumps([r.as_dict() for r in floor_rows(view, seg, where)]))
+        sys.stdout.flush()
+        os._exit(0)
     import gc
     gc.collect()
     rss0 = rss_mb()
