@@ -198,19 +198,17 @@ def _split_by_label(mesh: vtkPolyData, labels: list[int], mirrored: bool, build=
         tri = triangles[:, [0, 2, 1]] if mirrored else triangles
         used = np.arange(mesh.GetNumberOfPoints())
         return {labels[0]: (used, tri, None, build(used, tri, None) if build else None)}
-    n_cells = len(pairs)
     lids = _dense_ids(pairs.T.ravel(), labels)                         # all label0 sides, then all label1 sides
     order = np.argsort(lids, kind="stable")                            # radix sort on uint16
     bounds = np.cumsum(np.bincount(lids, minlength=len(labels) + 1))
     order = order[bounds[0]:]
-    second = order >= n_cells
-    cell = np.subtract(order, n_cells, out=order, where=second)       # in place: fresh memory costs page faults
-    tri = np.take(triangles, cell, axis=0)
-    outside = np.where(second, pairs[cell, 0], pairs[cell, 1]).astype(_side_type(labels))   # across each face
-    flip = np.flatnonzero(second != mirrored)
-    swap = tri[flip, 1]
-    tri[flip, 1] = tri[flip, 2]
-    tri[flip, 2] = swap
+    # the sides as rows of one table: label0's as meshed, then label1's flipped (the other way round when the
+    # lattice is mirrored), so one gather makes every surface's triangles wound outward and one more the label
+    # across each (measured: the per-side cell ids, flip mask and swaps it replaces cost 100 ms on the atlas)
+    flipped = triangles[:, [0, 2, 1]]
+    tri = np.take(np.concatenate([flipped, triangles] if mirrored else [triangles, flipped]), order, axis=0)
+    del flipped
+    outside = np.concatenate([pairs[:, 1], pairs[:, 0]])[order].astype(_side_type(labels))   # across each face
     flat = tri.ravel()
     spans = [(label, 3 * (bounds[n - 1] - bounds[0]), 3 * (bounds[n] - bounds[0]))
              for n, label in enumerate(labels, start=1) if bounds[n] > bounds[n - 1]]
