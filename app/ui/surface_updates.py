@@ -22,18 +22,19 @@ from app.model.boxes import union_box
 
 UPDATE_MS = 100                 # at most one re-mesh batch this often while a stroke goes on
 BIG_BLOCK = 500_000             # voxels: a single-segment job this big is deferred while smaller ones wait
-TRIM_AFTER = 50                # segments meshed in one batch after which the heap is trimmed (not after strokes)
 STITCH_BELOW = 1.0             # stitch when its block is smaller than the segment's box (else a whole re-mesh)
+TRIM_AFTER = 50                 # a batch of more surfaces than this is followed by a trim of the heap at once (its
+                                # meshing left hundreds of MB freed; View3D trims after quiet moments otherwise)
 LOD_MIN_TRIANGLES = 400_000     # scenes bigger than this get coarse copies for moving the camera
 LOD_CHUNK = 40                  # surfaces simplified per worker task
 LOD_CELL_VOXELS = 4.0           # clustering cell, in voxels (SPL atlas: 3.1 M -> ~0.15 M triangles)
 
 
 def release_freed_memory() -> None:
-    """Give the heap freed by big work back to the system (10-20 ms). glibc keeps what threads freed: measured on
-    the SPL atlas, meshing all 304 surfaces leaves +208 MB resident, +125 MB after malloc_trim (the surfaces
-    themselves); the coarse copies and first frame leave ~110 MB more, a rotation ~70 MB. Nothing to do
-    elsewhere."""
+    """Give the heap freed by 3D work back to the system (10-20 ms; View3D calls it when the view goes quiet). glibc
+    keeps what threads and llvmpipe freed: measured on the SPL atlas, the drawn surfaces' 30 MB leave +160 MB
+    resident after five frames, +66 MB after a trim (VTK's and llvmpipe's copies of the buffers); a first build's
+    meshing leaves ~80 MB more."""
     import ctypes
     import sys
 
@@ -68,7 +69,6 @@ class SurfaceUpdates(QObject):
         self._opaque_labels = None               # {layer: labels shown opaque}, None: to be computed
         self._batch_size = 0
         self._batch_smoothing = True
-        self._trim_when_idle = False
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segedit-3d")
         self._job_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="segedit-3d-job")   # kept: a
         # new thread's first VTK and numpy calls cost tens of ms (the first stroke after a show paid it)
@@ -164,9 +164,6 @@ class SurfaceUpdates(QObject):
         needed = self.needed()
         if not needed:
             if not self._submit_lod():
-                if self._trim_when_idle:        # a big build's temporaries (meshing, coarse copies, the
-                    self._trim_when_idle = False        # first frame's buffers) go back to the system: ~100 MB
-                    release_freed_memory()
                 self.idle.emit()
             return
         from app.render.surfaces import plan_jobs
@@ -294,9 +291,8 @@ class SurfaceUpdates(QObject):
         view.surfaces_arrived(updated, seconds, last)
         if not last:
             return
-        if self._batch_size > TRIM_AFTER:
-            release_freed_memory()
-            self._trim_when_idle = True
+        if self._batch_size > TRIM_AFTER:        # after the frame just asked for (queued before this)
+            QTimer.singleShot(0, lambda: release_freed_memory())
         if self._batch_size > 3:
             self.message.emit(f"3D: {self._batch_size} surfaces meshed in {seconds:.2f} s")
         if self.needed():

@@ -18,9 +18,10 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMenu, QProgressBar, QSizePo
                                QWidget)
 
 from app.ui.model_bridge import ModelBridge
-from app.ui.surface_updates import SurfaceUpdates
+from app.ui.surface_updates import SurfaceUpdates, release_freed_memory
 
 SLOW_FRAME_S = 0.1            # a frame slower than this makes redraws wait for a pause in the updates
+QUIET_MS = 1500               # no frame and no edit this long: the heap 3D work freed goes back to the system
 
 VIEW_BUTTONS = (("A", "ANTERIOR"), ("P", "POSTERIOR"), ("L", "LEFT"), ("R", "RIGHT"), ("S", "SUPERIOR"),
                 ("I", "INFERIOR"))
@@ -48,6 +49,9 @@ class View3D(QWidget):
         self.updates.idle.connect(self.idle)
         self.updates.message.connect(self.message)
         self._render_timer = QTimer(self, singleShot=True, timeout=lambda: self.canvas.request_render())
+        # frames (llvmpipe's buffers), meshing and stitching leave freed memory with glibc; trimming it costs
+        # 10-20 ms, so it waits until the view has been quiet a while (not between the dabs of a stroke)
+        self.quiet_timer = QTimer(self, singleShot=True, interval=QUIET_MS, timeout=lambda: release_freed_memory())
         self._build_ui()
 
     # ---------------------------------------------------------------- widgets
@@ -93,6 +97,7 @@ class View3D(QWidget):
         self.updates.start()
         self.scene = Scene3D()
         self.canvas = make_canvas(self.scene, self)
+        self.canvas.render_window.AddObserver("EndEvent", lambda *_: self.quiet_timer.start())
         self.canvas.clicked.connect(self._on_click)
         self.canvas.context_menu.connect(self._context_menu)
         self._body.replaceWidget(self._placeholder, self.canvas)
@@ -109,6 +114,7 @@ class View3D(QWidget):
         self.showing = False          # edits keep bumping versions; the view catches up when shown again
         if self.scene is not None:
             self.scene.free_lod()     # coarse copies only while shown: rebuilt (a few hundred ms) when next needed
+            self.quiet_timer.start()  # (and given back to the system)
 
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key_R and not event.modifiers():
@@ -173,6 +179,8 @@ class View3D(QWidget):
 
     # ---------------------------------------------------------------- model events
     def _on_voxels(self, changes) -> None:
+        if self.quiet_timer.isActive():
+            self.quiet_timer.start()
         if self._render_timer.isActive():      # a slow frame waits until the edit's surfaces are in: a frame drawn
             self._render_timer.start()         # meanwhile would hold up their delivery on this thread
         self.updates.edited(changes)

@@ -43,12 +43,6 @@ def _time_frames(canvas) -> None:
     canvas.render_window.AddObserver("EndEvent", end)
 
 
-def _after_interaction() -> None:
-    """The frames of a camera move leave ~70 MB of freed buffers with glibc (llvmpipe, SPL atlas): give them back."""
-    from .surface_updates import release_freed_memory
-    release_freed_memory()
-
-
 def make_canvas(scene: Scene3D, parent=None) -> "NativeCanvas | OffscreenCanvas":
     """The right canvas for this Qt platform."""
     return NativeCanvas(scene, parent) if native_platform() else OffscreenCanvas(scene, parent)
@@ -145,7 +139,6 @@ class OffscreenCanvas(QWidget):
         if self.scene.interactive:
             self.scene.set_interactive(False)
             self.request_render()
-            _after_interaction()
         self._press = self._last = None
 
     def wheelEvent(self, event) -> None:
@@ -214,7 +207,6 @@ class NativeCanvas(QWidget):
     def _on_end_interaction(self, *_args) -> None:
         self.scene.set_interactive(False)
         self.render_window.Render()
-        _after_interaction()
 
     def eventFilter(self, obj, event) -> bool:
         kind = event.type()

@@ -572,3 +572,34 @@ def test_the_status_line_stays_one_line_in_a_narrow_view(make_window, qtbot):
     qtbot.waitUntil(lambda: view.width() <= 400)
     assert not view.status.wordWrap()
     assert view.status.heightForWidth(120) < 2 * view.status.fontMetrics().height()
+
+
+def test_the_heap_is_given_back_once_the_view_has_been_quiet(win3d, qtbot, monkeypatch):
+    """Frames and meshing leave freed memory with glibc; it goes back to the system (malloc_trim, 10-20 ms) once no
+    frame was drawn and no voxel edited for a while, so never between the dabs of a stroke."""
+    import time
+
+    from app.ui import view_3d
+
+    win, view = win3d
+    seg = win.segmentation
+    trims = []
+    monkeypatch.setattr(view_3d, "release_freed_memory", lambda: trims.append(time.perf_counter()))
+    view.quiet_timer.stop()
+    view.quiet_timer.setInterval(400)
+    view.canvas.image()                                   # a frame starts the quiet clock
+    assert view.quiet_timer.isActive() and not trims
+    monkeypatch.setattr(view, "render", lambda: None)     # no frame now (a slow one waits for the stroke's end)
+    sid = seg.segments[3].id
+    box = seg.bounding_box(sid)
+    edits = []
+    seg.events.voxels_changed.connect(edits.append)
+    other = next(s.id for s in seg.segments if s.id != sid)
+    for step in range(3):                                 # edits keep putting it off
+        qtbot.wait(250)
+        _paint(seg, (sid, other)[step % 2], [b.start for b in box], radius_mm=3.0)    # each dab changes voxels
+        view._bridge.flush()
+        assert not trims and len(edits) == step + 1
+    last_edit = time.perf_counter()
+    qtbot.waitUntil(lambda: bool(trims), timeout=10000)
+    assert len(trims) == 1 and trims[0] - last_edit >= 0.3        # (Qt coarse timers: within 5 %)
