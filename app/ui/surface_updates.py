@@ -45,6 +45,14 @@ def release_freed_memory() -> None:
             pass
 
 
+def _cost(job) -> float:
+    """A job's rough run time, in voxels meshed (measured on the atlas: SurfaceNets ~0.09 ms per 1,000 voxels; a
+    stitch adds ~2 ms, and ~0.04 ms per 1,000 triangles of the surface it goes into). Orders a stroke's jobs: white
+    matter's stitch meshes fewer voxels than a small neighbour's whole re-mesh but takes three times as long."""
+    old = getattr(job, "old", None)
+    return job.block.size + (0 if old is None else 20_000 + 0.45 * old.GetNumberOfCells())
+
+
 class SurfaceUpdates(QObject):
     """Keeps a view's surfaces current. Public state used by tests: `cache` (meshed segments and their versions),
     `busy`, `stitched`, `sides`, `timer`."""
@@ -221,14 +229,14 @@ class SurfaceUpdates(QObject):
 
     def _run_jobs(self, generation: int, jobs) -> None:
         """Worker thread: run the jobs, smallest first, two at a time when they are small (a stroke's segments:
-        VTK and most of numpy release the GIL; then the biggest starts at once on the second thread), handing each
-        result to the GUI thread as soon as it is ready (the segment under the brush usually shows before its big
-        neighbours); never raises."""
+        VTK and most of numpy release the GIL; the longest, by `_cost`, starts at once on the second thread),
+        handing each result to the GUI thread as soon as it is ready (the segment under the brush usually shows
+        before its big neighbours); never raises."""
         from concurrent.futures import as_completed
         from app.render.surfaces import THREADED_VOXELS
 
         t0 = time.perf_counter()
-        jobs = sorted(jobs, key=lambda job: job.block.size)
+        jobs = sorted(jobs, key=_cost)
 
         def run(job):
             meshes = job.run()
@@ -236,8 +244,8 @@ class SurfaceUpdates(QObject):
             return [(meshes, job.versions, job.keys, getattr(job, "sides", {}),
                      (getattr(job, "opaque_from", None), drawn))]
 
-        side_by_side = len(jobs) > 1 and jobs[-1].block.size <= THREADED_VOXELS
-        if side_by_side:            # the biggest (white matter's stitch) on one thread, the rest smallest first
+        side_by_side = len(jobs) > 1 and max(job.block.size for job in jobs) <= THREADED_VOXELS
+        if side_by_side:            # the longest (white matter's stitch) on one thread, the rest smallest first
             jobs = jobs[-1:] + jobs[:-1]
         if side_by_side:
             futures = [self._job_threads.submit(run, job) for job in jobs]

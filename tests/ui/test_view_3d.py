@@ -397,16 +397,16 @@ def test_without_smoothing_a_small_edit_of_a_big_segment_is_stitched_and_equals_
 
 
 def test_smoothed_edits_of_a_big_segment_are_stitched_with_the_topology_of_a_full_remesh(win3d, qtbot):
-    """Smoothing on (the default): the first build's surfaces get the cells of their vertices at a quiet moment,
-    so the first small edit of a big segment is already stitched, and so is the next; each time the surface has
-    the cells and quads of the segment re-meshed whole, and points within a tenth of a millimetre of it."""
+    """Smoothing on (the default): the first build's surfaces come with the cells of their vertices, so the first
+    small edit of a big segment is already stitched, and so is the next; each time the surface has the cells and
+    quads of the segment re-meshed whole, and points within a tenth of a millimetre of it."""
     from app.render.surfaces import segment_job
 
     win, view = win3d
     seg = win.segmentation
     assert view.smoothing
     big = max(seg.segment_ids, key=lambda s: np.prod([b.stop - b.start for b in seg.bounding_box(s)]))
-    qtbot.waitUntil(lambda: view.cache.keys(big) is not None and view.is_idle(), timeout=30000)
+    assert view.cache.keys(big) is not None and view.is_idle()      # from the first build itself
     box = seg.bounding_box(big)
     centre = [(b.start + b.stop) // 2 for b in box]
     for step, shift in enumerate((0, 4)):
@@ -603,3 +603,23 @@ def test_the_heap_is_given_back_once_the_view_has_been_quiet(win3d, qtbot, monke
     last_edit = time.perf_counter()
     qtbot.waitUntil(lambda: bool(trims), timeout=10000)
     assert len(trims) == 1 and trims[0] - last_edit >= 0.3        # (Qt coarse timers: within 5 %)
+
+
+def test_a_stitch_into_a_big_surface_is_scheduled_as_the_longest_job(win3d):
+    """A stroke's jobs start longest first on one thread: a stitch into the biggest surface meshes a small block but
+    works on the whole old surface, so it ranks above a whole re-mesh of a bigger block of a small segment."""
+    from app.render.stitch import stitch_job
+    from app.render.surfaces import segment_job
+    from app.ui.surface_updates import _cost
+
+    win, view = win3d
+    seg = win.segmentation
+    by_size = sorted(seg.segment_ids, key=lambda s: view.scene.mesh(s).GetNumberOfCells())
+    big, small = by_size[-1], by_size[len(by_size) // 2]
+    centre = [(b.start + b.stop) // 2 for b in seg.bounding_box(big)]
+    stitch = stitch_job(seg, big, view.scene.mesh(big), tuple(slice(c, c + 1) for c in centre),
+                        old_keys=view.cache.keys(big), smoothing=True)
+    whole = segment_job(seg, small, smoothing=True)
+    if whole.block.size < stitch.block.size:             # (the case the ranking is for: a bigger block, less work)
+        whole.block = np.zeros(2 * stitch.block.size, np.uint8)
+    assert whole.block.size > stitch.block.size and _cost(stitch) > _cost(whole)
