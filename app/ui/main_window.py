@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import (QDockWidget, QFormLayout, QGridLayout, QLabel, QMainWindow, QMenu, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QDockWidget, QFormLayout, QGridLayout, QLabel, QMainWindow, QMenu, QTabBar,
+                               QVBoxLayout, QWidget)
 
 from app.render.view_orientation import Plane
 from app.resources import ICON, resource_path
@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
         self._arrange_default_docks()
         self._keep_dock_widths()
         self.files.restore_settings()        # after the extensions: their docks' places are saved too
+        self._stray_tab_bars_checked = False
         self._update_title()
 
     # ---------------------------------------------------------------- construction
@@ -153,6 +154,26 @@ class MainWindow(QMainWindow):
         self.resizeDocks(left[:1] + [self.segments_dock], [300] * bool(left) + [380], Qt.Horizontal)
         if under:
             self.resizeDocks([self.segments_dock, under[0]], [640, 200], Qt.Vertical)
+
+    def showEvent(self, ev) -> None:
+        super().showEvent(ev)
+        if not self._stray_tab_bars_checked:
+            self._stray_tab_bars_checked = True
+            QTimer.singleShot(0, self._hide_stray_tab_bars)      # once laid out
+
+    def _hide_stray_tab_bars(self) -> None:
+        """Qt 6.10-6.11: every tabifyDockWidget after a window's first, and every restoreState, leaves a copy of the
+        group's tab bar that Qt never lays out again: a second "Segment editor | Tools" bar stood above the real one,
+        at the size the docks had then, with empty space around it. The bar Qt lays out is the group's last made
+        (checked through the window's resizes by tests/ui/test_dock_tab_bars.py); the copies are hidden. Laying
+        the window out again instead would show only Qt's bars too, but resets the docks' sizes."""
+        groups: dict[tuple, list[QTabBar]] = {}
+        for bar in self.findChildren(QTabBar):                  # in the order they were made
+            if bar.parent() is self and bar.count():            # the docks' tab bars (widgets' own live inside)
+                groups.setdefault(tuple(bar.tabData(i) for i in range(bar.count())), []).append(bar)
+        for bars in groups.values():
+            for stray in bars[:-1]:
+                stray.hide()
 
     # ---------------------------------------------------------------- the contract
     def menu(self, title: str) -> QMenu:
