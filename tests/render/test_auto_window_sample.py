@@ -1,9 +1,12 @@
 """The Auto window/level of a CT-size volume is computed from a strided sample (200,000 values, ~20 ms on a
-512x512x1000 CT, so the first frame waits for no full histogram); it matches the full-volume computation within
-1.5 % of the volume's value range (property test on body-like volumes: air, fat, soft tissue, bone, noise)."""
+512x512x1000 CT, so the first frame waits for no full histogram). Its 1st and 99th percentiles are those of the
+whole volume up to half a percentile rank (property test on body-like volumes: air, fat, soft tissue, bone,
+noise). Rank, not value: where a tissue makes up about 1 % of the voxels the 99th percentile itself jumps between
+tissues (bone 1 %: soft tissue's top or bone, 540 HU apart), for the whole volume as for any sample of it."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +26,14 @@ def test_sampled_auto_window_matches_the_full_volume(seed, bone, air, padding, o
         ct[:, :20, :] = -3024
     ct = np.asarray(ct, order=order)
     w_sample, l_sample = auto_window(ct)
-    w_full, l_full = auto_window(ct, sample=ct.size)
-    span = float(ct.max()) - float(ct.min())
-    assert abs(w_sample - w_full) <= 0.015 * span
-    assert abs(l_sample - l_full) <= 0.015 * span
+    lo, hi = l_sample - w_sample / 2, l_sample + w_sample / 2
+    values = ct.ravel()                          # the whole volume, padding left out as auto_window does
+    at_min = values == values.min()
+    if at_min.mean() >= 0.01 and values[~at_min].min() < values[~at_min].max():
+        values = values[~at_min]
+    bounds = np.percentile(values, [0.5, 1.5, 98.5, 99.5])
+    assert bounds[0] <= lo <= bounds[1]
+    assert bounds[2] <= hi <= bounds[3]
+    w_full, l_full = auto_window(ct, sample=ct.size)          # and the full computation is the plain percentiles
+    p1, p99 = np.percentile(values, [1.0, 99.0])
+    assert (w_full, l_full) == pytest.approx((p99 - p1, (p99 + p1) / 2))
