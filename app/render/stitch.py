@@ -218,9 +218,13 @@ def point_normals(points, tri, normals, vertices) -> np.ndarray:
     stitch passes its window)."""
     mark = np.zeros(len(points), dtype=bool)
     mark[vertices] = True
-    around = tri[mark[tri].any(axis=1)]
-    p = points[around.ravel()].reshape(-1, 3, 3)
-    face = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
+    around = tri[mark[tri[:, 0]] | mark[tri[:, 1]] | mark[tri[:, 2]]]
+    p0, p1, p2 = (points[around[:, corner]] for corner in range(3))
+    e1, e2 = p1 - p0, p2 - p0                      # the cross product by components: np.cross is 3x slower here
+    face = np.empty_like(e1)
+    face[:, 0] = e1[:, 1] * e2[:, 2] - e1[:, 2] * e2[:, 1]
+    face[:, 1] = e1[:, 2] * e2[:, 0] - e1[:, 0] * e2[:, 2]
+    face[:, 2] = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
     local = np.full(len(points), -1, dtype=np.int64)
     ids = used_vertices(around, len(points))
     local[ids] = np.arange(len(ids))
