@@ -144,7 +144,7 @@ def _mesh_block(block, v_lo, mirrored: bool, smoothing: bool = False):
 def stitch_arrays(old_keys, old_tri, new_keys, new_tri, lo, hi, rows=None, near_tri=None):
     """Old quads owned outside [lo, hi) + new quads owned inside it, in the old surface's numbering: (triangles,
     `fresh` (the new vertices appended, in order: vertex n_old + k is new vertex fresh[k]), `remap_new` (new vertex
-    -> output vertex or -1), the new part's triangles). Old vertices keep their ids, so nothing of the old surface
+    -> output vertex or -1), the new part's triangles, the old rows dropped (for `_replaced` on per-triangle data)). Old vertices keep their ids, so nothing of the old surface
     is renumbered: the old triangles are read through `rows` (`window(old_keys, old_tri, lo - 1, hi)`, computed here
     when not given; `near_tri`: `old_tri[rows]`, if the caller has it) and copied once, the rest is O(region). Old vertices only the dropped triangles used stay,
     unused, until `compacted` drops them. Vertices keep their identity on each side (SurfaceNets gives a cell
@@ -186,13 +186,15 @@ def stitch_arrays(old_keys, old_tri, new_keys, new_tri, lo, hi, rows=None, near_
     fresh = used_new[remap_new[used_new] >= n_old]                        # a seam match may have taken some
     remap_new[fresh] = n_old + np.arange(len(fresh))
     added = remap_new[keep_new].astype(old_tri.dtype)
-    return _replaced(old_tri, rows[owned_rows], added), fresh, remap_new, added
+    return _replaced(old_tri, rows[owned_rows], added), fresh, remap_new, added, rows[owned_rows]
 
 
 def _replaced(tri: np.ndarray, drop: np.ndarray, added: np.ndarray) -> np.ndarray:
     """`tri` without the rows `drop` (ascending), with `added` in their place (triangles have no order): one copy of
-    the old surface and O(edit) writes, where np.delete plus a concatenation copied it twice."""
-    out = np.empty((len(tri) - len(drop) + len(added), 3), dtype=tri.dtype)
+    the old surface and O(edit) writes, where np.delete plus a concatenation copied it twice. Rows land where
+    their lengths and `drop` say, whatever they hold: a per-triangle array (the label across each) given the same
+    `drop` and as many added rows stays aligned with the triangles."""
+    out = np.empty((len(tri) - len(drop) + len(added), *tri.shape[1:]), dtype=tri.dtype)
     common = min(len(drop), len(added))
     if len(added) >= len(drop):
         out[:len(tri)] = tri
@@ -279,7 +281,7 @@ def stitch(seg: Segmentation, segment_id: str, old: vtkPolyData, box, old_keys=N
 
 
 def stitch_job(seg: Segmentation, segment_id: str, old: vtkPolyData, box, version: int = 0, old_keys=None,
-               smoothing: bool = False) -> "StitchJob":
+               smoothing: bool = False, old_sides=None) -> "StitchJob":
     """Caller's thread: copy the voxels; `run()` may then go on a worker thread (like surfaces.MeshJob)."""
     from app.render.surfaces import detached
 
@@ -289,7 +291,7 @@ def stitch_job(seg: Segmentation, segment_id: str, old: vtkPolyData, box, versio
     margin = BLOCK_MARGIN + (2 * SMOOTH_MARGIN if smoothing else 0)
     block, v_lo = sub_block(seg, segment_id, lo, hi, margin)
     return StitchJob(block, v_lo, lo, hi, detached(old), segment_id, seg.geometry.ijk_to_lps,
-                     {segment_id: version}, old_keys, smoothing, seg.geometry.shape)
+                     {segment_id: version}, old_keys, smoothing, seg.geometry.shape, old_sides)
 
 
 def stitch_block_size(box, shape, smoothing: bool) -> int:
@@ -304,12 +306,14 @@ class StitchJob:
     `keys` (the cells of the new surface's vertices) is filled by `run()`, for the next stitch."""
 
     def __init__(self, block, v_lo, lo, hi, old, segment_id, ijk_to_lps, versions, old_keys=None,
-                 smoothing: bool = False, shape=None) -> None:
+                 smoothing: bool = False, shape=None, old_sides=None) -> None:
         self.block, self.v_lo, self.lo, self.hi, self.old = block, v_lo, lo, hi, old
         self.segment_id, self.ijk_to_lps, self.versions = segment_id, ijk_to_lps, versions
         self.old_keys, self.smoothing, self.shape = old_keys, smoothing, shape
+        self.old_sides = old_sides         # the label across each old triangle (a layer's pass), or None
         self.labels = {1: segment_id}
         self.keys: dict[str, np.ndarray] = {}
+        self.sides: dict[str, np.ndarray] = {}      # filled by run() when old_sides were given
 
     def run(self) -> dict:
         from app.render.surfaces import to_lps, vtk_threads
@@ -326,8 +330,8 @@ class StitchJob:
         margin = SMOOTH_MARGIN if self.smoothing else 0
         rows = window(old_keys, old_tri, np.asarray(self.lo) - 1 - margin, np.asarray(self.hi) + margin)
         near = old_tri[rows]
-        tri, fresh, remap_new, added = stitch_arrays(old_keys, old_tri, new_keys, new_tri, self.lo, self.hi, rows,
-                                                     near)
+        tri, fresh, remap_new, added, dropped = stitch_arrays(old_keys, old_tri, new_keys, new_tri, self.lo,
+                                                              self.hi, rows, near)
         if len(tri) == 0:
             return {self.segment_id: None}
         n_old = len(old_keys)
@@ -347,6 +351,16 @@ class StitchJob:
             normals = np.concatenate([numpy_support.vtk_to_numpy(old_nrm), np.zeros((len(fresh), 3), np.float32)])
             touched = np.concatenate([remap_new[remap_new >= 0], moved])
             normals = point_normals(points, np.concatenate([near, added]), normals, touched)
+        if self.old_sides is not None and len(self.old_sides) == len(old_tri):
+            # the label across each triangle (app.render.culling): kept for the old ones, whose voxels the edit did
+            # not reach; 0 (always drawn) for the new part and for old ones with a re-smoothed vertex, which no
+            # longer lie exactly on their neighbour's faces
+            sides = _replaced(self.old_sides, dropped, np.zeros(len(added), self.old_sides.dtype))
+            if len(moved):
+                mark = np.zeros(len(points), dtype=bool)
+                mark[moved] = True
+                sides[mark[tri[:, 0]] | mark[tri[:, 1]] | mark[tri[:, 2]]] = 0
+            self.sides[self.segment_id] = sides
         if len(points) > 0.75 * len(tri) + 64:        # closed surfaces have about half as many vertices as triangles
             points, keys, normals, tri = compacted(points, keys, normals, tri)
         self.keys[self.segment_id] = keys

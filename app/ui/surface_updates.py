@@ -61,6 +61,7 @@ class SurfaceUpdates(QObject):
     message = Signal(str)             # a big build finished (for the window's status bar)
     _meshed = Signal(object)          # (generation, [results], seconds, last) or an exception: worker -> GUI thread
     _simplified = Signal(object)      # (generation, {id: mesh}, {id: coarse mesh})
+    _culled = Signal(object)          # (generation, {id: mesh}, {id: drawn part}, opaque labels they were culled for)
 
     def __init__(self, view) -> None:
         super().__init__(view)
@@ -74,6 +75,7 @@ class SurfaceUpdates(QObject):
         self._dirty: dict[str, tuple] = {}       # segment id -> voxel box edited since its surface was meshed
         self._mesh_smoothing: dict[str, bool] = {}   # segment id -> whether its surface shown was smoothed
         self._neighbours: dict = {}              # segment id -> labels it has faces against (from sides)
+        self._to_cull: set[str] = set()          # stitched surfaces drawn whole until a quiet moment
         self._opaque_labels = None               # {layer: labels shown opaque}, None: to be computed
         self._batch_size = 0
         self._batch_smoothing = True
@@ -83,6 +85,7 @@ class SurfaceUpdates(QObject):
         self.timer = QTimer(self, singleShot=True, interval=UPDATE_MS, timeout=self.submit)
         self._meshed.connect(self._on_meshed)
         self._simplified.connect(self._on_simplified)
+        self._culled.connect(self._on_culled)
 
     # ---------------------------------------------------------------- what the view tells
     def start(self) -> None:
@@ -94,7 +97,7 @@ class SurfaceUpdates(QObject):
     def reset(self) -> None:
         """Another document (or none): everything is meshed again for it; results in flight are dropped."""
         self._generation += 1
-        for state in (self._meshed_as, self._dirty, self.sides, self._neighbours):
+        for state in (self._meshed_as, self._dirty, self.sides, self._neighbours, self._to_cull):
             state.clear()
         self._opaque_labels = None
         if self.cache is not None:
@@ -224,7 +227,8 @@ class SurfaceUpdates(QObject):
             block = stitch_block_size(box, seg.geometry.shape, smoothing)
             if whole is None or block * STITCH_BELOW > np.prod([s.stop - s.start + 2 for s in whole]):
                 continue
-            jobs.append(stitch_job(seg, sid, old, box, self.cache.version(sid), old_keys=keys, smoothing=smoothing))
+            jobs.append(stitch_job(seg, sid, old, box, self.cache.version(sid), old_keys=keys, smoothing=smoothing,
+                                   old_sides=self.sides.get(sid)))
         return jobs
 
     def _run_jobs(self, generation: int, jobs) -> None:
@@ -242,7 +246,7 @@ class SurfaceUpdates(QObject):
             meshes = job.run()
             drawn = getattr(job, "drawn", {}) if getattr(job, "opaque_from", None) is not None else {}
             return [(meshes, job.versions, job.keys, getattr(job, "sides", {}),
-                     (getattr(job, "opaque_from", None), drawn))]
+                     (getattr(job, "opaque_from", None), drawn), getattr(job, "old_sides", None) is not None)]
 
         side_by_side = len(jobs) > 1 and max(job.block.size for job in jobs) <= THREADED_VOXELS
         if side_by_side:            # the longest (white matter's stitch) on one thread, the rest smallest first
@@ -283,7 +287,7 @@ class SurfaceUpdates(QObject):
             self.schedule(0) if last else None
             return
         updated = []
-        for meshes, versions, keys, sides, (opaque_from, drawn) in results:
+        for meshes, versions, keys, sides, (opaque_from, drawn), cull_later in results:
             if opaque_from is not self._opaque_labels:
                 drawn = {}                   # the display changed meanwhile: drawn again here
             kept = self.cache.store(meshes, versions, keys)
@@ -293,6 +297,9 @@ class SurfaceUpdates(QObject):
                 self._set_sides(sid, sides.get(sid))
                 if sid in seg:
                     shown = drawn.get(sid)
+                    if shown is None and cull_later and sid in self.sides:
+                        shown = meshes[sid]             # a stitch: drawn whole now, its hidden faces culled at a
+                        self._to_cull.add(sid)          # quiet moment (no O(surface) work on the stroke's path)
                     shown = self.drawn(sid, meshes[sid]) if shown is None else shown
                     view.scene.set_mesh(sid, meshes[sid], shown)
                     updated.append(sid)
@@ -315,7 +322,7 @@ class SurfaceUpdates(QObject):
         scene = self.view.scene
         todo = scene.missing_lod(LOD_MIN_TRIANGLES)[:LOD_CHUNK]
         if not todo:
-            return False
+            return self._submit_culling()
         self.busy = True
         meshes = {sid: scene.mesh(sid) for sid in todo}
         cell_mm = LOD_CELL_VOXELS * max(self.view.segmentation.geometry.spacing)
@@ -340,6 +347,42 @@ class SurfaceUpdates(QObject):
             for sid, mesh in meshes.items():
                 if scene.mesh(sid) is mesh:       # not re-meshed meanwhile
                     scene.set_lod(sid, coarse.get(sid, mesh))
+        self.submit() if self.view.showing else None
+
+    def _submit_culling(self) -> bool:
+        """The drawn part of the surfaces stitched since the last quiet moment (culling.drawn reads the whole
+        surface: ~5 ms for white matter, kept off the stroke's path), on the worker thread."""
+        from app.render.surfaces import detached
+
+        seg, scene = self.view.segmentation, self.view.scene
+        todo = [sid for sid in self._to_cull if sid in seg and sid in self.sides and scene.mesh(sid) is not None]
+        self._to_cull.clear()
+        if not todo:
+            return False
+        self.busy = True
+        opaque = self._opaque()
+        meshes = {sid: scene.mesh(sid) for sid in todo}
+        work = {sid: (detached(meshes[sid]), self.sides[sid], opaque.get(seg.segment(sid).layer)) for sid in todo}
+        self._executor.submit(self._run_culling, self._generation, meshes, work, opaque)
+        return True
+
+    def _run_culling(self, generation: int, meshes: dict, work: dict, opaque) -> None:
+        from app.render.culling import drawn
+        try:
+            parts = {sid: drawn(mesh, sides, labels) for sid, (mesh, sides, labels) in work.items()}
+        except Exception:               # the whole surfaces stay drawn
+            parts = {}
+        self._culled.emit((generation, meshes, parts, opaque))
+
+    def _on_culled(self, payload) -> None:
+        generation, meshes, parts, opaque = payload
+        self.busy = False
+        scene = self.view.scene
+        if generation == self._generation and scene is not None and opaque is self._opaque_labels:
+            for sid, part in parts.items():
+                if scene.mesh(sid) is meshes[sid]:        # not re-meshed meanwhile
+                    scene.set_drawn(sid, part)
+            self.view.render()
         self.submit() if self.view.showing else None
 
     # ---------------------------------------------------------------- faces nobody sees (app.render.culling)

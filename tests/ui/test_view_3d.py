@@ -623,3 +623,34 @@ def test_a_stitch_into_a_big_surface_is_scheduled_as_the_longest_job(win3d):
     if whole.block.size < stitch.block.size:             # (the case the ranking is for: a bigger block, less work)
         whole.block = np.zeros(2 * stitch.block.size, np.uint8)
     assert whole.block.size > stitch.block.size and _cost(stitch) > _cost(whole)
+
+
+def test_a_stitched_surface_culls_its_hidden_faces_again_once_the_view_is_quiet(win3d, qtbot):
+    """After a stroke, a stitched surface is drawn whole at once (no work on the surface's size on the stroke's
+    path), then at a quiet moment it draws again only the faces that can be seen: those against background, the
+    edited part, and faces toward segments not shown opaque (its sides kept through the stitch)."""
+    win, view = win3d
+    seg = win.segmentation
+    big = max(view.updates.sides, key=lambda s: view.scene.mesh(s).GetNumberOfCells())
+    drawn = lambda: view.scene.actors[big].GetMapper().GetInput()          # noqa: E731
+    assert drawn().GetNumberOfCells() < view.scene.mesh(big).GetNumberOfCells()     # culled after the build
+    centre = [(b.start + b.stop) // 2 for b in seg.bounding_box(big)]
+    before = len(view.stitched)
+    culled = []
+    view.updates._culled.connect(lambda payload: culled.append(set(payload[2])))
+    _paint(seg, big, centre, 3.0)
+    view._bridge.flush()
+    qtbot.waitUntil(lambda: view.cache.is_current(big), timeout=30000)
+    assert big in view.stitched[before:]
+    full = view.scene.mesh(big)
+    if not culled:                                   # the stroke's own result: the whole surface
+        assert drawn() is full
+    wait_idle(qtbot, view)
+    assert culled and big in culled[-1]
+    sides = view.updates.sides[big]
+    assert len(sides) == full.GetNumberOfCells()
+    layer = seg.segment(big).layer
+    opaque = {s.label for s in seg.segments if s.layer == layer and s.visible and s.opacity >= 1.0
+              and s.id not in view.hidden_in_3d and not seg.is_empty(s.id)}
+    expected = int(np.count_nonzero(~np.isin(sides, list(opaque))))
+    assert drawn().GetNumberOfCells() == expected < full.GetNumberOfCells()
