@@ -10,8 +10,11 @@ has: 3.1 M triangles -> 1.2 M on the atlas, and a frame of llvmpipe about twice 
 what is exported, stitched, measured and simplified; only what the mapper draws changes, and it follows the
 neighbours' display (hide a segment: its neighbours' faces toward it are drawn again).
 
-Surfaces meshed alone (after an edit) have no `sides` and are drawn whole, which also covers the thin cracks that
-can open where a re-meshed surface meets a neighbour's from the layer's pass.
+A stitched surface (after an edit) keeps the sides of its old faces, whose voxels the edit did not reach; its new
+part and the faces whose points were re-smoothed get 0 and are always drawn, which also covers the thin cracks that
+can open where a surface smoothed alone meets a neighbour's from the layer's pass. It is drawn whole until the next
+quiet moment, then culled (app.ui.surface_updates). Surfaces re-meshed whole on their own have no sides and are
+drawn whole.
 """
 from __future__ import annotations
 
