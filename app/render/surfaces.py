@@ -77,7 +77,7 @@ class MeshJob:
     versions: dict[str, int] = field(default_factory=dict)
     with_keys: bool = False            # also name each vertex by its lattice cell (`keys`), for stitched updates
     keys: dict[str, np.ndarray] = field(default_factory=dict)      # filled by run() when with_keys
-    made_by: tuple = ()                # (layer, segment ids, cropped, block shape)
+    layer: int = 0                     # the layer the block was copied from
     sides: dict[str, np.ndarray] = field(default_factory=dict)   # several labels: per triangle, the label on its
                                        # outer side (0: background); see app.render.culling
     opaque: np.ndarray | None = None   # labels of the layer shown opaque when planned: `drawn` is built with it
@@ -164,17 +164,18 @@ def _surface_nets(block: np.ndarray, labels: list[int], smoothing: bool, raw: bo
     nets.Update()
     nets.keep_alive = flat           # VTK only borrows the numpy buffer
     nets.raw_points = None
-    if raw:
-        out = nets.GetOutput()
-        n_points = out.GetNumberOfPoints()
-        if raw and smoothing:
-            nets.GetSmoother().RemoveObserver(tag) if tag is not None else None
-            got = caught.get("points")
-            if got is None or len(got) != n_points:
-                got = _surface_nets(block, labels, False, raw=True).raw_points
-        else:
-            got = numpy_support.vtk_to_numpy(out.GetPoints().GetData()) if n_points else None
-        nets.raw_points = got if got is not None else np.zeros((0, 3), np.float32)
+    if not raw:
+        return nets
+    n_points = nets.GetOutput().GetNumberOfPoints()
+    if smoothing:
+        if tag is not None:
+            nets.GetSmoother().RemoveObserver(tag)
+        got = caught.get("points")
+        if got is None or len(got) != n_points:
+            got = _surface_nets(block, labels, False, raw=True).raw_points
+    else:
+        got = numpy_support.vtk_to_numpy(nets.GetOutput().GetPoints().GetData()) if n_points else None
+    nets.raw_points = got if got is not None else np.zeros((0, 3), np.float32)
     return nets
 
 
@@ -285,7 +286,7 @@ def layer_job(seg: Segmentation, layer: int, segment_ids, smoothing: bool, versi
         block = np.asfortranarray(block == next(iter(labels))).view(np.uint8)
         labels = {1: ids[0]}
     return MeshJob(block, offset, labels, seg.geometry.ijk_to_lps, smoothing,
-                   {sid: (versions or {}).get(sid, 0) for sid in ids}, with_keys, made_by=(layer, tuple(ids), crop, block.shape))
+                   {sid: (versions or {}).get(sid, 0) for sid in ids}, with_keys, layer=layer)
 
 
 def segment_job(seg: Segmentation, segment_id: str, smoothing: bool, version: int = 0,

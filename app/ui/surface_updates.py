@@ -189,7 +189,7 @@ class SurfaceUpdates(QObject):
         opaque = self._opaque()
         for job in jobs:                 # what to draw is built with the surfaces, on the worker
             if len(job.labels) > 1:
-                job.opaque = opaque.get(job.made_by[0], np.zeros(0, np.int64))
+                job.opaque = opaque.get(job.layer, np.zeros(0, np.int64))
                 job.opaque_from = opaque
         jobs = stitched + jobs
         self.cache.store(dict.fromkeys(empty), self.cache.versions(empty))
