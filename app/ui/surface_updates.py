@@ -341,13 +341,21 @@ class SurfaceUpdates(QObject):
 
     def _on_simplified(self, payload) -> None:
         generation, meshes, coarse = payload
+        self._quiet_task_done(generation, meshes, {sid: coarse.get(sid, mesh) for sid, mesh in meshes.items()},
+                              lambda sid, copy: self.view.scene.set_lod(sid, copy))
+
+    def _quiet_task_done(self, generation: int, meshes: dict, results: dict, apply) -> bool:
+        """A quiet-moment task (coarse copies, culling) came back: `apply(sid, result)` to the surfaces still shown
+        as the task read them (not re-meshed meanwhile), then the next task or idle. Whether any was applied."""
         self.busy = False
-        scene = self.view.scene
+        scene, applied = self.view.scene, False
         if generation == self._generation and scene is not None:
             for sid, mesh in meshes.items():
-                if scene.mesh(sid) is mesh:       # not re-meshed meanwhile
-                    scene.set_lod(sid, coarse.get(sid, mesh))
+                if sid in results and scene.mesh(sid) is mesh:
+                    apply(sid, results[sid])
+                    applied = True
         self.submit() if self.view.showing else None
+        return applied
 
     def _submit_culling(self) -> bool:
         """The drawn part of the surfaces stitched since the last quiet moment (culling.drawn reads the whole
@@ -376,14 +384,10 @@ class SurfaceUpdates(QObject):
 
     def _on_culled(self, payload) -> None:
         generation, meshes, parts, opaque = payload
-        self.busy = False
-        scene = self.view.scene
-        if generation == self._generation and scene is not None and opaque is self._opaque_labels:
-            for sid, part in parts.items():
-                if scene.mesh(sid) is meshes[sid]:        # not re-meshed meanwhile
-                    scene.set_drawn(sid, part)
+        if opaque is not self._opaque_labels:      # the display changed meanwhile: culled for another display
+            parts = {}
+        if self._quiet_task_done(generation, meshes, parts, lambda sid, part: self.view.scene.set_drawn(sid, part)):
             self.view.render()
-        self.submit() if self.view.showing else None
 
     # ---------------------------------------------------------------- faces nobody sees (app.render.culling)
     def _set_sides(self, sid: str, sides) -> None:
