@@ -384,7 +384,8 @@ class SurfaceUpdates(QObject):
 
     def _on_culled(self, payload) -> None:
         generation, meshes, parts, opaque = payload
-        if opaque is not self._opaque_labels:      # the display changed meanwhile: culled for another display
+        if opaque is not self._opaque_labels:      # the display changed meanwhile: culled for another display,
+            self._to_cull.update(parts)            # so culled again for this one (next in line after this task)
             parts = {}
         if self._quiet_task_done(generation, meshes, parts, lambda sid, part: self.view.scene.set_drawn(sid, part)):
             self.view.render()

@@ -654,3 +654,25 @@ def test_a_stitched_surface_culls_its_hidden_faces_again_once_the_view_is_quiet(
               and s.id not in view.hidden_in_3d and not seg.is_empty(s.id)}
     expected = int(np.count_nonzero(~np.isin(sides, list(opaque))))
     assert drawn().GetNumberOfCells() == expected < full.GetNumberOfCells()
+
+
+def test_a_culling_made_for_a_display_since_changed_is_made_again(win3d, qtbot):
+    """The quiet-moment culling of a stitched surface read the display (which segments are shown opaque) when it
+    started; if the display changed before it came back, its result is not used, and the surface is culled again
+    for the display as it is now (it stayed drawn whole before)."""
+    win, view = win3d
+    seg = win.segmentation
+    big = max(view.updates.sides, key=lambda s: view.scene.mesh(s).GetNumberOfCells())
+    _paint(seg, big, [(b.start + b.stop) // 2 for b in seg.bounding_box(big)], 3.0)
+    wait_idle(qtbot, view)
+    full = view.scene.mesh(big)
+    view.scene.set_drawn(big, full)                       # as right after a stroke: drawn whole
+    stale = {}                                           # the display the late result was made for
+    view.updates._on_culled((view.updates._generation, {big: full}, {big: full}, stale))
+    wait_idle(qtbot, view)
+    sides = view.updates.sides[big]
+    layer = seg.segment(big).layer
+    opaque = {s.label for s in seg.segments if s.layer == layer and s.visible and s.opacity >= 1.0
+              and s.id not in view.hidden_in_3d and not seg.is_empty(s.id)}
+    expected = int(np.count_nonzero(~np.isin(sides, list(opaque))))
+    assert view.scene.actors[big].GetMapper().GetInput().GetNumberOfCells() == expected < full.GetNumberOfCells()
