@@ -51,6 +51,12 @@ def used_vertices(triangles: np.ndarray, n: int) -> np.ndarray:
     return np.flatnonzero(mask)
 
 
+def touching(triangles: np.ndarray, marked: np.ndarray) -> np.ndarray:
+    """Per triangle: whether one of its vertices is marked (`marked`: a boolean per vertex). One gather per corner,
+    no N x 3 boolean temporary."""
+    return marked[triangles[:, 0]] | marked[triangles[:, 1]] | marked[triangles[:, 2]]
+
+
 def compacted(points, keys, normals, tri):
     """The same surface without the vertices no triangle uses (left by `stitch_arrays`, or by culling's hidden
     faces); `keys` and `normals` may be None."""

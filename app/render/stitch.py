@@ -27,7 +27,7 @@ from vtkmodules.util import numpy_support
 from vtkmodules.vtkCommonDataModel import vtkPolyData
 
 from app.model.segmentation import Segmentation
-from app.render.mesh_arrays import compacted, polydata, used_vertices
+from app.render.mesh_arrays import compacted, polydata, touching, used_vertices
 
 REGION_MARGIN_LOW = 3      # cells below the edited box: quads an edit changes (2) and one unchanged ring, the seam
 REGION_MARGIN_HIGH = 2
@@ -144,13 +144,14 @@ def _mesh_block(block, v_lo, mirrored: bool, smoothing: bool = False):
 def stitch_arrays(old_keys, old_tri, new_keys, new_tri, lo, hi, rows=None, near_tri=None):
     """Old quads owned outside [lo, hi) + new quads owned inside it, in the old surface's numbering: (triangles,
     `fresh` (the new vertices appended, in order: vertex n_old + k is new vertex fresh[k]), `remap_new` (new vertex
-    -> output vertex or -1), the new part's triangles, the old rows dropped (for `_replaced` on per-triangle data)). Old vertices keep their ids, so nothing of the old surface
-    is renumbered: the old triangles are read through `rows` (`window(old_keys, old_tri, lo - 1, hi)`, computed here
-    when not given; `near_tri`: `old_tri[rows]`, if the caller has it) and copied once, the rest is O(region). Old vertices only the dropped triangles used stay,
-    unused, until `compacted` drops them. Vertices keep their identity on each side (SurfaceNets gives a cell
-    where the surface touches itself along an edge two vertices at the same place: merging them would change the
-    topology); on the seam a new vertex becomes the old vertex of its cell (named through the unchanged border
-    triangles when that cell has two)."""
+    -> output vertex or -1), the new part's triangles, the old rows dropped (for `_replaced` on per-triangle
+    data)). Old vertices keep their ids, so nothing of the old surface is renumbered: the old triangles are read
+    through `rows` (`window(old_keys, old_tri, lo - 1, hi)`, computed here when not given; `near_tri`:
+    `old_tri[rows]`, if the caller has it) and copied once, the rest is O(region). Old vertices only the dropped
+    triangles used stay, unused, until `compacted` drops them. Vertices keep their identity on each side
+    (SurfaceNets gives a cell where the surface touches itself along an edge two vertices at the same place:
+    merging them would change the topology); on the seam a new vertex becomes the old vertex of its cell (named
+    through the unchanged border triangles when that cell has two)."""
     n_old = len(old_keys)
     lo, hi = np.asarray(lo), np.asarray(hi)
     rows = window(old_keys, old_tri, lo - 1, hi) if rows is None else rows
@@ -220,7 +221,7 @@ def point_normals(points, tri, normals, vertices) -> np.ndarray:
     stitch passes its window)."""
     mark = np.zeros(len(points), dtype=bool)
     mark[vertices] = True
-    around = tri[mark[tri[:, 0]] | mark[tri[:, 1]] | mark[tri[:, 2]]]
+    around = tri[touching(tri, mark)]
     p0, p1, p2 = (points[around[:, corner]] for corner in range(3))
     e1, e2 = p1 - p0, p2 - p0                      # the cross product by components: np.cross is 3x slower here
     face = np.empty_like(e1)
@@ -249,11 +250,11 @@ def _match_by_triangles(old_keys, dropped, new_keys, keep_new, vertices, still, 
     cells = np.unique(_pack(new_keys[vertices]))
     old_cells = _pack(old_keys[dropped.ravel()]).reshape(-1, 3)
     at = np.minimum(np.searchsorted(cells, old_cells), len(cells) - 1)
-    touching = (cells[at] == old_cells).any(axis=1)
-    dropped, old_cells = dropped[touching], old_cells[touching]
+    on_cells = (cells[at] == old_cells).any(axis=1)
+    dropped, old_cells = dropped[on_cells], old_cells[on_cells]
     asked = np.zeros(len(new_keys), dtype=bool)
     asked[vertices] = True
-    mine = keep_new[asked[keep_new].any(axis=1)]
+    mine = keep_new[touching(keep_new, asked)]
     if not len(dropped) or not len(mine):
         return
     new_cells = _pack(new_keys[mine.ravel()]).reshape(-1, 3)
@@ -359,7 +360,7 @@ class StitchJob:
             if len(moved):
                 mark = np.zeros(len(points), dtype=bool)
                 mark[moved] = True
-                sides[mark[tri[:, 0]] | mark[tri[:, 1]] | mark[tri[:, 2]]] = 0
+                sides[touching(tri, mark)] = 0
             self.sides[self.segment_id] = sides
         if len(points) > 0.75 * len(tri) + 64:        # closed surfaces have about half as many vertices as triangles
             points, keys, normals, tri = compacted(points, keys, normals, tri)
