@@ -120,25 +120,33 @@ def stroke_rows(view, seg, where, smoothing: bool) -> list[Row]:
                    names=sorted(seg.segment(s).name for s in touched if s in seg))]
 
 
+def draw_a_frame(view) -> None:
+    """Ask the view for a frame and wait, in Qt's event loop, for the end of a frame begun after the request."""
+    from PySide6.QtWidgets import QApplication
+
+    frames = {"begun": 0, "ended": 0}
+    win = view.canvas.render_window
+    tags = [win.AddObserver("StartEvent", lambda *_: frames.__setitem__("begun", frames["begun"] + 1)),
+            win.AddObserver("EndEvent", lambda *_: frames.__setitem__("ended", frames["ended"] + 1))]
+    view.canvas.request_render()
+    if QApplication.platformName() != "xcb":
+        view.canvas.image()              # offscreen: a paint event draws only when the widget is exposed
+    pump_until(lambda: frames["ended"] >= 1 and frames["begun"] >= 1)
+    for tag in tags:
+        win.RemoveObserver(tag)
+
+
 def floor_rows(view, seg, where) -> list[Row]:
     """The 3D view shown with every segment hidden in it: VTK's rendering libraries, the OpenGL context and an
     empty frame, what any surface comes on top of (on llvmpipe: LLVM's JIT, the software framebuffers)."""
     import gc
-
-    from PySide6.QtWidgets import QApplication
 
     for sid in seg.segment_ids:
         view.hidden_in_3d.add(sid)
     rss0 = rss_mb()
     view.show()
     pump_until(lambda: view.canvas is not None and view.is_idle())
-    frames = {"ended": 0}
-    win = view.canvas.render_window
-    win.AddObserver("EndEvent", lambda *_: frames.__setitem__("ended", frames["ended"] + 1))
-    view.canvas.request_render()
-    if QApplication.platformName() != "xcb":
-        view.canvas.image()
-    pump_until(lambda: frames["ended"] >= 1)
+    draw_a_frame(view)
     gc.collect()
     added = rss_mb() - rss0
     return [Row("3d-window", f"[{where}] resident memory of the 3D view shown with nothing drawn (VTK rendering, "
@@ -180,17 +188,8 @@ def main() -> int:
     # then the end of the first frame begun after that: the moment they are all on screen
     pump_until(lambda: view.canvas is not None and bool(view.scene.actors)
                and not view.updates.timer.isActive() and not view.updates.needed())
-    frames = {"begun": 0, "ended": 0}
-    win = view.canvas.render_window
-    tags = [win.AddObserver("StartEvent", lambda *_: frames.__setitem__("begun", frames["begun"] + 1)),
-            win.AddObserver("EndEvent", lambda *_: frames.__setitem__("ended", frames["ended"] + 1))]
-    view.canvas.request_render()
-    if platform != "xcb":
-        view.canvas.image()              # offscreen: a paint event draws only when the widget is exposed
-    pump_until(lambda: frames["ended"] >= 1 and frames["begun"] >= 1)
+    draw_a_frame(view)
     shown = time.perf_counter() - t0
-    for tag in tags:
-        win.RemoveObserver(tag)
     n = len(view.scene.actors)
     drawn = view.scene.drawn_triangles()
     triangles = sum(view.scene.mesh(sid).GetNumberOfCells() for sid in view.scene.actors)
