@@ -46,6 +46,27 @@ def small_segmentation():
     return seg, ids
 
 
+@pytest.fixture
+def overlapping_reads(monkeypatch):
+    """app.io.read_volume patched so that two reads must run at the same time (each waits for the other at a
+    barrier: read one after the other, they would time out). Returns the list of threads that read, in order."""
+    import threading
+
+    from app import io
+
+    real = io.read_volume
+    both_running = threading.Barrier(2, timeout=20)
+    readers = []
+
+    def read_volume(path, progress=None):
+        readers.append(threading.current_thread())
+        both_running.wait()
+        return real(path, progress)
+
+    monkeypatch.setattr(io, "read_volume", read_volume)
+    return readers
+
+
 @pytest.fixture(scope="session")
 def demo():
     """The deterministic synthetic atlas (small), shared read-only across tests: copy before editing."""

@@ -28,20 +28,9 @@ def _files(tmp_path):
     return _nifti(tmp_path / "labels.nii.gz", labels), _nifti(tmp_path / "ct.nii.gz", ct)
 
 
-def test_two_reads_on_two_threads_at_once(tmp_path, monkeypatch):
+def test_two_reads_on_two_threads_at_once(tmp_path, overlapping_reads):
     lab, ct = _files(tmp_path)
-    from app import io
-
-    real = io.read_volume
-    both_running = threading.Barrier(2, timeout=20)     # one after the other would time out here
-    threads = []
-
-    def read_volume(path, progress=None):
-        threads.append(threading.current_thread())
-        both_running.wait()
-        return real(path, progress)
-
-    monkeypatch.setattr(io, "read_volume", read_volume)
+    threads = overlapping_reads
     reads = parallel_reads.start([lab], ct)
     seen = []
     results = reads.wait(lambda f: seen.append(f))

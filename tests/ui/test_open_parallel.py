@@ -27,18 +27,9 @@ def _pair(tmp_path):
     return tmp_path / "labels.nii.gz", tmp_path / "ct.nii.gz", labels, ct
 
 
-def test_labelmap_and_ct_read_at_once_and_shown(make_window, tmp_path, monkeypatch):
+def test_labelmap_and_ct_read_at_once_and_shown(make_window, tmp_path, monkeypatch, overlapping_reads):
     lab, ct, labels, grey = _pair(tmp_path)
-    real = io.read_volume
-    both = threading.Barrier(2, timeout=20)          # read one after the other, this would time out
-    readers = []
-
-    def read_volume(path, progress=None):
-        readers.append(threading.current_thread())
-        both.wait()
-        return real(path, progress)
-
-    monkeypatch.setattr(io, "read_volume", read_volume)
+    readers = overlapping_reads
     counted_on = []
     hist = label_values.histogram
     monkeypatch.setattr(label_values, "histogram", lambda a: counted_on.append(threading.current_thread()) or hist(a))
