@@ -105,19 +105,27 @@ def smoothed_mesh(seg, sid):
     return mesh, job.keys.get(sid)
 
 
+def edge_axis(cells):
+    """Per triangle (`cells`: triangles x 3 cells x 3 axes): the axis of the voxel edge its quad is dual to, the
+    one along which its three cells agree."""
+    return np.argmax(cells.min(axis=1) == cells.max(axis=1), axis=1)
+
+
+def quads(mesh, keys):
+    """The voxel edge each triangle crosses, as (its lowest cell, the edge's axis), sorted: the quads of the
+    surface (smoothing splits a quad along its shorter diagonal, so the triangles themselves may differ)."""
+    cells = keys.astype(np.int64)[vtk_to_numpy(mesh.GetPolys().GetConnectivityArray()).reshape(-1, 3)]
+    return sorted(map(tuple, np.column_stack([cells.min(axis=1), edge_axis(cells)]).tolist()))
+
+
 def shape_facts(mesh, keys):
-    """Vertex cells (multiset), quads (the voxel edge each triangle crosses: its lowest cell and the axis along
-    which its three cells agree; smoothing splits a quad along its shorter diagonal, so triangles may differ),
-    closedness and Euler: the topology, from the keys (smoothed points do not name their cells)."""
+    """Vertex cells (multiset), quads, closedness and Euler: the topology, from the keys (smoothed points do not
+    name their cells)."""
     tri = vtk_to_numpy(mesh.GetPolys().GetConnectivityArray()).reshape(-1, 3)
     k = keys.astype(np.int64)
     packed = (k[:, 0] + 4) * 1_000_000 + (k[:, 1] + 4) * 1000 + (k[:, 2] + 4)
-    cells = k[tri]                                                       # triangles x 3 cells x 3 axes
-    axis = np.argmax((cells.min(axis=1) == cells.max(axis=1)), axis=1)
-    owner = cells.min(axis=1)
-    triangles = sorted(map(tuple, np.column_stack([owner, axis]).tolist()))
     used = np.unique(tri)                       # SurfaceNets may leave a point no triangle uses
-    return (sorted(packed[used].tolist()), triangles) + closed_and_euler(tri)
+    return (sorted(packed[used].tolist()), quads(mesh, keys)) + closed_and_euler(tri)
 
 
 def volume_of(mesh):
@@ -320,7 +328,7 @@ def label_across(arr, keys, tri, label):
     the voxels (a triangle is half of the quad dual to the edge between two voxels: along the axis on which its
     cells agree, at the higher cell on the two others); outside the lattice is background."""
     cells = keys.astype(np.int64)[tri]
-    axis = np.argmax(cells.min(axis=1) == cells.max(axis=1), axis=1)
+    axis = edge_axis(cells)
     rows = np.arange(len(tri))
     v = cells.max(axis=1)
     v[rows, axis] = cells[rows, 0, axis]

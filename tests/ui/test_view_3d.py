@@ -401,6 +401,7 @@ def test_smoothed_edits_of_a_big_segment_are_stitched_with_the_topology_of_a_ful
     small edit of a big segment is already stitched, and so is the next; each time the surface has the cells and
     quads of the segment re-meshed whole, and points within a tenth of a millimetre of it."""
     from app.render.surfaces import segment_job
+    from tests.render.test_stitch import quads
 
     win, view = win3d
     seg = win.segmentation
@@ -417,12 +418,6 @@ def test_smoothed_edits_of_a_big_segment_are_stitched_with_the_topology_of_a_ful
         got, got_keys = view.scene.mesh(big), view.cache.keys(big)
         job = segment_job(seg, big, smoothing=True, with_keys=True)          # the reference: re-meshed whole
         full = job.run()[big]
-
-        def quads(mesh, keys):
-            tri = numpy_support.vtk_to_numpy(mesh.GetPolys().GetConnectivityArray()).reshape(-1, 3)
-            cells = keys.astype(np.int64)[tri]
-            axis = np.argmax(cells.min(axis=1) == cells.max(axis=1), axis=1)
-            return sorted(map(tuple, np.column_stack([cells.min(axis=1), axis]).tolist()))
         assert quads(got, got_keys) == quads(full, job.keys[big]), step
 
         def points_by_cell(mesh, keys):        # cells with one vertex (two where the surface touches itself)
