@@ -193,7 +193,7 @@ class SurfaceUpdates(QObject):
                 job.opaque_from = opaque
         jobs = stitched + jobs
         self.cache.store(dict.fromkeys(empty), self.cache.versions(empty))
-        for sid in empty:
+        for sid in empty if view.scene is not None else ():     # (no scene yet: the first batch, before the canvas)
             view.scene.remove(sid)
         if not jobs:
             view.render()

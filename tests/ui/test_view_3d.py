@@ -671,3 +671,32 @@ def test_a_culling_made_for_a_display_since_changed_is_made_again(win3d, qtbot):
               and s.id not in view.hidden_in_3d and not seg.is_empty(s.id)}
     expected = int(np.count_nonzero(~np.isin(sides, list(opaque))))
     assert view.scene.actors[big].GetMapper().GetInput().GetNumberOfCells() == expected < full.GetNumberOfCells()
+
+
+def test_the_first_show_meshes_while_the_canvas_is_made(demo_window, qtbot, monkeypatch):
+    """The OpenGL context and VTK's rendering side take 0.2-0.5 s to make: the first batch is already on the
+    worker by then. And a first show with nothing to mesh (every segment hidden in 3D) still makes its canvas."""
+    from app.ui import view_3d
+
+    view = view_3d.install(demo_window)
+    made = view_3d.View3D._ensure_canvas
+    in_flight = []
+
+    def ensure_canvas(self):
+        in_flight.append((self.canvas is None, self.updates.busy))
+        made(self)
+    monkeypatch.setattr(view_3d.View3D, "_ensure_canvas", ensure_canvas)
+    view = shown_3d(demo_window)
+    wait_idle(qtbot, view)
+    assert in_flight[0] == (True, True)
+    assert set(view.scene.actors) == visible_non_empty(demo_window.segmentation, view)
+
+    other = view_3d.View3D()
+    qtbot.addWidget(other)
+    other.set_segmentation(demo_window.segmentation)
+    other.hidden_in_3d.update(demo_window.segmentation.segment_ids)
+    other.show()
+    wait_idle(qtbot, other)
+    assert in_flight[-1] == (True, False)
+    assert other.canvas is not None and not other.scene.actors
+    other.shutdown()
