@@ -61,6 +61,19 @@ def drawn(full: vtkPolyData, sides: np.ndarray | None, opaque: np.ndarray | None
     return polydata(points, keep, normals=False if normals is None else normals)
 
 
+def drawn_tail(full: vtkPolyData, hidden_triangles: int, hidden_points: int) -> vtkPolyData:
+    """What to draw of a surface laid out hidden part first (a layer's pass: surfaces._split_by_label): its last
+    triangles, on its last points and their normals. The points and normals are views of the surface's own
+    arrays: no gather, no copy on the heap, and the GL buffers hold only the drawn points."""
+    if hidden_triangles == 0:
+        return full
+    tri = numpy_support.vtk_to_numpy(full.GetPolys().GetConnectivityArray()).reshape(-1, 3)
+    points = numpy_support.vtk_to_numpy(full.GetPoints().GetData())[hidden_points:]
+    normals = full.GetPointData().GetNormals()
+    normals = False if normals is None else numpy_support.vtk_to_numpy(normals)[hidden_points:]
+    return polydata(points, tri[hidden_triangles:] - np.int32(hidden_points), normals=normals)
+
+
 def neighbours(sides: np.ndarray | None) -> frozenset[int]:
     """The labels a surface has faces against (background aside)."""
     if sides is None or not len(sides):

@@ -102,11 +102,12 @@ class MeshJob:
         mirrored = bool(np.linalg.det(self.ijk_to_lps[:3, :3]) < 0)
         lps = to_lps(pts, self.offset, self.ijk_to_lps)
 
-        def build(used, tri, outside):
+        def build(used, tri, outside, hidden):
             surface = polydata(lps[used], tri)
-            return (surface, culling.drawn(surface, outside, self.opaque) if self.opaque is not None else None,
-                    None if keys is None else keys[used])
-        parts = _split_by_label(mesh, labels, mirrored, build=build,
+            shown = None if self.opaque is None else (culling.drawn_tail(surface, *hidden) if hidden is not None
+                                                      else culling.drawn(surface, outside, self.opaque))
+            return surface, shown, None if keys is None else keys[used]
+        parts = _split_by_label(mesh, labels, mirrored, build=build, opaque=self.opaque,
                                 threads=2 if len(labels) >= 16 else 1)     # a layer's pass: two threads
         for label, (used, triangles, outside, (surface, shown, cells)) in parts.items():
             out[self.labels[label]] = surface
@@ -186,52 +187,70 @@ def _catch_points_before_smoothing(nets: vtkSurfaceNets3D, caught: dict):
     return nets.GetSmoother().AddObserver("StartEvent", before_smoothing)
 
 
-def _split_by_label(mesh: vtkPolyData, labels: list[int], mirrored: bool, build=None, threads: int = 1) -> dict:
+def _split_by_label(mesh: vtkPolyData, labels: list[int], mirrored: bool, build=None, threads: int = 1,
+                    opaque: np.ndarray | None = None) -> dict:
     """{label: (point ids used, triangles renumbered to them, the label on each triangle's outer side or None,
-    build(used, triangles, outside) or None)}: one closed surface per label. Each cell of SurfaceNets' output separates
-    BoundaryLabels (label0, label1) and points from label0 to label1; it goes to both labels, flipped for label1 so
-    every surface is wound outward. O(cells): a counting sort by label, then a scratch array renumbers each label's
-    points without sorting them; that renumbering, and `build` (the surface's polydata), run per label on `threads`
-    threads, each with its own scratch (numpy's indexing and VTK release the GIL: 2 threads, 1.7x)."""
+    build(used, triangles, outside, hidden) or None)}: one closed surface per label. Each cell of SurfaceNets' output
+    separates BoundaryLabels (label0, label1) and points from label0 to label1; it goes to both labels, flipped for
+    label1 so every surface is wound outward. O(cells): a counting sort by label, then a scratch array renumbers each
+    label's points without sorting them; that renumbering, and `build` (the surface's polydata), run per label on
+    `threads` threads, each with its own scratch (numpy's indexing and VTK release the GIL: 2 threads, 1.7x).
+
+    `opaque` (sorted labels shown opaque): each surface is laid out hidden part first. Its faces against an opaque
+    label come first, then the faces a viewer can see; its points used only by hidden faces come first, then the
+    rest. `hidden` is (hidden triangles, hidden-only points), and the drawn part is the surface's tail
+    (culling.drawn_tail: no copy). The sort key gains one bit for this, so it costs nothing; otherwise `hidden`
+    is None."""
     pairs = numpy_support.vtk_to_numpy(mesh.GetCellData().GetArray("BoundaryLabels"))
     triangles = numpy_support.vtk_to_numpy(mesh.GetPolys().GetConnectivityArray()).reshape(-1, 3)
     if len(labels) == 1:      # one label against background: every cell is (label, 0), already wound outward
         tri = triangles[:, [0, 2, 1]] if mirrored else triangles
         used = np.arange(mesh.GetNumberOfPoints())
-        return {labels[0]: (used, tri, None, build(used, tri, None) if build else None)}
+        return {labels[0]: (used, tri, None, build(used, tri, None, None) if build else None)}
     lids = _dense_ids(pairs.T.ravel(), labels)                         # all label0 sides, then all label1 sides
-    order = np.argsort(lids, kind="stable")                            # radix sort on uint16
-    bounds = np.cumsum(np.bincount(lids, minlength=len(labels) + 1))
-    order = order[bounds[0]:]
+    across = np.concatenate([pairs[:, 1], pairs[:, 0]]).astype(_side_type(labels))   # the label across each side
+    split = opaque is not None and 2 * (len(labels) + 1) <= 1 << 16
+    per = 2 if split else 1                                            # sort key bins per label
+    key = lids * np.uint16(2) + ~culling.hidden_faces(across, opaque) if split else lids
+    order = np.argsort(key, kind="stable")                             # radix sort on uint16
+    starts = np.concatenate([[0], np.cumsum(np.bincount(key, minlength=per * (len(labels) + 1)))])
+    first = starts[per]                                                # sides against background: dropped
+    order = order[first:]
     # the sides as rows of one table: label0's as meshed, then label1's flipped (the other way round when the
     # lattice is mirrored), so one gather makes every surface's triangles wound outward and one more the label
     # across each (measured: the per-side cell ids, flip mask and swaps it replaces cost 100 ms on the atlas)
     flipped = triangles[:, [0, 2, 1]]
     tri = np.take(np.concatenate([flipped, triangles] if mirrored else [triangles, flipped]), order, axis=0)
     del flipped
-    outside = np.concatenate([pairs[:, 1], pairs[:, 0]])[order].astype(_side_type(labels))   # across each face
+    outside = across[order]
     flat = tri.ravel()
-    spans = [(label, 3 * (bounds[n - 1] - bounds[0]), 3 * (bounds[n] - bounds[0]))
-             for n, label in enumerate(labels, start=1) if bounds[n] > bounds[n - 1]]
-    ramp = np.arange(max((hi - lo for _, lo, hi in spans), default=0), dtype=np.int32)    # the biggest label's
+    spans = [(label, 3 * (starts[per * n] - first), 3 * (starts[per * n + 1] - first),
+              3 * (starts[per * (n + 1)] - first))                     # rows x 3: start, drawn part, end
+             for n, label in enumerate(labels, start=1) if starts[per * (n + 1)] > starts[per * n]]
+    ramp = np.arange(max((hi - lo for _, lo, _, hi in spans), default=0), dtype=np.int32)    # the biggest label's
     n_points = mesh.GetNumberOfPoints()
 
     def run(chunk) -> list:
         scratch = np.zeros(n_points, dtype=np.int32)
         done = []
-        for label, lo, hi in chunk:
+        for label, lo, mid, hi in chunk:
             ids, r = flat[lo:hi], ramp[:hi - lo]
-            scratch[ids] = r                                   # last write wins: one representative per point
-            used = ids[scratch[ids] == r]
+            # one representative per point; the drawn part written second, so a point any drawn face uses has its
+            # representative there (within one assignment numpy does not promise which duplicate wins)
+            scratch[ids[:mid - lo]] = r[:mid - lo]
+            scratch[ids[mid - lo:]] = r[mid - lo:]
+            keep = scratch[ids] == r
+            used = ids[keep]                     # in order: the hidden faces' own points first
             scratch[used] = r[:len(used)]
             local = scratch[ids].reshape(-1, 3)
             side = outside[lo // 3:hi // 3]
-            done.append((label, (used, local, side, build(used, local, side) if build else None)))
+            hidden = ((mid - lo) // 3, int(np.count_nonzero(keep[:mid - lo]))) if split else None
+            done.append((label, (used, local, side, build(used, local, side, hidden) if build else None)))
         return done
 
     if threads > 1 and len(spans) >= 2 * threads:
         from concurrent.futures import ThreadPoolExecutor
-        spans.sort(key=lambda span: span[1] - span[2])              # biggest first, dealt out in turn
+        spans.sort(key=lambda span: span[1] - span[3])              # biggest first, dealt out in turn
         with ThreadPoolExecutor(threads) as pool:
             parts = list(pool.map(run, [spans[k::threads] for k in range(threads)]))
         return dict(sorted((item for part in parts for item in part), key=lambda item: item[0]))

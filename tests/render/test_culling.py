@@ -1,7 +1,11 @@
 """Faces between two segments shown opaque are not drawn; everything else is (app.render.culling)."""
 from __future__ import annotations
 
+import gc
+
 import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from vtkmodules.util.numpy_support import vtk_to_numpy
 
 from app.model.geometry import Geometry
@@ -92,3 +96,54 @@ def test_a_hidden_or_translucent_neighbour_uncovers_the_faces_toward_it():
     m = culling.drawn(meshes["id1"], job.sides["id1"], culling.opaque_labels(seg, shown).get(0))
     assert m.GetNumberOfCells() == full1 and m is meshes["id1"]      # nothing of it hidden: the surface itself
     assert culling.neighbours(job.sides["id1"]) == {2, 3}
+
+
+def coordinate_triangles(mesh) -> list:
+    """Each triangle as its three corners' coordinates, in its winding order, sorted: comparable between
+    surfaces that number their points differently."""
+    pts = vtk_to_numpy(mesh.GetPoints().GetData())
+    tri = vtk_to_numpy(mesh.GetPolys().GetConnectivityArray()).reshape(-1, 3)
+    return sorted(tuple(map(tuple, pts[t])) for t in tri)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.booleans())
+def test_a_layer_pass_draws_the_tail_of_each_surface_exactly_what_culling_would(seed, mirrored):
+    """A layer's pass lays each surface out hidden part first and draws its tail, without copying points or
+    normals. Reference: culling.drawn on the same surface (gathers and renumbers), and the voxel faces."""
+    rng = np.random.default_rng(seed)
+    arr = rng.choice(np.array([0, 1, 2, 3, 4], np.uint8), size=(9, 8, 7), p=[0.3, 0.25, 0.2, 0.15, 0.1])
+    geo = Geometry(arr.shape, (1.0, 1.2, 0.8), (0.0, 0.0, 0.0),
+                   ((-1, 0, 0), (0, 1, 0), (0, 0, 1)) if mirrored else ((0, 0, 1), (1, 0, 0), (0, -1, 0)))
+    segs = [Segment(f"id{v}", f"seg {v}", (0.5, 0.5, 0.5), 0, v, opacity=0.5 if v == 4 else 1.0) for v in (1, 2, 3, 4)]
+    seg = Segmentation.from_layers(geo, [arr.copy()], segs)
+    shown = [sid for sid in seg.segment_ids if sid != "id3" or seed % 2]        # id3 hidden in 3D half the time
+    (job,), _ = plan_jobs(seg, shown, bool(seed % 3), per_segment_below=2)
+    opaque = culling.opaque_labels(seg, shown).get(0)
+    job.opaque = opaque
+    meshes = job.run()
+    for sid, full in meshes.items():
+        if full is None:
+            continue
+        tail, reference = job.drawn[sid], culling.drawn(full, job.sides[sid], opaque)
+        assert coordinate_triangles(tail) == coordinate_triangles(reference)
+        v, seen = int(sid[2:]), {0} | {int(x) for x in range(1, 5) if x not in set(opaque.tolist())}
+        assert tail.GetNumberOfCells() == 2 * faces_between(arr, {v}, seen - {v})
+        if tail is full:
+            continue
+        tri = vtk_to_numpy(tail.GetPolys().GetConnectivityArray())
+        assert np.array_equal(np.unique(tri), np.arange(tail.GetNumberOfPoints()))     # only the drawn points
+        for get in (lambda m: m.GetPoints().GetData(), lambda m: m.GetPointData().GetNormals()):
+            whole, part = vtk_to_numpy(get(full)), vtk_to_numpy(get(tail))
+            assert np.shares_memory(whole, part) and np.array_equal(whole[len(whole) - len(part):], part)
+    # the tails keep their points and normals alive once the whole surfaces are gone
+    drawn = dict(job.drawn)
+    expected = {sid: (coordinate_triangles(m), vtk_to_numpy(m.GetPointData().GetNormals()).copy())
+                for sid, m in drawn.items()}
+    del meshes, job
+    gc.collect()
+    scribble = [np.full(n, 7.0, np.float32) for n in (10**3, 10**4, 10**5)]    # reuse any freed memory
+    for sid, (tris, normals) in expected.items():
+        assert coordinate_triangles(drawn[sid]) == tris
+        assert np.array_equal(vtk_to_numpy(drawn[sid].GetPointData().GetNormals()), normals)
+    del scribble
