@@ -356,12 +356,15 @@ class StitchJob:
             # the label across each triangle (app.render.culling): kept for the old ones, whose voxels the edit did
             # not reach; 0 (always drawn) for the new part and for old ones with a re-smoothed vertex, which no
             # longer lie exactly on their neighbour's faces
-            sides = _replaced(self.old_sides, dropped, np.zeros(len(added), self.old_sides.dtype))
+            old_sides = self.old_sides
             if len(moved):
+                # a triangle with a moved vertex has its first vertex within a cell of the moved ones' box, so it
+                # is one of the window's rows: only they are tested (white matter: 2.3 -> 0.2 ms)
                 mark = np.zeros(len(points), dtype=bool)
                 mark[moved] = True
-                sides[touching(tri, mark)] = 0
-            self.sides[self.segment_id] = sides
+                old_sides = old_sides.copy()
+                old_sides[rows[touching(near, mark)]] = 0
+            self.sides[self.segment_id] = _replaced(old_sides, dropped, np.zeros(len(added), old_sides.dtype))
         if len(points) > 0.75 * len(tri) + 64:        # closed surfaces have about half as many vertices as triangles
             points, keys, normals, tri = compacted(points, keys, normals, tri)
         self.keys[self.segment_id] = keys
