@@ -153,6 +153,23 @@ def draw_a_frame(view) -> None:
         win.RemoveObserver(tag)
 
 
+def show_seconds(view, platform: str) -> float:
+    """View3D.show() -> the end of the first frame that begins with every shown surface meshed and in the scene:
+    the moment they are all on screen (coarse copies for moving the camera come after, measured apart). The view
+    draws that frame itself; asking for another one would count a second frame."""
+    complete = lambda: bool(view.scene.actors) and not view.updates.needed()
+    t0 = time.perf_counter()
+    view.show()
+    if platform == "xcb":
+        on_screen = first_complete_frame(view, complete)
+        pump_until(lambda: on_screen["ended"] is not None)
+        return on_screen["ended"] - t0
+    # offscreen, a frame is drawn for a paint event only when Qt sees the widget exposed: asked for
+    pump_until(lambda: view.canvas is not None and complete())
+    draw_a_frame(view)
+    return time.perf_counter() - t0
+
+
 def first_complete_frame(view, complete) -> dict:
     """Watch the view's frames from its first show: {"ended": perf_counter time} is filled at the end of the first
     frame whose start saw `complete()` hold. The canvas is made during show(), so the watch starts there."""
@@ -224,26 +241,18 @@ def main() -> int:
     rows: list[Row] = []
 
     # ---- Show 3D -> all surfaces drawn
-    t0 = time.perf_counter()
-    view.show()
-    # the end of the first frame that begins with every shown surface meshed and in the scene: the moment they are
-    # all on screen (coarse copies for moving the camera come after, measured apart). The view draws that frame
-    # itself; asking for another one would count a second frame.
-    complete = lambda: bool(view.scene.actors) and not view.updates.needed()
-    if platform == "xcb":
-        on_screen = first_complete_frame(view, complete)
-        pump_until(lambda: on_screen["ended"] is not None)
-        shown = on_screen["ended"] - t0
-    else:             # offscreen, a frame is drawn for a paint event only when Qt sees the widget exposed: asked for
-        pump_until(lambda: view.canvas is not None and complete())
-        draw_a_frame(view)
-        shown = time.perf_counter() - t0
+    shown = show_seconds(view, platform)
     n = len(view.scene.actors)
     drawn = view.scene.drawn_triangles()
     triangles = sum(view.scene.mesh(sid).GetNumberOfCells() for sid in view.scene.actors)
-    rows.append(row_ms("3d-window", f"[{where}] Show 3D -> all {n} surfaces drawn",
-                       {"min": shown, "median": shown, "max": shown, "n": 1}, 1500, "", surfaces=n,
-                       triangles=triangles, triangles_drawn=drawn))
+    show_row = row_ms("3d-window", f"[{where}] Show 3D -> all {n} surfaces drawn",
+                      {"min": shown, "median": shown, "max": shown, "n": 1}, 1500, "", surfaces=n,
+                      triangles=triangles, triangles_drawn=drawn)
+    if "--show" in sys.argv:         # one more sample of the first row (bench_3d runs several: it varies ~30 %)
+        print(json.dumps([show_row.as_dict()]))
+        sys.stdout.flush()
+        os._exit(0)
+    rows.append(show_row)
     rss_shown = rss_mb()
 
     # ---- coarse copies (built after the surfaces, at low priority)
