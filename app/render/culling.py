@@ -61,6 +61,40 @@ def drawn(full: vtkPolyData, sides: np.ndarray | None, opaque: np.ndarray | None
     return polydata(points, keep, normals=False if normals is None else normals)
 
 
+def sides_near(sides: np.ndarray, keys: np.ndarray, tri: np.ndarray, voxels: np.ndarray, corner, label: int
+               ) -> np.ndarray:
+    """`sides` (a copy) with the label across each triangle whose two voxels lie in `voxels` (a copy of the layer,
+    its [0, 0, 0] at lattice index `corner`) read again from them: after an edit of a neighbour, the faces toward
+    it may face background now (or another segment). SurfaceNets makes one quad per pair of voxels with different
+    labels, on the four cells around the edge between them; its triangles' cells (`keys`) share that edge's
+    coordinate along its axis and span it in the other two, so the pair is the cells' maximum and the next voxel
+    along the axis. Labels the sides cannot hold, and pairs without `label`, read as 0 (always drawn)."""
+    out = sides.copy()
+    if not len(tri):
+        return out
+    lo = np.asarray(corner, dtype=np.int32)
+    hi = lo + np.asarray(voxels.shape, dtype=np.int32)
+    k = keys.astype(np.int32, copy=False)
+    first = k[tri[:, 0]]
+    rows = np.flatnonzero(np.all((first >= lo - 2) & (first <= hi), axis=1))    # within a cell of the block
+    t = tri[rows]
+    c0, c1, c2 = k[t[:, 0]], k[t[:, 1]], k[t[:, 2]]
+    same = (c0 == c1) & (c1 == c2)
+    ok = same.sum(axis=1) == 1                               # one shared axis (else not a quad's triangle)
+    rows, c0, c1, c2, same = rows[ok], c0[ok], c1[ok], c2[ok], same[ok]
+    axis = np.argmax(same, axis=1)
+    p = np.maximum(np.maximum(c0, c1), c2)        # (along the axis the three are equal)
+    q = p.copy()
+    q[np.arange(len(q)), axis] += 1
+    inside = np.all((p >= lo) & (q < hi), axis=1)
+    p, q, rows = p[inside] - lo, q[inside] - lo, rows[inside]
+    vp, vq = voxels[p[:, 0], p[:, 1], p[:, 2]], voxels[q[:, 0], q[:, 1], q[:, 2]]
+    across = np.where(vp == label, vq, np.where(vq == label, vp, 0)).astype(np.int64)
+    across[(across < 0) | (across > np.iinfo(out.dtype).max)] = 0
+    out[rows] = across.astype(out.dtype)
+    return out
+
+
 def drawn_tail(full: vtkPolyData, hidden_triangles: int, hidden_points: int) -> vtkPolyData:
     """What to draw of a surface laid out hidden part first (a layer's pass: surfaces._split_by_label): its last
     triangles, on its last points and their normals. The points and normals are views of the surface's own

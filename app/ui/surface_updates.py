@@ -18,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.model.boxes import union_box
+from app.model.boxes import pad_box, union_box
 
 UPDATE_MS = 100                 # at most one re-mesh batch this often while a stroke goes on
 BIG_BLOCK = 500_000             # voxels: a single-segment job this big is deferred while smaller ones wait
@@ -76,6 +76,8 @@ class SurfaceUpdates(QObject):
         self._mesh_smoothing: dict[str, bool] = {}   # segment id -> whether its surface shown was smoothed
         self._neighbours: dict = {}              # segment id -> labels it has faces against (from sides)
         self._to_cull: set[str] = set()          # stitched surfaces drawn whole until a quiet moment
+        self._uncovered: dict[str, tuple] = {}   # segment id -> voxel box where a neighbour's edit may have changed
+                                                 # the label across its faces: drawn whole until they are read again
         self._opaque_labels = None               # {layer: labels shown opaque}, None: to be computed
         self._batch_size = 0
         self._batch_smoothing = True
@@ -97,7 +99,7 @@ class SurfaceUpdates(QObject):
     def reset(self) -> None:
         """Another document (or none): everything is meshed again for it; results in flight are dropped."""
         self._generation += 1
-        for state in (self._meshed_as, self._dirty, self.sides, self._neighbours, self._to_cull):
+        for state in (self._meshed_as, self._dirty, self.sides, self._neighbours, self._to_cull, self._uncovered):
             state.clear()
         self._opaque_labels = None
         if self.cache is not None:
@@ -112,8 +114,43 @@ class SurfaceUpdates(QObject):
             ids |= set(change.segment_ids)
             for sid in change.segment_ids:         # what changed since the surface shown: stitched re-meshes
                 self._dirty[sid] = union_box(self._dirty.get(sid), tuple(change.box))
+        self._uncover_neighbours(changes)
         self.cache.invalidate(ids)
         self.schedule(UPDATE_MS)
+
+    def _uncover_neighbours(self, changes) -> None:
+        """An edited segment's neighbours keep their voxels, but their faces toward it may now face background (an
+        erase) or another segment: those culled against an edited label near the edit are drawn whole at once,
+        and the label across their faces there is read again from the voxels at the next quiet moment. (Without
+        this, erasing part of a segment left a hole in its neighbour's drawn surface.)"""
+        from app.render.culling import neighbours
+
+        seg, scene = self.view.segmentation, self.view.scene
+        if not self.sides or seg is None or scene is None:
+            return
+        edits: dict[int, tuple] = {}                  # layer -> (union box, edited labels, edited ids)
+        for change in changes:
+            box, labels, ids = edits.get(change.layer, (None, set(), set()))
+            labels |= {seg.segment(sid).label for sid in change.segment_ids
+                       if sid in seg and seg.segment(sid).layer == change.layer}
+            edits[change.layer] = (union_box(box, tuple(change.box)), labels, ids | set(change.segment_ids))
+        for sid in list(self.sides):
+            s = seg.segment(sid) if sid in seg else None
+            edit = edits.get(s.layer) if s is not None else None
+            if edit is None or sid in edit[2] or not edit[1]:
+                continue
+            own = seg.bounding_box(sid, tight=False)        # O(1): the few near the edit are looked at further
+            if own is None or not all(o.start <= e.stop and e.start <= o.stop for o, e in zip(own, edit[0])):
+                continue                                     # (faces lie within a voxel of the segment's box)
+            if sid not in self._neighbours:
+                self._neighbours[sid] = neighbours(self.sides[sid])
+            if not self._neighbours[sid] & edit[1]:
+                continue
+            self._uncovered[sid] = union_box(self._uncovered.get(sid), edit[0])
+            self._to_cull.add(sid)
+            mesh = scene.mesh(sid)
+            if mesh is not None:
+                scene.set_drawn(sid, mesh)
 
     def moved(self, ids) -> None:
         """Segments whose (layer, label) changed: the same voxels, read elsewhere. Its old label no longer names it,
@@ -237,6 +274,7 @@ class SurfaceUpdates(QObject):
         handing each result to the GUI thread as soon as it is ready (the segment under the brush usually shows
         before its big neighbours); never raises."""
         from concurrent.futures import as_completed
+        from app.render.culling import neighbours
         from app.render.surfaces import THREADED_VOXELS
 
         t0 = time.perf_counter()
@@ -245,7 +283,9 @@ class SurfaceUpdates(QObject):
         def run(job):
             meshes = job.run()
             drawn = getattr(job, "drawn", {}) if getattr(job, "opaque_from", None) is not None else {}
-            return [(meshes, job.versions, job.keys, getattr(job, "sides", {}),
+            sides = getattr(job, "sides", {})        # and the labels each surface has faces against, here (a bincount
+            near = {sid: neighbours(s) for sid, s in sides.items()}      # per surface: ~3 ms for the atlas)
+            return [(meshes, job.versions, job.keys, sides, near,
                      (getattr(job, "opaque_from", None), drawn), getattr(job, "old_sides", None) is not None)]
 
         side_by_side = len(jobs) > 1 and max(job.block.size for job in jobs) <= THREADED_VOXELS
@@ -287,7 +327,7 @@ class SurfaceUpdates(QObject):
             self.schedule(0) if last else None
             return
         updated = []
-        for meshes, versions, keys, sides, (opaque_from, drawn), cull_later in results:
+        for meshes, versions, keys, sides, near, (opaque_from, drawn), cull_later in results:
             if opaque_from is not self._opaque_labels:
                 drawn = {}                   # the display changed meanwhile: drawn again here
             kept = self.cache.store(meshes, versions, keys)
@@ -295,6 +335,10 @@ class SurfaceUpdates(QObject):
                 self._dirty.pop(sid, None)        # the surface shown is current: nothing edited since
                 self._mesh_smoothing[sid] = self._batch_smoothing
                 self._set_sides(sid, sides.get(sid))
+                if sid in near:
+                    self._neighbours[sid] = near[sid]
+                if not cull_later:
+                    self._uncovered.pop(sid, None)     # meshed whole: its sides are read from this pass
                 if sid in seg:
                     shown = drawn.get(sid)
                     if shown is None and cull_later and sid in self.sides:
@@ -359,35 +403,62 @@ class SurfaceUpdates(QObject):
 
     def _submit_culling(self) -> bool:
         """The drawn part of the surfaces stitched since the last quiet moment (culling.drawn reads the whole
-        surface: ~5 ms for white matter, kept off the stroke's path), on the worker thread."""
+        surface: ~5 ms for white matter, kept off the stroke's path), and of the neighbours of an edit, with the
+        labels across their faces near it read again from a copy of the voxels there; on the worker thread."""
         from app.render.surfaces import detached
 
         seg, scene = self.view.segmentation, self.view.scene
         todo = [sid for sid in self._to_cull if sid in seg and sid in self.sides and scene.mesh(sid) is not None]
         self._to_cull.clear()
-        if not todo:
+        opaque = self._opaque()
+        meshes, work = {}, {}
+        for sid in todo:
+            s, mesh, reread = seg.segment(sid), scene.mesh(sid), None
+            box = self._uncovered.pop(sid, None)
+            if box is not None:
+                keys = self.cache.keys(sid)
+                if keys is None or len(keys) != mesh.GetNumberOfPoints():
+                    self._set_sides(sid, None)        # its faces cannot be named: drawn whole from now on
+                    continue
+                box = pad_box(box, 1, seg.geometry.shape)
+                reread = (keys, seg.layers[s.layer][box].copy(), [b.start for b in box], s.label)
+            meshes[sid] = mesh
+            work[sid] = (detached(mesh), self.sides[sid], opaque.get(s.layer), reread)
+        if not work:
             return False
         self.busy = True
-        opaque = self._opaque()
-        meshes = {sid: scene.mesh(sid) for sid in todo}
-        work = {sid: (detached(meshes[sid]), self.sides[sid], opaque.get(seg.segment(sid).layer)) for sid in todo}
         self._executor.submit(self._run_culling, self._generation, meshes, work, opaque)
         return True
 
     def _run_culling(self, generation: int, meshes: dict, work: dict, opaque) -> None:
-        from app.render.culling import drawn
+        from vtkmodules.util.numpy_support import vtk_to_numpy
+        from app.render.culling import drawn, sides_near
+        parts = {}
         try:
-            parts = {sid: drawn(mesh, sides, labels) for sid, (mesh, sides, labels) in work.items()}
+            for sid, (mesh, sides, labels, reread) in work.items():
+                if reread is not None:
+                    tri = vtk_to_numpy(mesh.GetPolys().GetConnectivityArray()).reshape(-1, 3)
+                    sides = sides_near(sides, reread[0], tri, *reread[1:])
+                parts[sid] = (drawn(mesh, sides, labels), sides if reread is not None else None)
         except Exception:               # the whole surfaces stay drawn
             parts = {}
         self._culled.emit((generation, meshes, parts, opaque))
 
     def _on_culled(self, payload) -> None:
         generation, meshes, parts, opaque = payload
+        scene = self.view.scene
+        for sid, (_, sides) in parts.items() if generation == self._generation else ():
+            if sides is not None and sid in self.sides and scene.mesh(sid) is meshes[sid]:
+                self._set_sides(sid, sides)        # read again from the voxels: true whatever the display
+        drawn = {sid: part for sid, (part, _) in parts.items()}
         if opaque is not self._opaque_labels:      # the display changed meanwhile: culled for another display,
-            self._to_cull.update(parts)            # so culled again for this one (next in line after this task)
-            parts = {}
-        if self._quiet_task_done(generation, meshes, parts, lambda sid, part: self.view.scene.set_drawn(sid, part)):
+            self._to_cull.update(drawn)            # so culled again for this one (next in line after this task)
+            drawn = {}
+
+        def apply(sid, part):
+            if sid not in self._uncovered:         # (edited near again meanwhile: stays whole until read again)
+                scene.set_drawn(sid, part)
+        if self._quiet_task_done(generation, meshes, drawn, apply):
             self.view.render()
 
     # ---------------------------------------------------------------- faces nobody sees (app.render.culling)
@@ -404,7 +475,7 @@ class SurfaceUpdates(QObject):
     def drawn(self, sid: str, mesh):
         """What the scene draws of a segment's surface: the faces a viewer can see (None: all of it)."""
         sides = self.sides.get(sid)
-        if sides is None or mesh is None:
+        if sides is None or mesh is None or sid in self._uncovered:
             return None
         from app.render.culling import drawn
         return drawn(mesh, sides, self._opaque().get(self.view.segmentation.segment(sid).layer))

@@ -147,3 +147,49 @@ def test_a_layer_pass_draws_the_tail_of_each_surface_exactly_what_culling_would(
         assert coordinate_triangles(drawn[sid]) == tris
         assert np.array_equal(vtk_to_numpy(drawn[sid].GetPointData().GetNormals()), normals)
     del scribble
+
+
+def voxel_pairs(keys: np.ndarray, tri: np.ndarray) -> list:
+    """Each triangle's voxel edge as (axis, lower voxel), from its vertices' cells (a test-side spelling)."""
+    out = []
+    for t in tri:
+        c = keys[t].astype(int)
+        axis = [a for a in range(3) if len(set(c[:, a])) == 1]
+        assert len(axis) == 1
+        p = c.max(axis=0)
+        p[axis[0]] = c[0, axis[0]]
+        out.append((axis[0], tuple(p)))
+    return out
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1))
+def test_sides_read_again_from_the_voxels_match_a_new_pass_after_a_neighbour_is_edited(seed):
+    """A neighbour's edit changes the label across some of a segment's faces without changing the segment: its
+    sides read again from the voxels (culling.sides_near) equal those of a new layer pass, face for face (faces named
+    by their voxel edge). Fails if the faces toward an erased neighbour keep its label."""
+    rng = np.random.default_rng(seed)
+    arr = rng.choice(np.array([0, 1, 2, 3, 4], np.uint8), size=(9, 8, 7), p=[0.2, 0.35, 0.15, 0.15, 0.15])
+    geo = Geometry(arr.shape, (1.0, 1.0, 1.0), (0.0, 0.0, 0.0), ((1, 0, 0), (0, 1, 0), (0, 0, 1)))
+    segs = [Segment(f"id{v}", f"seg {v}", (0.5, 0.5, 0.5), 0, v) for v in (1, 2, 3, 4)]
+
+    def layer_pass(a):
+        seg = Segmentation.from_layers(geo, [a.copy()], segs)
+        (job,), _ = plan_jobs(seg, seg.segment_ids, True, per_segment_below=2, with_keys=True)
+        return job, job.run()
+    job, meshes = layer_pass(arr)
+    edited = arr.copy()                       # the others' voxels change in a box; segment 1's never do
+    lo = rng.integers(0, 5, 3)
+    box = tuple(slice(a, a + int(rng.integers(1, 5))) for a in lo)
+    part = edited[box]
+    others = part != 1
+    part[others] = rng.choice(np.array([0, 2, 3, 4], np.uint8), size=int(others.sum()))
+    corner = [max(s.start - 1, 0) for s in box]
+    block = edited[tuple(slice(c, min(s.stop + 1, n)) for c, s, n in zip(corner, box, arr.shape))].copy()
+    tri = vtk_to_numpy(meshes["id1"].GetPolys().GetConnectivityArray()).reshape(-1, 3)
+    got = culling.sides_near(job.sides["id1"], job.keys["id1"], tri, block, corner, 1)
+    new_job, new_meshes = layer_pass(edited)
+    new_tri = vtk_to_numpy(new_meshes["id1"].GetPolys().GetConnectivityArray()).reshape(-1, 3)
+    from collections import Counter
+    assert Counter(zip(voxel_pairs(job.keys["id1"], tri), got.tolist())) == \
+        Counter(zip(voxel_pairs(new_job.keys["id1"], new_tri), new_job.sides["id1"].tolist()))

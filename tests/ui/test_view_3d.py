@@ -663,7 +663,7 @@ def test_a_culling_made_for_a_display_since_changed_is_made_again(win3d, qtbot):
     full = view.scene.mesh(big)
     view.scene.set_drawn(big, full)                       # as right after a stroke: drawn whole
     stale = {}                                           # the display the late result was made for
-    view.updates._on_culled((view.updates._generation, {big: full}, {big: full}, stale))
+    view.updates._on_culled((view.updates._generation, {big: full}, {big: (full, None)}, stale))
     wait_idle(qtbot, view)
     sides = view.updates.sides[big]
     layer = seg.segment(big).layer
@@ -700,3 +700,50 @@ def test_the_first_show_meshes_while_the_canvas_is_made(demo_window, qtbot, monk
     assert in_flight[-1] == (True, False)
     assert other.canvas is not None and not other.scene.actors
     other.shutdown()
+
+
+def test_erasing_a_segment_next_to_another_uncovers_the_neighbours_faces_toward_it(qtbot):
+    """C sits on A; both are shown opaque, so C's faces toward A are not drawn. Erasing a patch of A under C leaves
+    C's voxels as they were, but C's faces over the patch now face background: they are drawn at once (C whole),
+    and once the view is quiet C draws exactly its faces against background again, read from the voxels. Before
+    the fix C kept them culled: a hole in C, seen through from below."""
+    from app.model.geometry import Geometry
+    from app.model.segment import Segment
+    from app.model.segmentation import Segmentation
+    from app.ui.view_3d import View3D
+
+    arr = np.zeros((60, 40, 30), np.uint8)
+    arr[5:55, 5:35, 5:15] = 1                      # A
+    arr[5:55, 5:35, 15:25] = 2                     # C, on A
+    for k in range(8):                             # small others: the first build is one layer pass
+        arr[2 + 6 * k:5 + 6 * k, 37:39, 27:29] = 10 + k
+    geo = Geometry(arr.shape, (1.0, 1.0, 1.0), (0.0, 0.0, 0.0), ((1, 0, 0), (0, 1, 0), (0, 0, 1)))
+    segs = [Segment("A", "A", (1, 0, 0), 0, 1), Segment("C", "C", (0, 1, 0), 0, 2)] + \
+        [Segment(f"o{k}", f"o{k}", (0, 0, 1), 0, 10 + k) for k in range(8)]
+    seg = Segmentation.from_layers(geo, [arr], segs)
+    view = View3D()
+    qtbot.addWidget(view)
+    view.resize(300, 200)
+    view.set_segmentation(seg)
+    view.show()
+    wait_idle(qtbot, view)
+    qtbot.waitUntil(lambda: view.is_idle() and not view.busy, timeout=30000)
+
+    def faces_against_background(value):
+        p, n = np.pad(seg.layers[0], 1), 0
+        for axis in range(3):
+            lo, hi = np.take(p, range(p.shape[axis] - 1), axis=axis), np.take(p, range(1, p.shape[axis]), axis=axis)
+            n += int(((lo == value) & (hi == 0)).sum() + ((lo == 0) & (hi == value)).sum())
+        return 2 * n
+    drawn = lambda sid: view.scene._full[sid].GetInput().GetNumberOfCells()
+    whole = view.scene.mesh("C").GetNumberOfCells()
+    assert drawn("C") == faces_against_background(2) < whole
+
+    apply_mask(seg, "A", np.ones((10, 10, 3), bool), (slice(20, 30), slice(15, 25), slice(12, 15)), EditMode.REMOVE)
+    view._bridge.flush()
+    assert drawn("C") == whole                     # at once: C drawn whole
+    wait_idle(qtbot, view)
+    qtbot.waitUntil(lambda: view.is_idle() and not view.busy and not view.updates._uncovered, timeout=30000)
+    assert view.scene.mesh("C").GetNumberOfCells() == whole          # C itself was not re-meshed
+    assert drawn("C") == faces_against_background(2) == 2 * (3100 + 100)    # + its faces over the 10 x 10 patch
+    view.shutdown()
