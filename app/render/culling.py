@@ -15,6 +15,11 @@ part and the faces whose points were re-smoothed get 0 and are always drawn, whi
 can open where a surface smoothed alone meets a neighbour's from the layer's pass. It is drawn whole until the next
 quiet moment, then culled (app.ui.surface_updates). Surfaces re-meshed whole on their own have no sides and are
 drawn whole.
+
+An edit also changes what lies across its neighbours' faces, though their voxels stay: erase part of a segment and
+the faces of the one beside it toward the erased voxels face background. Surfaces with faces against an edited label
+near the edit are drawn whole at once, and at the next quiet moment `sides_near` reads the label across their faces
+there again from the voxels.
 """
 from __future__ import annotations
 
@@ -68,7 +73,9 @@ def sides_near(sides: np.ndarray, keys: np.ndarray, tri: np.ndarray, voxels: np.
     it may face background now (or another segment). SurfaceNets makes one quad per pair of voxels with different
     labels, on the four cells around the edge between them; its triangles' cells (`keys`) share that edge's
     coordinate along its axis and span it in the other two, so the pair is the cells' maximum and the next voxel
-    along the axis. Labels the sides cannot hold, and pairs without `label`, read as 0 (always drawn)."""
+    along the axis. Labels the sides cannot hold, and pairs without `label`, read as 0 (always drawn). Faces already
+    drawn (0) stay drawn: a stitch's new part and re-smoothed band keep 0 to cover the cracks where a surface
+    smoothed alone meets its neighbour's, so reading again only ever uncovers faces."""
     out = sides.copy()
     if not len(tri):
         return out
@@ -91,7 +98,7 @@ def sides_near(sides: np.ndarray, keys: np.ndarray, tri: np.ndarray, voxels: np.
     vp, vq = voxels[p[:, 0], p[:, 1], p[:, 2]], voxels[q[:, 0], q[:, 1], q[:, 2]]
     across = np.where(vp == label, vq, np.where(vq == label, vp, 0)).astype(np.int64)
     across[(across < 0) | (across > np.iinfo(out.dtype).max)] = 0
-    out[rows] = across.astype(out.dtype)
+    out[rows] = np.where(out[rows] == 0, 0, across).astype(out.dtype)
     return out
 
 

@@ -128,17 +128,17 @@ class SurfaceUpdates(QObject):
         seg, scene = self.view.segmentation, self.view.scene
         if not self.sides or seg is None or scene is None:
             return
-        edits: dict[int, tuple] = {}                  # layer -> (union box, edited labels, edited ids)
+        edits: dict[int, tuple] = {}                  # layer -> (union box, edited labels)
         for change in changes:
-            box, labels, ids = edits.get(change.layer, (None, set(), set()))
+            box, labels = edits.get(change.layer, (None, set()))
             labels |= {seg.segment(sid).label for sid in change.segment_ids
                        if sid in seg and seg.segment(sid).layer == change.layer}
-            edits[change.layer] = (union_box(box, tuple(change.box)), labels, ids | set(change.segment_ids))
+            edits[change.layer] = (union_box(box, tuple(change.box)), labels)
         for sid in list(self.sides):
             s = seg.segment(sid) if sid in seg else None
             edit = edits.get(s.layer) if s is not None else None
-            if edit is None or sid in edit[2] or not edit[1]:
-                continue
+            if edit is None or not edit[1]:       # edited ones too: edited in one place, one may face another
+                continue                          # segment's erase elsewhere in the same update
             own = seg.bounding_box(sid, tight=False)        # O(1): the few near the edit are looked at further
             if own is None or not all(o.start <= e.stop and e.start <= o.stop for o, e in zip(own, edit[0])):
                 continue                                     # (faces lie within a voxel of the segment's box)

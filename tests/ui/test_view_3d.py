@@ -11,6 +11,7 @@ import pytest
 from vtkmodules.util import numpy_support
 
 from app.model.brush import ball
+from tests.render.test_culling import voxel_pairs
 from app.model.edits import EditMode, apply_mask
 
 
@@ -713,7 +714,7 @@ def test_erasing_a_segment_next_to_another_uncovers_the_neighbours_faces_toward_
     from app.ui.view_3d import View3D
 
     arr = np.zeros((60, 40, 30), np.uint8)
-    arr[5:55, 5:35, 5:15] = 1                      # A
+    arr[5:55, 5:35, 2:15] = 1                      # A (big enough for its edits to be stitched)
     arr[5:55, 5:35, 15:25] = 2                     # C, on A
     for k in range(8):                             # small others: the first build is one layer pass
         arr[2 + 6 * k:5 + 6 * k, 37:39, 27:29] = 10 + k
@@ -746,4 +747,24 @@ def test_erasing_a_segment_next_to_another_uncovers_the_neighbours_faces_toward_
     qtbot.waitUntil(lambda: view.is_idle() and not view.busy and not view.updates._uncovered, timeout=30000)
     assert view.scene.mesh("C").GetNumberOfCells() == whole          # C itself was not re-meshed
     assert drawn("C") == faces_against_background(2) == 2 * (3100 + 100)    # + its faces over the 10 x 10 patch
+
+    # in one update: A grows at its far end (it is stitched) and a patch of C over A is erased: A's faces toward
+    # the patch, culled against C, face background now and are drawn again, though A was edited elsewhere
+    apply_mask(seg, "A", np.ones((2, 4, 3), bool), (slice(55, 57), slice(10, 14), slice(5, 8)), EditMode.ADD)
+    apply_mask(seg, "C", np.ones((8, 8, 2), bool), (slice(40, 48), slice(20, 28), slice(15, 17)), EditMode.REMOVE)
+    view._bridge.flush()
+    wait_idle(qtbot, view)
+    qtbot.waitUntil(lambda: view.is_idle() and not view.busy and not view.updates._uncovered, timeout=30000)
+    assert view.stitched == ["A", "A", "C"] and "A" in view.updates.sides
+    layer = seg.layers[0]
+    for sid, value in (("A", 1), ("C", 2)):
+        tri = numpy_support.vtk_to_numpy(view.scene.mesh(sid).GetPolys().GetConnectivityArray()).reshape(-1, 3)
+        hidden_against_background = 0
+        for (axis, p), side in zip(voxel_pairs(view.cache.keys(sid), tri), view.updates.sides[sid].tolist()):
+            q = list(p)
+            q[axis] += 1
+            pair = [layer[tuple(v)] if all(0 <= c < n for c, n in zip(v, layer.shape)) else 0 for v in (p, q)]
+            assert value in pair
+            hidden_against_background += side != 0 and 0 in pair
+        assert hidden_against_background == 0, sid
     view.shutdown()
