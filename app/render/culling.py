@@ -66,14 +66,15 @@ def drawn(full: vtkPolyData, sides: np.ndarray | None, opaque: np.ndarray | None
     return polydata(points, keep, normals=False if normals is None else normals)
 
 
-def sides_near(sides: np.ndarray, keys: np.ndarray, tri: np.ndarray, voxels: np.ndarray, corner, label: int
-               ) -> np.ndarray:
+def sides_near(sides: np.ndarray, keys: np.ndarray, tri: np.ndarray, voxels: np.ndarray, corner, label: int,
+               unshared=frozenset()) -> np.ndarray:
     """`sides` (a copy) with the label across each triangle whose two voxels lie in `voxels` (a copy of the layer,
     its [0, 0, 0] at lattice index `corner`) read again from them: after an edit of a neighbour, the faces toward
     it may face background now (or another segment). SurfaceNets makes one quad per pair of voxels with different
     labels, on the four cells around the edge between them; its triangles' cells (`keys`) share that edge's
     coordinate along its axis and span it in the other two, so the pair is the cells' maximum and the next voxel
-    along the axis. Labels the sides cannot hold, and pairs without `label`, read as 0 (always drawn). Faces already
+    along the axis. Labels the sides cannot hold, pairs without `label`, and `unshared` labels (neighbours
+    re-meshed apart, whose points no longer meet this surface's there) read as 0 (always drawn). Faces already
     drawn (0) stay drawn: a stitch's new part and re-smoothed band keep 0 to cover the cracks where a surface
     smoothed alone meets its neighbour's, so reading again only ever uncovers faces."""
     out = sides.copy()
@@ -98,6 +99,8 @@ def sides_near(sides: np.ndarray, keys: np.ndarray, tri: np.ndarray, voxels: np.
     vp, vq = voxels[p[:, 0], p[:, 1], p[:, 2]], voxels[q[:, 0], q[:, 1], q[:, 2]]
     across = np.where(vp == label, vq, np.where(vq == label, vp, 0)).astype(np.int64)
     across[(across < 0) | (across > np.iinfo(out.dtype).max)] = 0
+    if unshared:
+        across[np.isin(across, list(unshared))] = 0
     out[rows] = np.where(out[rows] == 0, 0, across).astype(out.dtype)
     return out
 

@@ -76,8 +76,10 @@ class SurfaceUpdates(QObject):
         self._mesh_smoothing: dict[str, bool] = {}   # segment id -> whether its surface shown was smoothed
         self._neighbours: dict = {}              # segment id -> labels it has faces against (from sides)
         self._to_cull: set[str] = set()          # stitched surfaces drawn whole until a quiet moment
-        self._uncovered: dict[str, tuple] = {}   # segment id -> voxel box where a neighbour's edit may have changed
-                                                 # the label across its faces: drawn whole until they are read again
+        self._uncovered: dict[str, tuple] = {}   # segment id -> (voxel box, labels): where a neighbour's edit may have
+                                                 # changed the label across its faces, or where the neighbours with
+                                                 # those labels were re-meshed apart from it (their points no longer
+                                                 # meet its own): drawn whole until read again (_submit_culling)
         self._opaque_labels = None               # {layer: labels shown opaque}, None: to be computed
         self._batch_size = 0
         self._batch_smoothing = True
@@ -134,23 +136,77 @@ class SurfaceUpdates(QObject):
             labels |= {seg.segment(sid).label for sid in change.segment_ids
                        if sid in seg and seg.segment(sid).layer == change.layer}
             edits[change.layer] = (union_box(box, tuple(change.box)), labels)
-        for sid in list(self.sides):
-            s = seg.segment(sid) if sid in seg else None
-            edit = edits.get(s.layer) if s is not None else None
-            if edit is None or not edit[1]:       # edited ones too: edited in one place, one may face another
-                continue                          # segment's erase elsewhere in the same update
-            own = seg.bounding_box(sid, tight=False)        # O(1): the few near the edit are looked at further
-            if own is None or not all(o.start <= e.stop and e.start <= o.stop for o, e in zip(own, edit[0])):
-                continue                                     # (faces lie within a voxel of the segment's box)
-            if sid not in self._neighbours:
-                self._neighbours[sid] = neighbours(self.sides[sid])
-            if not self._neighbours[sid] & edit[1]:
+        boxes = self._culled_boxes()
+        for layer, (box, labels) in edits.items():
+            # edited segments too: edited in one place, one may face another's erase elsewhere
+            for sid in self._near(boxes.get(layer), box) if labels else ():
+                if sid not in self._neighbours:
+                    self._neighbours[sid] = neighbours(self.sides[sid])
+                if self._neighbours[sid] & labels:
+                    self._uncover(sid, box, frozenset())
+
+    def _culled_boxes(self) -> dict:
+        """{layer: (ids, lo, hi)}: the segments with culled surfaces and their O(1) voxel boxes, for `_near`."""
+        seg, by_layer = self.view.segmentation, {}
+        for sid in self.sides:
+            box = seg.bounding_box(sid, tight=False) if sid in seg else None
+            if box is not None:
+                by_layer.setdefault(seg.segment(sid).layer, []).append((sid, box))
+        return {layer: ([sid for sid, _ in got], np.array([[s.start for s in b] for _, b in got]),
+                        np.array([[s.stop for s in b] for _, b in got])) for layer, got in by_layer.items()}
+
+    @staticmethod
+    def _near(boxes, box) -> list[str]:
+        """Of `boxes` (one layer's `_culled_boxes`), the segments whose faces may lie in `box` (their box, one voxel
+        larger, overlaps it): a few of hundreds, tested at once."""
+        if boxes is None:
+            return []
+        ids, lo, hi = boxes
+        hit = np.all((lo <= [s.stop for s in box]) & ([s.start for s in box] <= hi), axis=1)
+        return [ids[i] for i in np.flatnonzero(hit)]
+
+    def _uncover(self, sid: str, box, unshared: frozenset) -> None:
+        """Draw a surface whole now; at the next quiet moment, read the labels across its faces in `box` again
+        from the voxels, drawing those against `unshared` labels there."""
+        old_box, old_labels = self._uncovered.get(sid, (None, frozenset()))
+        self._uncovered[sid] = (union_box(old_box, box), old_labels | unshared)
+        self._to_cull.add(sid)
+        mesh = self.view.scene.mesh(sid)
+        if mesh is not None:
+            self.view.scene.set_drawn(sid, mesh)
+
+    def _unshare(self, jobs) -> None:
+        """Surfaces re-meshed apart from their neighbours no longer meet them at shared points: a segment
+        re-meshed alone is smoothed against background where it touches others, a stitch re-smooths a band, a
+        pass over some segments of a layer treats the others as background. The neighbours' faces toward them,
+        culled while the points were shared, would leave cracks (or, after an erase, holes): in the region
+        re-meshed, they are drawn again."""
+        from app.render.culling import neighbours
+        from app.render.stitch import SMOOTH_MARGIN
+
+        seg = self.view.segmentation
+        if not self.sides or seg is None or self.view.scene is None:
+            return
+        shape, boxes = seg.geometry.shape, self._culled_boxes()
+        for job in jobs:
+            if hasattr(job, "segment_id"):           # a stitch: its region and the band re-smoothed around it
+                ids = [job.segment_id]
+                region = tuple(slice(max(a - SMOOTH_MARGIN, 0), min(b + SMOOTH_MARGIN + 1, n))
+                               for a, b, n in zip(job.lo, job.hi, shape))
+            else:                                   # a whole re-mesh: the block meshed
+                ids = list(job.labels.values())
+                region = tuple(slice(max(o, 0), min(o + n, m)) for o, n, m in zip(job.offset, job.block.shape, shape))
+            ids = [sid for sid in ids if sid in seg]
+            if not ids:
                 continue
-            self._uncovered[sid] = union_box(self._uncovered.get(sid), edit[0])
-            self._to_cull.add(sid)
-            mesh = scene.mesh(sid)
-            if mesh is not None:
-                scene.set_drawn(sid, mesh)
+            labels = frozenset(seg.segment(sid).label for sid in ids)
+            for sid in self._near(boxes.get(seg.segment(ids[0]).layer), region):
+                if sid in ids:
+                    continue
+                if sid not in self._neighbours:
+                    self._neighbours[sid] = neighbours(self.sides[sid])
+                if self._neighbours[sid] & labels:
+                    self._uncover(sid, region, labels & self._neighbours[sid])
 
     def moved(self, ids) -> None:
         """Segments whose (layer, label) changed: the same voxels, read elsewhere. Its old label no longer names it,
@@ -245,6 +301,7 @@ class SurfaceUpdates(QObject):
         if len(needed) > 3:              # a small update after a brush stroke needs no progress display
             view.show_progress(f"Meshing {len(needed)} surface{'s' if len(needed) > 1 else ''}...")
         self._executor.submit(self._run_jobs, self._generation, jobs)
+        self._unshare(jobs)           # (bookkeeping on this thread while the worker meshes)
 
     def _stitch_jobs(self, needed) -> list:
         """A segment with a surface in the scene whose edits since cover a small part of its box is re-meshed on
@@ -414,14 +471,14 @@ class SurfaceUpdates(QObject):
         meshes, work = {}, {}
         for sid in todo:
             s, mesh, reread = seg.segment(sid), scene.mesh(sid), None
-            box = self._uncovered.pop(sid, None)
+            box, unshared = self._uncovered.pop(sid, (None, frozenset()))
             if box is not None:
                 keys = self.cache.keys(sid)
                 if keys is None or len(keys) != mesh.GetNumberOfPoints():
                     self._set_sides(sid, None)        # its faces cannot be named: drawn whole from now on
                     continue
                 box = pad_box(box, 1, seg.geometry.shape)
-                reread = (keys, seg.layers[s.layer][box].copy(), [b.start for b in box], s.label)
+                reread = (keys, seg.layers[s.layer][box].copy(), [b.start for b in box], s.label, unshared)
             meshes[sid] = mesh
             work[sid] = (detached(mesh), self.sides[sid], opaque.get(s.layer), reread)
         if not work:

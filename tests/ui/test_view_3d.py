@@ -706,8 +706,9 @@ def test_the_first_show_meshes_while_the_canvas_is_made(demo_window, qtbot, monk
 def test_erasing_a_segment_next_to_another_uncovers_the_neighbours_faces_toward_it(qtbot):
     """C sits on A; both are shown opaque, so C's faces toward A are not drawn. Erasing a patch of A under C leaves
     C's voxels as they were, but C's faces over the patch now face background: they are drawn at once (C whole),
-    and once the view is quiet C draws exactly its faces against background again, read from the voxels. Before
-    the fix C kept them culled: a hole in C, seen through from below."""
+    and once the view is quiet C draws them, read from the voxels. Before the fix C kept them culled: a hole in C,
+    seen through from below. Throughout, every face a surface does not draw lies on a face of the neighbour across
+    it, point for point (a neighbour re-meshed alone, or re-smoothed by a stitch, no longer covers them: a crack)."""
     from app.model.geometry import Geometry
     from app.model.segment import Segment
     from app.model.segmentation import Segmentation
@@ -716,11 +717,12 @@ def test_erasing_a_segment_next_to_another_uncovers_the_neighbours_faces_toward_
     arr = np.zeros((60, 40, 30), np.uint8)
     arr[5:55, 5:35, 2:15] = 1                      # A (big enough for its edits to be stitched)
     arr[5:55, 5:35, 15:25] = 2                     # C, on A
+    arr[30:36, 10:16, 25:29] = 3                   # D, small, on C
     for k in range(8):                             # small others: the first build is one layer pass
         arr[2 + 6 * k:5 + 6 * k, 37:39, 27:29] = 10 + k
     geo = Geometry(arr.shape, (1.0, 1.0, 1.0), (0.0, 0.0, 0.0), ((1, 0, 0), (0, 1, 0), (0, 0, 1)))
-    segs = [Segment("A", "A", (1, 0, 0), 0, 1), Segment("C", "C", (0, 1, 0), 0, 2)] + \
-        [Segment(f"o{k}", f"o{k}", (0, 0, 1), 0, 10 + k) for k in range(8)]
+    segs = [Segment("A", "A", (1, 0, 0), 0, 1), Segment("C", "C", (0, 1, 0), 0, 2),
+            Segment("D", "D", (0, 0, 1), 0, 3)] + [Segment(f"o{k}", f"o{k}", (0, 0, 1), 0, 10 + k) for k in range(8)]
     seg = Segmentation.from_layers(geo, [arr], segs)
     view = View3D()
     qtbot.addWidget(view)
@@ -737,8 +739,30 @@ def test_erasing_a_segment_next_to_another_uncovers_the_neighbours_faces_toward_
             n += int(((lo == value) & (hi == 0)).sum() + ((lo == 0) & (hi == value)).sum())
         return 2 * n
     drawn = lambda sid: view.scene._full[sid].GetInput().GetNumberOfCells()
+
+    def hidden_faces_are_covered():
+        """Every face a surface does not draw lies, point for point, on a face of the neighbour across it: else a
+        crack or a hole shows."""
+        by_label = {seg.segment(sid).label: sid for sid in seg.segment_ids}
+        tris = {}
+        for sid in view.scene.actors:
+            mesh = view.scene.mesh(sid)
+            pts = numpy_support.vtk_to_numpy(mesh.GetPoints().GetData())
+            tri = numpy_support.vtk_to_numpy(mesh.GetPolys().GetConnectivityArray()).reshape(-1, 3)
+            tris[sid] = [frozenset(map(tuple, pts[t].tolist())) for t in tri]
+        for sid, sides in view.updates.sides.items():
+            shown = view.scene._full[sid].GetInput()
+            if shown is view.scene.mesh(sid):
+                continue                                          # drawn whole
+            faces = set(map(frozenset, (map(tuple, t) for t in numpy_support.vtk_to_numpy(
+                shown.GetPoints().GetData())[numpy_support.vtk_to_numpy(
+                    shown.GetPolys().GetConnectivityArray()).reshape(-1, 3)].tolist())))
+            for face, side in zip(tris[sid], sides.tolist()):
+                if face not in faces:
+                    assert side and face in set(tris[by_label[side]]), (sid, side)
     whole = view.scene.mesh("C").GetNumberOfCells()
     assert drawn("C") == faces_against_background(2) < whole
+    hidden_faces_are_covered()
 
     apply_mask(seg, "A", np.ones((10, 10, 3), bool), (slice(20, 30), slice(15, 25), slice(12, 15)), EditMode.REMOVE)
     view._bridge.flush()
@@ -746,7 +770,8 @@ def test_erasing_a_segment_next_to_another_uncovers_the_neighbours_faces_toward_
     wait_idle(qtbot, view)
     qtbot.waitUntil(lambda: view.is_idle() and not view.busy and not view.updates._uncovered, timeout=30000)
     assert view.scene.mesh("C").GetNumberOfCells() == whole          # C itself was not re-meshed
-    assert drawn("C") == faces_against_background(2) == 2 * (3100 + 100)    # + its faces over the 10 x 10 patch
+    assert faces_against_background(2) == 2 * (3064 + 100) <= drawn("C") < whole   # + its faces over the patch
+    hidden_faces_are_covered()
 
     # in one update: A grows at its far end (it is stitched) and a patch of C over A is erased: A's faces toward
     # the patch, culled against C, face background now and are drawn again, though A was edited elsewhere
@@ -767,4 +792,14 @@ def test_erasing_a_segment_next_to_another_uncovers_the_neighbours_faces_toward_
             assert value in pair
             hidden_against_background += side != 0 and 0 in pair
         assert hidden_against_background == 0, sid
+    hidden_faces_are_covered()
+
+    # D, small, grows: it is re-meshed whole and alone, smoothed against background where it meets C, so C's
+    # faces toward it no longer meet D's and are drawn again
+    apply_mask(seg, "D", np.ones((6, 1, 4), bool), (slice(30, 36), slice(16, 17), slice(25, 29)), EditMode.ADD)
+    view._bridge.flush()
+    wait_idle(qtbot, view)
+    qtbot.waitUntil(lambda: view.is_idle() and not view.busy and not view.updates._uncovered, timeout=30000)
+    assert "D" not in view.stitched and "D" not in view.updates.sides
+    hidden_faces_are_covered()
     view.shutdown()
