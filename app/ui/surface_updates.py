@@ -255,7 +255,8 @@ class SurfaceUpdates(QObject):
         """Nothing in flight, nothing waiting: every shown segment has a current surface (or the view is off)."""
         if not self.view.showing or self.cache is None:
             return True
-        return not self.busy and not self.timer.isActive() and not self.needed()
+        return (not self.busy and not self.timer.isActive() and not self.needed() and not self._to_cull
+                and not self._edits)      # (surfaces drawn whole wait to be culled again at the quiet moment)
 
     def needed(self) -> list[str]:
         return [sid for sid in self.view.shown_ids() if not self.cache.is_current(sid)]
@@ -293,7 +294,7 @@ class SurfaceUpdates(QObject):
         if not jobs:
             self._after_planning([])       # (segments emptied: their neighbours' faces toward them show)
             view.render()
-            self.schedule(0) if self.needed() else self.idle.emit()
+            self.schedule(0)               # the rest, or the quiet moment's work, then idle
             return
         small = [job for job in jobs if job.block.size <= BIG_BLOCK or len(job.labels) > 1]
         if small and len(small) < len(jobs):
