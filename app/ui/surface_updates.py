@@ -114,20 +114,18 @@ class SurfaceUpdates(QObject):
         """Voxels changed: the segments touched need new surfaces (the boxes say where, for stitching)."""
         if self.cache is None:
             return
-        ids = set()
+        ids, seg = set(), self.view.segmentation
         for change in changes:
             ids |= set(change.segment_ids)
+            box = tuple(change.box)
             for sid in change.segment_ids:         # what changed since the surface shown: stitched re-meshes
-                self._dirty[sid] = union_box(self._dirty.get(sid), tuple(change.box))
-        seg = self.view.segmentation
-        for change in changes:                     # their neighbours are looked at once the jobs are on the worker
-            box, labels = self._edits.get(change.layer, (None, set()))
-            labels |= {seg.segment(sid).label for sid in change.segment_ids
-                       if sid in seg and seg.segment(sid).layer == change.layer}
-            self._edits[change.layer] = (union_box(box, tuple(change.box)), labels)
-            for sid in change.segment_ids:
+                self._dirty[sid] = union_box(self._dirty.get(sid), box)
                 if sid in self._box_of:            # (a segment's box only grows between re-meshes)
-                    self._box_of[sid] = union_box(self._box_of[sid], tuple(change.box))
+                    self._box_of[sid] = union_box(self._box_of[sid], box)
+            edited, labels = self._edits.get(change.layer, (None, set()))     # their neighbours: looked at once
+            labels |= {seg.segment(sid).label for sid in change.segment_ids   # the jobs are on the worker
+                       if sid in seg and seg.segment(sid).layer == change.layer}
+            self._edits[change.layer] = (union_box(edited, box), labels)
         self.cache.invalidate(ids)
         self.schedule(UPDATE_MS)
 
@@ -136,16 +134,25 @@ class SurfaceUpdates(QObject):
         erase) or another segment: those culled against an edited label near the edit are drawn whole at once,
         and the label across their faces there is read again from the voxels at the next quiet moment. (Without
         this, erasing part of a segment left a hole in its neighbour's drawn surface.)"""
-        from app.render.culling import neighbours
-
         edits, self._edits = self._edits, {}
         for layer, (box, labels) in edits.items():
             # edited segments too: edited in one place, one may face another's erase elsewhere
-            for sid in self._near(boxes.get(layer), box) if labels else ():
-                if sid not in self._neighbours:
-                    self._neighbours[sid] = neighbours(self.sides[sid])
-                if self._neighbours[sid] & labels:
-                    self._uncover(sid, box, frozenset())
+            self._uncover_near(boxes.get(layer), box, labels, unshared=False)
+
+    def _uncover_near(self, boxes, region, labels, unshared: bool, skip=()) -> None:
+        """`_uncover` the culled surfaces (of `boxes`, one layer's `_culled_boxes`) with faces against `labels`
+        near `region`, but those in `skip`; `unshared`: their faces against those labels there are drawn."""
+        for sid in self._near(boxes, region) if labels else ():
+            faced = self._faced(sid) & labels if sid not in skip else None
+            if faced:
+                self._uncover(sid, region, frozenset(faced) if unshared else frozenset())
+
+    def _faced(self, sid: str) -> frozenset:
+        """The labels a culled surface has faces against (computed with its sides on the worker, else here)."""
+        if sid not in self._neighbours:
+            from app.render.culling import neighbours
+            self._neighbours[sid] = neighbours(self.sides[sid])
+        return self._neighbours[sid]
 
     def _culled_boxes(self) -> dict:
         """{layer: (ids, lo, hi)}: the segments with culled surfaces and their voxel boxes (kept by `_set_sides`,
@@ -183,7 +190,6 @@ class SurfaceUpdates(QObject):
         pass over some segments of a layer treats the others as background. The neighbours' faces toward them,
         culled while the points were shared, would leave cracks (or, after an erase, holes): in the region
         re-meshed, they are drawn again."""
-        from app.render.culling import neighbours
         from app.render.stitch import SMOOTH_MARGIN
 
         seg = self.view.segmentation
@@ -199,21 +205,13 @@ class SurfaceUpdates(QObject):
             ids = [sid for sid in ids if sid in seg]
             if not ids:
                 continue
-            labels = frozenset(seg.segment(sid).label for sid in ids)
-            for sid in self._near(boxes.get(seg.segment(ids[0]).layer), region):
-                if sid in ids:
-                    continue
-                if sid not in self._neighbours:
-                    self._neighbours[sid] = neighbours(self.sides[sid])
-                if self._neighbours[sid] & labels:
-                    self._uncover(sid, region, labels & self._neighbours[sid])
+            self._uncover_near(boxes.get(seg.segment(ids[0]).layer), region,
+                               frozenset(seg.segment(sid).label for sid in ids), unshared=True, skip=ids)
 
     def moved(self, ids) -> None:
         """Segments whose (layer, label) changed: the same voxels, read elsewhere. Its old label no longer names it,
         and another segment may take it: the neighbours that culled faces against that label draw their whole
         surfaces until they are re-meshed (only they: the rest of the layer keeps its culling)."""
-        from app.render.culling import neighbours
-
         seg, gone = self.view.segmentation, set()
         for sid in ids:
             s = seg.segment(sid)
@@ -226,9 +224,7 @@ class SurfaceUpdates(QObject):
             if sid not in seg or sid not in self.sides:
                 continue
             layer = seg.segment(sid).layer
-            if sid not in self._neighbours:
-                self._neighbours[sid] = neighbours(self.sides[sid])
-            if any(old_layer == layer and label in self._neighbours[sid] for old_layer, label in gone):
+            if any(old_layer == layer and label in self._faced(sid) for old_layer, label in gone):
                 self._set_sides(sid, None)
                 mesh = scene.mesh(sid) if scene is not None else None
                 if mesh is not None:
@@ -571,7 +567,6 @@ class SurfaceUpdates(QObject):
                 if mesh is not None and sid in seg:
                     scene.set_drawn(sid, self.drawn(sid, mesh) or mesh)
             return
-        from app.render.culling import neighbours
         before = self._opaque_labels
         self._opaque_labels = None
         after = self._opaque()
@@ -585,10 +580,8 @@ class SurfaceUpdates(QObject):
             labels = changed.get(seg.segment(sid).layer) if sid in seg else None
             if not labels:
                 continue
-            if sid not in self._neighbours:
-                self._neighbours[sid] = neighbours(self.sides[sid])
             mesh = scene.mesh(sid)
-            if self._neighbours[sid] & labels and mesh is not None:
+            if self._faced(sid) & labels and mesh is not None:
                 scene.set_drawn(sid, self.drawn(sid, mesh) or mesh)
 
     def shutdown(self) -> None:
