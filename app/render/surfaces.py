@@ -124,7 +124,10 @@ def cell_keys(block_points: np.ndarray, offset, dtype=np.int16) -> np.ndarray:
     """Cells (lattice index of their lowest voxel; N x 3, int16 to keep, int32 to compute with) of unsmoothed
     SurfaceNets vertices given in the block's index coordinates, the block's [0, 0, 0] being lattice index
     `offset`."""
-    return (np.rint(block_points - 0.5).astype(np.int32) + np.asarray(offset, dtype=np.int32)).astype(dtype)
+    cells = block_points - np.float32(0.5)          # one temporary, worked on in place (a layer: 13 MB, fresh)
+    np.rint(cells, out=cells)
+    cells += np.asarray(offset, dtype=np.float32)  # whole numbers: exact in float32 below 2**24
+    return cells.astype(dtype)
 
 
 def to_ijk(points_lps: np.ndarray, ijk_to_lps: np.ndarray) -> np.ndarray:
@@ -138,7 +141,9 @@ def to_lps(block_points: np.ndarray, offset, ijk_to_lps: np.ndarray) -> np.ndarr
     """Block index coordinates -> LPS millimetres (float32: micrometre precision at 300 mm)."""
     m = ijk_to_lps
     shift = (m[:3, :3] @ np.asarray(offset, dtype=float) + m[:3, 3]).astype(np.float32)
-    return block_points @ m[:3, :3].T.astype(np.float32) + shift
+    out = block_points @ m[:3, :3].T.astype(np.float32)
+    out += shift
+    return out
 
 
 def _surface_nets(block: np.ndarray, labels: list[int], smoothing: bool, raw: bool = False) -> vtkSurfaceNets3D:
@@ -207,22 +212,39 @@ def _split_by_label(mesh: vtkPolyData, labels: list[int], mirrored: bool, build=
         tri = triangles[:, [0, 2, 1]] if mirrored else triangles
         used = np.arange(mesh.GetNumberOfPoints())
         return {labels[0]: (used, tri, None, build(used, tri, None, None) if build else None)}
-    lids = _dense_ids(pairs.T.ravel(), labels)                         # all label0 sides, then all label1 sides
-    across = np.concatenate([pairs[:, 1], pairs[:, 0]]).astype(_side_type(labels))   # the label across each side
+    n_cells = len(pairs)
+    lids = np.empty(2 * n_cells, dtype=np.uint16)          # dense label ids: all label0 sides, then all label1 sides
+    _dense_ids(pairs[:, 0], labels, out=lids[:n_cells])
+    _dense_ids(pairs[:, 1], labels, out=lids[n_cells:])
+    across = np.empty(2 * n_cells, dtype=_side_type(labels))          # the label across each side
+    across[:n_cells] = pairs[:, 1]
+    across[n_cells:] = pairs[:, 0]
     split = opaque is not None and 2 * (len(labels) + 1) <= 1 << 16
     per = 2 if split else 1                                            # sort key bins per label
-    key = lids * np.uint16(2) + ~culling.hidden_faces(across, opaque) if split else lids
+    key = lids
+    if split:                                                          # (in place: lids are not needed again)
+        key <<= 1
+        key |= ~culling.hidden_faces(across, opaque)
     order = np.argsort(key, kind="stable")                             # radix sort on uint16
     starts = np.concatenate([[0], np.cumsum(np.bincount(key, minlength=per * (len(labels) + 1)))])
+    del key, lids
     first = starts[per]                                                # sides against background: dropped
     order = order[first:]
-    # the sides as rows of one table: label0's as meshed, then label1's flipped (the other way round when the
-    # lattice is mirrored), so one gather makes every surface's triangles wound outward and one more the label
-    # across each (measured: the per-side cell ids, flip mask and swaps it replaces cost 100 ms on the atlas)
-    flipped = triangles[:, [0, 2, 1]]
-    tri = np.take(np.concatenate([flipped, triangles] if mirrored else [triangles, flipped]), order, axis=0)
-    del flipped
     outside = across[order]
+    # every surface's triangles wound outward, in one gather: label0's sides as meshed, label1's flipped (the other
+    # way round when the lattice is mirrored). The first build's memory is fresh, and on a VM each new page costs
+    # (a first show's split spent half its time in page faults): the gather reads the cells themselves and swaps
+    # two columns of the rows to flip in place, where a table of both windings cost 80 MB of temporaries more
+    flip = order >= n_cells                                            # label1's sides
+    np.subtract(order, n_cells, out=order, where=flip)                 # side -> its cell
+    if mirrored:
+        np.logical_not(flip, out=flip)
+    tri = np.take(triangles, order, axis=0)
+    del order
+    second = tri[:, 1].copy()
+    np.copyto(tri[:, 1], tri[:, 2], where=flip)
+    np.copyto(tri[:, 2], second, where=flip)
+    del second, flip
     flat = tri.ravel()
     spans = [(label, 3 * (starts[per * n] - first), 3 * (starts[per * n + 1] - first),
               3 * (starts[per * (n + 1)] - first))                     # rows x 3: start, drawn part, end
@@ -262,16 +284,20 @@ def _side_type(labels) -> type:
     return np.uint8 if top < 256 else np.uint16 if top < 65536 else np.int64
 
 
-def _dense_ids(values: np.ndarray, labels: list[int]) -> np.ndarray:
-    """1 + the position of each value in the sorted `labels`, 0 for any other value (uint16)."""
+def _dense_ids(values: np.ndarray, labels: list[int], out: np.ndarray | None = None) -> np.ndarray:
+    """1 + the position of each value in the sorted `labels`, 0 for any other value (uint16; into `out` if given)."""
     if values.dtype.itemsize <= 2:                                     # a lookup table over the whole dtype
         unsigned = np.uint8 if values.dtype.itemsize == 1 else np.uint16
         lut = np.zeros(1 << (8 * values.dtype.itemsize), dtype=np.uint16)
         lut[np.asarray(labels).astype(values.dtype).view(unsigned)] = np.arange(1, len(labels) + 1)
-        return lut[values.view(unsigned)]
+        return np.take(lut, np.ascontiguousarray(values).view(unsigned), out=out)
     sorted_labels = np.asarray(labels, dtype=np.int64)
     pos = np.minimum(np.searchsorted(sorted_labels, values), len(labels) - 1)
-    return np.where(sorted_labels[pos] == values, pos + 1, 0).astype(np.uint16)
+    ids = np.where(sorted_labels[pos] == values, pos + 1, 0).astype(np.uint16)
+    if out is None:
+        return ids
+    out[:] = ids
+    return out
 
 
 
