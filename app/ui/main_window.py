@@ -22,6 +22,7 @@ from . import extensions, long_task
 from .display import Display
 from .display_panel import DisplayPanel
 from .file_actions import FileActions
+from .heap import settle_objects
 from .layers_panel import LayersPanel
 from .main_menus import build_help_menu, build_segmentation_menu, build_view_menu
 from .segment_panel import SegmentPanel
@@ -241,6 +242,7 @@ class MainWindow(QMainWindow):
         self.layers_panel.set_segmentation(segmentation)
         self._update_title()
         self.segmentation_changed.emit(segmentation)
+        QTimer.singleShot(0, settle_objects)   # once shown: its objects (and the last one's garbage) out of the way
 
     def set_reference(self, volume) -> None:
         self.reference = volume

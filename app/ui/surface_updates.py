@@ -19,6 +19,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.model.boxes import pad_box, union_box
+from app.ui.heap import release_freed_memory, settle_objects
 
 UPDATE_MS = 100                 # at most one re-mesh batch this often while a stroke goes on
 BIG_BLOCK = 500_000             # voxels: a single-segment job this big is deferred while smaller ones wait
@@ -30,19 +31,9 @@ LOD_CHUNK = 40                  # surfaces simplified per worker task
 LOD_CELL_VOXELS = 4.0           # clustering cell, in voxels (SPL atlas: 3.1 M -> ~0.15 M triangles)
 
 
-def release_freed_memory() -> None:
-    """Give the heap freed by 3D work back to the system (10-20 ms; View3D calls it when the view goes quiet). glibc
-    keeps what threads and llvmpipe freed: measured on the SPL atlas, the drawn surfaces' 30 MB leave +160 MB
-    resident after five frames, +66 MB after a trim (VTK's and llvmpipe's copies of the buffers); a first build's
-    meshing leaves ~80 MB more."""
-    import ctypes
-    import sys
-
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
-        except (OSError, AttributeError):
-            pass
+def _after_big_build() -> None:
+    settle_objects()
+    release_freed_memory()
 
 
 def _cost(job) -> float:
@@ -414,8 +405,8 @@ class SurfaceUpdates(QObject):
         view.surfaces_arrived(updated, seconds, last)
         if not last:
             return
-        if self._batch_size > TRIM_AFTER:        # after the frame just asked for (queued before this)
-            QTimer.singleShot(0, lambda: release_freed_memory())
+        if self._batch_size > TRIM_AFTER:        # after the frame just asked for (queued before this): the objects
+            QTimer.singleShot(0, _after_big_build)   # it made are left out of later full collections, the heap trimmed
         if self._batch_size > 3:
             self.message.emit(f"3D: {self._batch_size} surfaces meshed in {seconds:.2f} s")
         if self.needed():

@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMenu, QProgressBar, QSizePo
                                QWidget)
 
 from app.ui.model_bridge import ModelBridge
-from app.ui.surface_updates import SurfaceUpdates, release_freed_memory
+from app.ui.heap import release_freed_memory
+from app.ui.surface_updates import SurfaceUpdates
 
 SLOW_FRAME_S = 0.1            # a frame slower than this makes redraws wait for a pause in the updates
 QUIET_MS = 1500               # no frame and no edit this long: the heap 3D work freed goes back to the system
