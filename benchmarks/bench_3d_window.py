@@ -154,6 +154,21 @@ def draw_a_frame(view) -> None:
         win.RemoveObserver(tag)
 
 
+def restore_row(view, where: str, drawn_at_show: int) -> Row:
+    """The strokes (each undone) left their segments re-meshed apart from their neighbours, which draw their faces
+    toward them again; once the view is quiet (no frame, no edit for QUIET_MS) the layer is meshed again in one
+    pass, on a thread of its own, and its surfaces replaced. Value: that pass's seconds (worker side)."""
+    before = view.scene.drawn_triangles()
+    got: dict = {}
+    view.updates._restored.connect(lambda payload: got.setdefault("seconds", payload[-1]))
+    pump_until(lambda: "seconds" in got and view.is_idle(), 60)
+    after = view.scene.drawn_triangles()
+    return Row("3d-window", f"[{where}] after the strokes, the view quiet: culling restored by one layer pass on its "
+                            "own thread (seconds of the pass)", round(got.get("seconds", float("nan")), 2), "s", "", "",
+               None, {"triangles_drawn_before": before, "triangles_drawn_after": after,
+                      "triangles_drawn_at_show": drawn_at_show})
+
+
 def show_seconds(view, platform: str) -> float:
     """View3D.show() -> the end of the first frame that begins with every shown surface meshed and in the scene:
     the moment they are all on screen (coarse copies for moving the camera come after, measured apart). The view
@@ -282,6 +297,7 @@ def main() -> int:
 
     # ---- 50-dab stroke -> surfaces current (smoothing on: the default; off: stitched sub-box re-meshes)
     rows.extend(stroke_rows(view, seg, where, smoothing=True))
+    rows.append(restore_row(view, where, drawn))
     if hasattr(view, "stitched"):
         view.set_smoothing(False)
         pump_until(view.is_idle, 300)
@@ -293,8 +309,8 @@ def main() -> int:
     rss_edited = rss_mb()
     # then the view goes quiet (no frame, no edit for View3D.QUIET_MS) and gives the freed heap back
     trimmed = []
-    view.quiet_timer.timeout.connect(lambda: trimmed.append(True))
-    pump_until(lambda: bool(trimmed), 30)
+    view.quiet_timer.timeout.connect(lambda: trimmed.append(view.updates._restoring is None))   # (after the
+    pump_until(lambda: bool(trimmed) and trimmed[-1] and view.is_idle(), 60)    # view's own slot: a trim, no restore)
     rss1 = rss_mb()
     rows.append(Row("3d-window", f"[{where}] resident memory added by 3D (surfaces shown, rotated, edited; then "
                                  "the view quiet for 1.5 s)",

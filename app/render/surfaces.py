@@ -65,6 +65,10 @@ class ExportFormat(enum.Enum):
     VTP = "vtp"       # VTK XML PolyData (keeps the normals; ParaView, Slicer)
 
 
+class Cancelled(Exception):
+    """A job's `cancel` event was set while it ran (its result would be of no use)."""
+
+
 @dataclass
 class MeshJob:
     """Voxels copied out of one layer and what to make of them; `run()` is safe on a worker thread."""
@@ -82,6 +86,7 @@ class MeshJob:
                                        # outer side (0: background); see app.render.culling
     opaque: np.ndarray | None = None   # labels of the layer shown opaque when planned: `drawn` is built with it
     drawn: dict[str, vtkPolyData] = field(default_factory=dict)  # what to draw of each surface (culling.drawn)
+    cancel: threading.Event | None = None   # set by another thread: run() stops between surfaces (Cancelled)
 
     def run(self) -> dict[str, vtkPolyData | None]:
         """Mesh every label of the job; a segment with no voxels in the block maps to None."""
@@ -103,6 +108,8 @@ class MeshJob:
         lps = to_lps(pts, self.offset, self.ijk_to_lps)
 
         def build(used, tri, outside, hidden):
+            if self.cancel is not None and self.cancel.is_set():
+                raise Cancelled
             surface = polydata(lps[used], tri)
             shown = None if self.opaque is None else (culling.drawn_tail(surface, *hidden) if hidden is not None
                                                       else culling.drawn(surface, outside, self.opaque))

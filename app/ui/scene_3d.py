@@ -88,9 +88,10 @@ class Scene3D:
         render_window.AddRenderer(self.marker)
 
     # ---------------------------------------------------------------- actors
-    def set_mesh(self, segment_id: str, mesh, drawn=None) -> None:
+    def set_mesh(self, segment_id: str, mesh, drawn=None, keep_lod: bool = False) -> None:
         """Show `mesh` (vtkPolyData in LPS) for a segment, drawing `drawn` of it (default: all; see
-        app.render.culling); None removes its actor (an empty segment)."""
+        app.render.culling); None removes its actor (an empty segment). `keep_lod`: the same surface meshed
+        again, its coarse copy still fits."""
         if mesh is None or mesh.GetNumberOfCells() == 0:
             self.remove(segment_id)
             return
@@ -109,7 +110,7 @@ class Scene3D:
         drawn = mesh if drawn is None else drawn
         self._full[segment_id].SetInputData(drawn)
         self._drawn_cells[segment_id] = drawn.GetNumberOfCells()
-        if self._lod.pop(segment_id, None) is not None:
+        if not keep_lod and self._lod.pop(segment_id, None) is not None:
             self._lod_dirty = True
 
     def set_drawn(self, segment_id: str, drawn) -> None:

@@ -53,6 +53,8 @@ class SurfaceUpdates(QObject):
     _meshed = Signal(object)          # (generation, [results], seconds, last) or an exception: worker -> GUI thread
     _simplified = Signal(object)      # (generation, {id: mesh}, {id: coarse mesh})
     _culled = Signal(object)          # (generation, {id: mesh}, {id: drawn part}, opaque labels they were culled for)
+    _restored = Signal(object)        # (generation, layer, edits seen, region, results or None, seconds)
+    restored = Signal()               # a layer's shared surfaces are back in the scene (a quiet moment's work)
 
     def __init__(self, view) -> None:
         super().__init__(view)
@@ -74,15 +76,22 @@ class SurfaceUpdates(QObject):
                                                  # those labels were re-meshed apart from it (their points no longer
                                                  # meet its own): drawn whole until read again (_submit_culling)
         self._opaque_labels = None               # {layer: labels shown opaque}, None: to be computed
+        self._apart: dict[int, tuple] = {}       # layer -> voxel box where surfaces were re-meshed apart from their
+                                                 # neighbours since its last whole pass (culling given up there)
+        self._layer_edits: dict[int, int] = {}   # layer -> edits so far (a restore planned before one is dropped)
+        self._restoring = None                   # the restore in flight: {"layer", "region", "cancel"}
         self._batch_size = 0
         self._batch_smoothing = True
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segedit-3d")
+        self._restore_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segedit-3d-restore")  # (an
+        # edit's jobs never wait behind a restore's layer pass)
         self._job_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="segedit-3d-job")   # kept: a
         # new thread's first VTK and numpy calls cost tens of ms (the first stroke after a show paid it)
         self.timer = QTimer(self, singleShot=True, interval=UPDATE_MS, timeout=self.submit)
         self._meshed.connect(self._on_meshed)
         self._simplified.connect(self._on_simplified)
         self._culled.connect(self._on_culled)
+        self._restored.connect(self._on_restored)
 
     # ---------------------------------------------------------------- what the view tells
     def start(self) -> None:
@@ -95,8 +104,9 @@ class SurfaceUpdates(QObject):
         """Another document (or none): everything is meshed again for it; results in flight are dropped."""
         self._generation += 1
         for state in (self._meshed_as, self._dirty, self.sides, self._neighbours, self._to_cull, self._uncovered,
-                      self._edits, self._box_of):
+                      self._edits, self._box_of, self._apart, self._layer_edits):
             state.clear()
+        self._cancel_restore()
         self._opaque_labels = None
         if self.cache is not None:
             self.cache.clear()
@@ -113,6 +123,9 @@ class SurfaceUpdates(QObject):
                 self._dirty[sid] = union_box(self._dirty.get(sid), box)
                 if sid in self._box_of:            # (a segment's box only grows between re-meshes)
                     self._box_of[sid] = union_box(self._box_of[sid], box)
+            self._layer_edits[change.layer] = self._layer_edits.get(change.layer, 0) + 1
+            if self._restoring is not None and self._restoring["layer"] == change.layer:
+                self._restoring["cancel"].set()      # its pass read the voxels before this edit: of no use now
             edited, labels = self._edits.get(change.layer, (None, set()))     # their neighbours: looked at once
             labels |= {seg.segment(sid).label for sid in change.segment_ids   # the jobs are on the worker
                        if sid in seg and seg.segment(sid).layer == change.layer}
@@ -185,6 +198,9 @@ class SurfaceUpdates(QObject):
 
         seg = self.view.segmentation
         shape = seg.geometry.shape
+        shown_by_layer: dict[int, set] = {}
+        for sid in self.view.shown_ids():
+            shown_by_layer.setdefault(seg.segment(sid).layer, set()).add(sid)
         for job in jobs:
             if hasattr(job, "segment_id"):           # a stitch: its region and the band re-smoothed around it
                 ids = [job.segment_id]
@@ -196,8 +212,13 @@ class SurfaceUpdates(QObject):
             ids = [sid for sid in ids if sid in seg]
             if not ids:
                 continue
-            self._uncover_near(boxes.get(seg.segment(ids[0]).layer), region,
-                               frozenset(seg.segment(sid).label for sid in ids), unshared=True, skip=ids)
+            layer = seg.segment(ids[0]).layer
+            if shown_by_layer.get(layer, set()) <= set(ids):     # a pass over all of them: shared everywhere
+                self._apart.pop(layer, None)
+            else:
+                self._apart[layer] = union_box(self._apart.get(layer), region)
+            self._uncover_near(boxes.get(layer), region, frozenset(seg.segment(sid).label for sid in ids),
+                               unshared=True, skip=ids)
 
     def moved(self, ids) -> None:
         """Segments whose (layer, label) changed: the same voxels, read elsewhere. Its old label no longer names it,
@@ -210,12 +231,17 @@ class SurfaceUpdates(QObject):
             if before != (s.layer, s.label):
                 self.cache.invalidate([sid])
                 gone.add(before)
+                for layer in {before[0], s.layer}:       # a restore planned before reads the wrong labels
+                    self._layer_edits[layer] = self._layer_edits.get(layer, 0) + 1
+                    if self._restoring is not None and self._restoring["layer"] == layer:
+                        self._restoring["cancel"].set()
         scene = self.view.scene
         for sid in list(self.sides) if gone else ():
             if sid not in seg or sid not in self.sides:
                 continue
             layer = seg.segment(sid).layer
             if any(old_layer == layer and label in self._faced(sid) for old_layer, label in gone):
+                self._apart[layer] = union_box(self._apart.get(layer), self._box_of.get(sid))
                 self._set_sides(sid, None)
                 mesh = scene.mesh(sid) if scene is not None else None
                 if mesh is not None:
@@ -243,7 +269,8 @@ class SurfaceUpdates(QObject):
         if not self.view.showing or self.cache is None:
             return True
         return (not self.busy and not self.timer.isActive() and not self.needed() and not self._to_cull
-                and not self._edits)      # (surfaces drawn whole wait to be culled again at the quiet moment)
+                and not self._edits and self._restoring is None)   # (surfaces drawn whole wait to be culled
+                                                                    # again at the quiet moment)
 
     def needed(self) -> list[str]:
         return [sid for sid in self.view.shown_ids() if not self.cache.is_current(sid)]
@@ -383,25 +410,7 @@ class SurfaceUpdates(QObject):
         if generation != self._generation or seg is None:
             self.schedule(0) if last else None
             return
-        updated = []
-        for meshes, versions, keys, sides, near, (opaque_from, drawn), cull_later in results:
-            if opaque_from is not self._opaque_labels:
-                drawn = {}                   # the display changed meanwhile: drawn again here
-            kept = self.cache.store(meshes, versions, keys)
-            for sid in kept:
-                self._dirty.pop(sid, None)        # the surface shown is current: nothing edited since
-                self._mesh_smoothing[sid] = self._batch_smoothing
-                self._set_sides(sid, sides.get(sid), near.get(sid))
-                if not cull_later:
-                    self._uncovered.pop(sid, None)     # meshed whole: its sides are read from this pass
-                if sid in seg:
-                    shown = drawn.get(sid)
-                    if shown is None and cull_later and sid in self.sides:
-                        shown = meshes[sid]             # a stitch: drawn whole now, its hidden faces culled at a
-                        self._to_cull.add(sid)          # quiet moment (no O(surface) work on the stroke's path)
-                    shown = self.drawn(sid, meshes[sid]) if shown is None else shown
-                    view.scene.set_mesh(sid, meshes[sid], shown)
-                    updated.append(sid)
+        updated = self._apply_results(results, self._batch_smoothing)
         view.surfaces_arrived(updated, seconds, last)
         if not last:
             return
@@ -413,6 +422,98 @@ class SurfaceUpdates(QObject):
             self.schedule(UPDATE_MS)
         else:
             self.schedule(0)       # coarse copies for moving the camera, or idle: after the frame just asked for
+
+    def _apply_results(self, results, smoothing: bool, keep_lod: bool = False) -> list[str]:
+        """Put the worker's surfaces that are still current in the cache and the scene; the ids put."""
+        view, seg = self.view, self.view.segmentation
+        updated = []
+        for meshes, versions, keys, sides, near, (opaque_from, drawn), cull_later in results:
+            if opaque_from is not self._opaque_labels:
+                drawn = {}                   # the display changed meanwhile: drawn again here
+            kept = self.cache.store(meshes, versions, keys)
+            for sid in kept:
+                self._dirty.pop(sid, None)        # the surface shown is current: nothing edited since
+                self._mesh_smoothing[sid] = smoothing
+                self._set_sides(sid, sides.get(sid), near.get(sid))
+                if not cull_later:
+                    self._uncovered.pop(sid, None)     # meshed whole: its sides are read from this pass
+                if sid in seg:
+                    shown = drawn.get(sid)
+                    if shown is None and cull_later and sid in self.sides:
+                        shown = meshes[sid]             # a stitch: drawn whole now, its hidden faces culled at a
+                        self._to_cull.add(sid)          # quiet moment (no O(surface) work on the stroke's path)
+                    shown = self.drawn(sid, meshes[sid]) if shown is None else shown
+                    view.scene.set_mesh(sid, meshes[sid], shown, keep_lod=keep_lod)
+                    updated.append(sid)
+        return updated
+
+    # ---------------------------------------------------------------- culling lost to edits, restored
+    def restore_shared(self) -> bool:
+        """At a quiet moment (View3D: no frame, no edit for a while): a layer whose surfaces were re-meshed apart
+        from their neighbours since its last whole pass (a stroke's stitches, segments re-meshed alone) is meshed
+        again in one pass, on a thread of its own, and its shown surfaces replaced, so they share their points
+        again and the faces between them are hidden again (12 small strokes on the atlas drew 13 % more triangles,
+        and every later frame paid for them). An edit of the layer meanwhile drops the pass (tried again at the
+        next quiet moment). Whether a pass was started."""
+        view, seg = self.view, self.view.segmentation
+        if (not self._apart or self._restoring is not None or not view.showing or seg is None
+                or view.scene is None or not self.is_idle()):
+            return False
+        from app.render.surfaces import layer_job
+
+        layer, region = next(iter(self._apart.items()))
+        del self._apart[layer]
+        ids = [sid for sid in view.shown_ids() if seg.segment(sid).layer == layer and self.cache.is_current(sid)]
+        if len(ids) < 2:                        # nothing to share
+            return self.restore_shared()
+        whole = 2 * len(ids) >= len(seg.layer_segment_ids(layer))
+        job = layer_job(seg, layer, ids, view.smoothing, self.cache.versions(ids), crop=not whole, with_keys=True)
+        if job is None:
+            return self.restore_shared()
+        opaque = self._opaque()
+        job.opaque = opaque.get(layer, np.zeros(0, np.int64))
+        job.opaque_from = opaque
+        import threading
+        job.cancel = threading.Event()
+        self._restoring = {"layer": layer, "region": region, "cancel": job.cancel}
+        self._restore_thread.submit(self._run_restore, self._generation, layer, self._layer_edits.get(layer, 0),
+                                    region, job, view.smoothing)
+        return True
+
+    def _run_restore(self, generation, layer, edits, region, job, smoothing) -> None:
+        from app.render.culling import neighbours
+        from app.render.surfaces import Cancelled
+
+        t0 = time.perf_counter()
+        try:
+            meshes = job.run()
+            near = {sid: neighbours(s) for sid, s in job.sides.items()}
+            results = [(meshes, job.versions, job.keys, job.sides, near, (job.opaque_from, job.drawn), False)]
+        except Cancelled:
+            results = None
+        except Exception:                   # the surfaces drawn stay as they are
+            results = None
+        self._restored.emit((generation, layer, edits, region, results, smoothing, time.perf_counter() - t0))
+
+    def _on_restored(self, payload) -> None:
+        generation, layer, edits, region, results, smoothing, seconds = payload
+        self._restoring = None
+        if generation != self._generation:
+            return
+        seg = self.view.segmentation
+        if (results is None or seg is None or self._layer_edits.get(layer, 0) != edits
+                or smoothing != self.view.smoothing or not self.view.showing):
+            self._apart[layer] = union_box(self._apart.get(layer), region)      # next quiet moment
+        else:
+            updated = self._apply_results(results, smoothing, keep_lod=True)   # (the coarse copies still fit)
+            self.view.surfaces_arrived(updated, seconds, True)
+        self.restored.emit()
+        self.schedule(0)
+
+    def _cancel_restore(self) -> None:
+        if self._restoring is not None:
+            self._restoring["cancel"].set()
+            self._restoring = None
 
     # ---------------------------------------------------------------- quiet moments
     def _submit_lod(self) -> bool:
@@ -576,5 +677,7 @@ class SurfaceUpdates(QObject):
                 scene.set_drawn(sid, self.drawn(sid, mesh) or mesh)
 
     def shutdown(self) -> None:
+        self._cancel_restore()
+        self._restore_thread.shutdown(wait=True, cancel_futures=True)
         self._executor.shutdown(wait=True, cancel_futures=True)
         self._job_threads.shutdown(wait=True, cancel_futures=True)

@@ -52,7 +52,8 @@ class View3D(QWidget):
         self._render_timer = QTimer(self, singleShot=True, timeout=lambda: self.canvas.request_render())
         # frames (llvmpipe's buffers), meshing and stitching leave freed memory with glibc; trimming it costs
         # 10-20 ms, so it waits until the view has been quiet a while (not between the dabs of a stroke)
-        self.quiet_timer = QTimer(self, singleShot=True, interval=QUIET_MS, timeout=lambda: release_freed_memory())
+        self.quiet_timer = QTimer(self, singleShot=True, interval=QUIET_MS, timeout=self._on_quiet)
+        self.updates.restored.connect(self.quiet_timer.start)     # (the heap a restore freed, trimmed after it)
         self._build_ui()
 
     # ---------------------------------------------------------------- widgets
@@ -183,6 +184,12 @@ class View3D(QWidget):
         self.smoothing = bool(on)
         self.smooth_button.setChecked(self.smoothing)
         self.updates.smoothing_changed()
+
+    def _on_quiet(self) -> None:
+        """No frame and no edit for QUIET_MS: culling that edits gave up is restored (a layer meshed again in one
+        pass, on its own thread: its frame starts the quiet clock again), else the heap is given back."""
+        if not self.updates.restore_shared():
+            release_freed_memory()
 
     # ---------------------------------------------------------------- model events
     def _on_voxels(self, changes) -> None:

@@ -1,0 +1,92 @@
+"""Culling that edits gave up comes back at a quiet moment (SurfaceUpdates.restore_shared): the layer is meshed again
+in one pass and its surfaces are exactly those of a first build, compared with a layer pass made here (Qt-free)."""
+from __future__ import annotations
+
+import numpy as np
+from vtkmodules.util import numpy_support
+
+from tests.ui.test_view_3d import _paint, shown_3d, wait_idle
+
+
+def first_build(seg, view) -> dict:
+    """{segment id: (points, triangles drawn)} of a first build of the shown segments, as the view plans it."""
+    from app.render.culling import opaque_labels
+    from app.render.surfaces import layer_job
+
+    shown = view.shown_ids()
+    opaque = opaque_labels(seg, shown)
+    out = {}
+    for layer in {seg.segment(sid).layer for sid in shown}:
+        ids = [sid for sid in shown if seg.segment(sid).layer == layer]
+        whole = 2 * len(ids) >= len(seg.layer_segment_ids(layer))
+        job = layer_job(seg, layer, ids, view.smoothing, crop=not whole, with_keys=True)
+        job.opaque = opaque.get(layer, np.zeros(0, np.int64))
+        for sid, mesh in job.run().items():
+            if mesh is not None:
+                drawn = job.drawn.get(sid, mesh)
+                out[sid] = (numpy_support.vtk_to_numpy(mesh.GetPoints().GetData()).copy(), drawn.GetNumberOfCells())
+    return out
+
+
+def as_drawn(view) -> dict:
+    return {sid: (numpy_support.vtk_to_numpy(view.scene.mesh(sid).GetPoints().GetData()),
+                  view.scene._full[sid].GetInput().GetNumberOfCells()) for sid in view.scene.actors}
+
+
+def same(got: dict, want: dict) -> list[str]:
+    """The segments whose points or number of triangles drawn differ."""
+    assert set(got) == set(want)
+    return [sid for sid in want if got[sid][1] != want[sid][1] or not np.array_equal(got[sid][0], want[sid][0])]
+
+
+def _strokes(seg, view, qtbot, picks=(5, 17, 30, 44)) -> None:
+    for k in picks:                    # small balls on a corner of each: neighbours painted over, re-meshed apart
+        sid = seg.segments[k].id
+        _paint(seg, sid, [b.start for b in seg.bounding_box(sid)], radius_mm=3.0)
+        wait_idle(qtbot, view)
+
+
+def _quiet(view, qtbot) -> None:
+    """The view goes quiet (its timer shortened): a restore starts and comes back."""
+    view.quiet_timer.setInterval(30)
+    with qtbot.waitSignal(view.updates.restored, timeout=30000):
+        view.quiet_timer.start()
+    wait_idle(qtbot, view)
+
+
+def test_culling_given_up_by_edits_comes_back_at_a_quiet_moment(demo_window, qtbot):
+    from app.ui import view_3d
+
+    view_3d.install(demo_window)
+    view = shown_3d(demo_window)
+    wait_idle(qtbot, view)
+    seg = demo_window.segmentation
+    assert not same(as_drawn(view), first_build(seg, view))        # the first build is one
+    _strokes(seg, view, qtbot)
+    want = first_build(seg, view)
+    changed = same(as_drawn(view), want)
+    drawn = view.scene.drawn_triangles()
+    assert len(changed) >= 4 and drawn > sum(n for _, n in want.values())   # re-meshed apart: more faces drawn
+    _quiet(view, qtbot)
+    assert not same(as_drawn(view), want)
+    assert view.scene.drawn_triangles() == sum(n for _, n in want.values()) < drawn
+    assert not view.updates._apart and not view.updates._uncovered
+
+
+def test_an_edit_during_the_restore_drops_it_until_the_next_quiet_moment(demo_window, qtbot):
+    from app.ui import view_3d
+
+    view_3d.install(demo_window)
+    view = shown_3d(demo_window)
+    wait_idle(qtbot, view)
+    seg = demo_window.segmentation
+    _strokes(seg, view, qtbot, picks=(5, 17))
+    layers = set(view.updates._apart)
+    assert layers and view.updates.restore_shared() and not view.is_idle()
+    _strokes(seg, view, qtbot, picks=(30,))       # its pass read the voxels before this: dropped, the layer kept
+    assert set(view.updates._apart) == layers | {seg.segments[30].layer}
+    assert same(as_drawn(view), first_build(seg, view))
+    _quiet(view, qtbot)
+    if view.updates._apart:                       # (one layer per quiet moment)
+        _quiet(view, qtbot)
+    assert not same(as_drawn(view), first_build(seg, view))
