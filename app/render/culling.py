@@ -27,7 +27,7 @@ import numpy as np
 from vtkmodules.util import numpy_support
 from vtkmodules.vtkCommonDataModel import vtkPolyData
 
-from app.render.mesh_arrays import compacted, polydata
+from app.render.mesh_arrays import compacted, polydata, window
 
 
 def opaque_labels(seg, shown_ids) -> dict[int, np.ndarray]:
@@ -83,8 +83,7 @@ def sides_near(sides: np.ndarray, keys: np.ndarray, tri: np.ndarray, voxels: np.
     lo = np.asarray(corner, dtype=np.int32)
     hi = lo + np.asarray(voxels.shape, dtype=np.int32)
     k = keys.astype(np.int32, copy=False)
-    first = k[tri[:, 0]]
-    rows = np.flatnonzero(np.all((first >= lo - 2) & (first <= hi), axis=1))    # within a cell of the block
+    rows = window(keys, tri, lo - 1, hi - 1)             # first vertex within a cell of the block's cells
     t = tri[rows]
     c0, c1, c2 = k[t[:, 0]], k[t[:, 1]], k[t[:, 2]]
     same = (c0 == c1) & (c1 == c2)

@@ -1,6 +1,7 @@
 """Numpy arrays <-> the vtkPolyData the 3D view draws (VTK, no Qt): building a surface from points and triangles,
-and dropping the vertices no triangle uses. Shared by the meshing (`surfaces`), the stitched updates (`stitch`)
-and the drawn part of a surface (`culling`)."""
+dropping the vertices no triangle uses, and finding the triangles near a box of lattice cells by the cells of their
+vertices (SurfaceNets' "keys", app.render.stitch). Shared by the meshing (`surfaces`), the stitched updates
+(`stitch`) and the drawn part of a surface (`culling`)."""
 from __future__ import annotations
 
 import numpy as np
@@ -67,3 +68,33 @@ def compacted(points, keys, normals, tri):
     renum[used] = np.arange(len(used), dtype=np.int32)
     return (points[used], None if keys is None else keys[used], None if normals is None else normals[used],
             renum[tri])
+
+
+def in_box(keys: np.ndarray, lo, hi) -> np.ndarray:
+    """Which keys lie in the closed box [lo, hi], compared in the keys' own type (Python ints: an int16 column is
+    not widened). Many keys (a whole surface): the box's thinnest axis first, the others on the few keys it leaves
+    (white matter's 154 k keys, a stroke's box: 1.6 -> 0.5 ms); few keys: one column at a time, no N x 3
+    temporaries."""
+    lo, hi = [int(v) for v in lo], [int(v) for v in hi]
+    if len(keys) < 20_000:
+        out = (keys[:, 0] >= lo[0]) & (keys[:, 0] <= hi[0])
+        for axis in (1, 2):
+            out &= (keys[:, axis] >= lo[axis]) & (keys[:, axis] <= hi[axis])
+        return out
+    first, *others = sorted(range(3), key=lambda axis: hi[axis] - lo[axis])
+    column = keys[:, first]
+    ids = np.flatnonzero((column >= lo[first]) & (column <= hi[first]))
+    for axis in others:
+        column = keys[ids, axis]
+        ids = ids[(column >= lo[axis]) & (column <= hi[axis])]
+    out = np.zeros(len(keys), dtype=bool)
+    out[ids] = True
+    return out
+
+
+def window(keys: np.ndarray, triangles: np.ndarray, lo, hi) -> np.ndarray:
+    """Indices of the triangles that can touch a vertex with its cell in [lo, hi]: those whose first vertex lies
+    within one cell of it (a triangle's cells are neighbours). One gather of a boolean per triangle: all a stitch
+    reads of an old surface; the rest works on these rows."""
+    lo, hi = np.asarray(lo) - 1, np.asarray(hi) + 1
+    return np.flatnonzero(in_box(keys, lo, hi)[triangles[:, 0]])

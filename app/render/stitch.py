@@ -27,7 +27,7 @@ from vtkmodules.util import numpy_support
 from vtkmodules.vtkCommonDataModel import vtkPolyData
 
 from app.model.segmentation import Segmentation
-from app.render.mesh_arrays import compacted, polydata, touching, used_vertices
+from app.render.mesh_arrays import compacted, in_box, polydata, touching, used_vertices, window
 
 REGION_MARGIN_LOW = 3      # cells below the edited box: quads an edit changes (2) and one unchanged ring, the seam
 REGION_MARGIN_HIGH = 2
@@ -46,36 +46,6 @@ def keys_of(points_lps: np.ndarray, ijk_to_lps: np.ndarray) -> np.ndarray:
 def _pack(keys: np.ndarray) -> np.ndarray:
     k = keys.astype(np.int64) + 4                 # cells start at -1 (the padding): keep them non-negative
     return (k[:, 0] << 42) | (k[:, 1] << 21) | k[:, 2]
-
-
-def in_box(keys: np.ndarray, lo, hi) -> np.ndarray:
-    """Which keys lie in the closed box [lo, hi], compared in the keys' own type (Python ints: an int16 column is
-    not widened). Many keys (a whole surface): the box's thinnest axis first, the others on the few keys it leaves
-    (white matter's 154 k keys, a stroke's box: 1.6 -> 0.5 ms); few keys: one column at a time, no N x 3
-    temporaries."""
-    lo, hi = [int(v) for v in lo], [int(v) for v in hi]
-    if len(keys) < 20_000:
-        out = (keys[:, 0] >= lo[0]) & (keys[:, 0] <= hi[0])
-        for axis in (1, 2):
-            out &= (keys[:, axis] >= lo[axis]) & (keys[:, axis] <= hi[axis])
-        return out
-    first, *others = sorted(range(3), key=lambda axis: hi[axis] - lo[axis])
-    column = keys[:, first]
-    ids = np.flatnonzero((column >= lo[first]) & (column <= hi[first]))
-    for axis in others:
-        column = keys[ids, axis]
-        ids = ids[(column >= lo[axis]) & (column <= hi[axis])]
-    out = np.zeros(len(keys), dtype=bool)
-    out[ids] = True
-    return out
-
-
-def window(keys: np.ndarray, triangles: np.ndarray, lo, hi) -> np.ndarray:
-    """Indices of the triangles that can touch a vertex with its cell in [lo, hi]: those whose first vertex lies
-    within one cell of it (a triangle's cells are neighbours). One gather of a boolean per triangle: all a stitch
-    reads of an old surface; the rest works on these rows."""
-    lo, hi = np.asarray(lo) - 1, np.asarray(hi) + 1
-    return np.flatnonzero(in_box(keys, lo, hi)[triangles[:, 0]])
 
 
 def _owned(keys: np.ndarray, triangles: np.ndarray, lo, hi) -> np.ndarray:
