@@ -31,6 +31,20 @@ LOD_CHUNK = 40                  # surfaces simplified per worker task
 LOD_CELL_VOXELS = 4.0           # clustering cell, in voxels (SPL atlas: 3.1 M -> ~0.15 M triangles)
 
 
+def _same_surface(mesh, sides, new_mesh, new_sides) -> bool:
+    """Whether a surface (and the labels across its faces) is the one shown, array for array."""
+    from vtkmodules.util.numpy_support import vtk_to_numpy
+
+    if new_mesh is None or mesh.GetNumberOfPoints() != new_mesh.GetNumberOfPoints() or \
+            mesh.GetNumberOfCells() != new_mesh.GetNumberOfCells() or (sides is None) != (new_sides is None):
+        return False
+    if sides is not None and not np.array_equal(sides, new_sides):
+        return False
+    return (np.array_equal(vtk_to_numpy(mesh.GetPolys().GetConnectivityArray()),
+                           vtk_to_numpy(new_mesh.GetPolys().GetConnectivityArray()))
+            and np.array_equal(vtk_to_numpy(mesh.GetPoints().GetData()), vtk_to_numpy(new_mesh.GetPoints().GetData())))
+
+
 def _after_big_build() -> None:
     settle_objects()
     release_freed_memory()
@@ -475,18 +489,27 @@ class SurfaceUpdates(QObject):
         job.opaque_from = opaque
         import threading
         job.cancel = threading.Event()
+        from app.render.surfaces import detached
+        shown = {sid: (detached(view.scene.mesh(sid)), self.sides.get(sid)) for sid in ids
+                 if view.scene.mesh(sid) is not None}
         self._restoring = {"layer": layer, "region": region, "cancel": job.cancel}
         self._restore_thread.submit(self._run_restore, self._generation, layer, self._layer_edits.get(layer, 0),
-                                    region, job, view.smoothing)
+                                    region, job, view.smoothing, shown)
         return True
 
-    def _run_restore(self, generation, layer, edits, region, job, smoothing) -> None:
+    def _run_restore(self, generation, layer, edits, region, job, smoothing, shown) -> None:
+        """Restore thread: the layer's pass, less the surfaces it makes again exactly as shown (far from the edits:
+        most of them), so only those that change are put in the scene and drawn from new buffers."""
         from app.render.culling import neighbours
         from app.render.surfaces import Cancelled
 
         t0 = time.perf_counter()
         try:
             meshes = job.run()
+            for sid in [sid for sid, mesh in meshes.items() if sid in shown and _same_surface(
+                    *shown[sid], mesh, job.sides.get(sid))]:
+                for kept in (meshes, job.versions, job.keys, job.sides, job.drawn):
+                    kept.pop(sid, None)
             near = {sid: neighbours(s) for sid, s in job.sides.items()}
             results = [(meshes, job.versions, job.keys, job.sides, near, (job.opaque_from, job.drawn), False)]
         except Cancelled:
