@@ -807,3 +807,50 @@ def test_erasing_a_segment_next_to_another_uncovers_the_neighbours_faces_toward_
     assert "D" not in view.stitched and "D" not in view.updates.sides
     hidden_faces_are_covered()
     view.shutdown()
+
+
+def test_millimetre_surfaces_upload_their_points_as_they_are_and_draw_the_same(qtbot):
+    """VTK's default shifts and scales the vertex buffer of any surface more than ~32 units across (a CPU pass and a
+    kept copy per upload); near the origin the scene uploads the float32 points as they are, and the picture is the
+    same. Far from it VTK's default stays."""
+    from vtkmodules.vtkFiltersSources import vtkSphereSource
+    from vtkmodules.vtkRenderingCore import vtkRenderWindow
+
+    from app.render.mesh_arrays import polydata
+    from app.ui.scene_3d import Scene3D
+
+    sphere = vtkSphereSource()
+    sphere.SetRadius(60.0)                  # a head-sized surface, in millimetres
+    sphere.SetThetaResolution(48)
+    sphere.SetPhiResolution(48)
+    sphere.Update()
+    src = sphere.GetOutput()
+    pts = numpy_support.vtk_to_numpy(src.GetPoints().GetData()).astype(np.float32)
+    tri = numpy_support.vtk_to_numpy(src.GetPolys().GetConnectivityArray()).reshape(-1, 3)
+
+    def picture(offset, default_upload=False):
+        scene = Scene3D()
+        scene.set_mesh("s", polydata(pts + np.float32(offset), tri))
+        mapper = scene._full["s"]
+        if default_upload:
+            mapper.SetVBOShiftScaleMethod(1)          # AUTO_SHIFT_SCALE, VTK's default
+        win = vtkRenderWindow()
+        win.SetOffScreenRendering(1)
+        win.SetSize(160, 120)
+        scene.attach(win)
+        scene.reset_camera()
+        win.Render()
+        from vtkmodules.vtkCommonCore import vtkUnsignedCharArray
+        data = vtkUnsignedCharArray()
+        win.GetRGBACharPixelData(0, 0, 159, 119, 0, data)
+        rgb = numpy_support.vtk_to_numpy(data).reshape(120, 160, 4)[..., :3]
+        method = mapper.GetVBOShiftScaleMethod()
+        win.Finalize()
+        return rgb.astype(int), method
+
+    near, method = picture(0.0)
+    assert method == 0                                   # DISABLE_SHIFT_SCALE: uploaded as is
+    default, _ = picture(0.0, default_upload=True)
+    assert (np.abs(near - default).max(axis=2) > 8).mean() < 0.002     # the same picture (a few edge pixels)
+    assert (np.abs(near - near[0, 0]).max(axis=2) > 30).mean() > 0.2   # (and a sphere is in it)
+    assert picture(5e6)[1] == 1                          # far from the origin: VTK's default kept
