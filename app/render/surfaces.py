@@ -87,9 +87,13 @@ class MeshJob:
     opaque: np.ndarray | None = None   # labels of the layer shown opaque when planned: `drawn` is built with it
     drawn: dict[str, vtkPolyData] = field(default_factory=dict)  # what to draw of each surface (culling.drawn)
     cancel: threading.Event | None = None   # set by another thread: run() stops between surfaces (Cancelled)
+    background: bool = False           # one thread and no VTK thread pool (nor its lock): a quiet moment's work
+                                       # leaves the other core, and the pool, to the user's edits
 
     def run(self) -> dict[str, vtkPolyData | None]:
         """Mesh every label of the job; a segment with no voxels in the block maps to None."""
+        if self.background:
+            return self._run()
         with vtk_threads(self.block.size):
             return self._run()
 
@@ -115,7 +119,8 @@ class MeshJob:
                                                       else culling.drawn(surface, outside, self.opaque))
             return surface, shown, None if keys is None else keys[used]
         parts = _split_by_label(mesh, labels, mirrored, build=build, opaque=self.opaque,
-                                threads=2 if len(labels) >= 16 else 1)     # a layer's pass: two threads
+                                threads=2 if len(labels) >= 16 and not self.background else 1)   # a layer's
+                                                                                                # pass: two threads
         for label, (used, triangles, outside, (surface, shown, cells)) in parts.items():
             out[self.labels[label]] = surface
             if shown is not None:

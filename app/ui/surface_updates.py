@@ -489,6 +489,7 @@ class SurfaceUpdates(QObject):
         job.opaque_from = opaque
         import threading
         job.cancel = threading.Event()
+        job.background = True
         from app.render.surfaces import detached
         shown = {sid: (detached(view.scene.mesh(sid)), self.sides.get(sid)) for sid in ids
                  if view.scene.mesh(sid) is not None}
