@@ -49,6 +49,7 @@ class Organiser(QObject):
             buttons.insertWidget(buttons.count() - 1, self.tree_button)
         panel.filter_edit.textChanged.connect(self.model.set_filter)
         panel.selection_source = self.selection_from_tree
+        panel.current_segment_changed.connect(self._follow_current)
         self.actions_ = self._make_actions()
         rename = panel.actions_["rename"]          # F2 renames in whichever view is shown
         rename.triggered.disconnect()
@@ -187,6 +188,8 @@ class Organiser(QObject):
         if shown:
             self.model.rebuild()
         self.tree.setVisible(shown)
+        if shown:
+            self._follow_current(self.panel.current_segment_id())
         self.panel.table.setVisible(not shown)
         self.window.settings.setValue(TREE_SETTING, bool(shown))
         if self.tree_button.isChecked() != shown:
@@ -207,6 +210,20 @@ class Organiser(QObject):
                     seen.add(sid)
                     out.append(sid)
         return out
+
+    def _follow_current(self, sid: str) -> None:
+        """The current segment chosen elsewhere (a click on its surface in 3D, the table, a jump): shown selected in
+        the tree too, its groups opened. (The tree showed nothing selected while the editor named the segment.)"""
+        if not sid or not self.tree_shown():
+            return
+        current = self.tree.currentIndex()
+        if current.isValid() and not self.model.is_group(current) and self.model.key(current) == sid:
+            return
+        index = self.model.index_of_segment(sid)
+        if index.isValid():
+            self.tree.selectionModel().setCurrentIndex(index, QItemSelectionModel.ClearAndSelect |
+                                                       QItemSelectionModel.Rows)
+            self.tree.scrollTo(index)               # (opens the groups above it)
 
     def _tree_current_changed(self, current, _previous) -> None:
         if current.isValid() and not self.model.is_group(current):

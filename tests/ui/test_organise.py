@@ -340,3 +340,25 @@ def test_f2_in_the_tree_renames_a_group_and_a_segment(big_window, qtbot):
     qtbot.keyClick(editor, Qt.Key_Return)
     QApplication.processEvents()
     assert seg.segment(seg.segment_ids[7]).name == "vermis"
+
+
+def test_a_segment_chosen_elsewhere_is_selected_in_the_tree_its_group_opened(big_window, qtbot):
+    """A click on a surface in 3D (or a jump) makes a segment current through the window: with the tree shown, the
+    tree selects it too and opens its groups. Before, it kept showing nothing selected while the editor named it."""
+    win, org, seg = big_window
+    m = org.model
+    target = seg.segment_ids[437]                     # "Body/Group 08", collapsed
+    group = m.index_of_group("Body/Group 08")
+    assert not org.tree.isExpanded(group)
+    win.select_segment(target)                        # what View3D.segment_clicked is connected to
+    assert win.current_segment_id() == target
+    assert m.key(org.tree.currentIndex()) == target
+    assert [m.key(i) for i in org.tree.selectionModel().selectedRows(0)] == [target]
+    assert org.tree.isExpanded(group) and org.tree.isExpanded(m.index_of_group("Body"))
+    assert org.tree.visualRect(m.index_of_segment(target)).intersects(org.tree.viewport().rect())
+    org.set_tree_shown(False)                         # chosen while the list is shown: the tree follows when shown
+    win.select_segment(seg.segment_ids[12])
+    org.set_tree_shown(True)
+    assert m.key(org.tree.currentIndex()) == seg.segment_ids[12]
+    _click(qtbot, org.tree, m.index_of_segment(seg.segment_ids[5]))       # and a click in the tree still leads
+    assert win.current_segment_id() == seg.segment_ids[5]
