@@ -530,7 +530,7 @@ class SurfaceUpdates(QObject):
             self._apart[layer] = union_box(self._apart.get(layer), region)      # next quiet moment
         else:
             updated = self._apply_results(results, smoothing, keep_lod=True)   # (the coarse copies still fit)
-            self.view.surfaces_arrived(updated, seconds, True)
+            self.view.surfaces_arrived(updated, seconds, True, background=True)
         self.restored.emit()
         self.schedule(0)
 

@@ -221,8 +221,9 @@ class View3D(QWidget):
         self._on_segments(frozenset(self.segmentation.segment_ids))
 
     # ---------------------------------------------------------------- what SurfaceUpdates tells
-    def surfaces_arrived(self, segment_ids, seconds: float, last: bool) -> None:
-        """New surfaces are in the scene: their display, the camera on a new document, the status line, a frame."""
+    def surfaces_arrived(self, segment_ids, seconds: float, last: bool, background: bool = False) -> None:
+        """New surfaces are in the scene: their display, the camera on a new document, the status line (not for a
+        quiet moment's background work: no one waited for it), a frame."""
         for sid in segment_ids:
             self._apply_display(sid)
         if last:
@@ -231,8 +232,9 @@ class View3D(QWidget):
             self.scene.reset_camera()        # a new document: framed on its surfaces as they come, whole at the end
             self._fit_pending = not last
         self.scene.ensure_camera()
-        self.status.setText(f"{len(self.scene.actors)} surfaces · {seconds:.2f} s")
-        self.status.setToolTip(f"{len(self.scene.actors)} surfaces shown; the last update took {seconds:.2f} s")
+        if not background:
+            self.status.setText(f"{len(self.scene.actors)} surfaces · {seconds:.2f} s")
+            self.status.setToolTip(f"{len(self.scene.actors)} surfaces shown; the last update took {seconds:.2f} s")
         self.render()
 
     def show_progress(self, text: str) -> None:

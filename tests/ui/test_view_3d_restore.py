@@ -68,7 +68,9 @@ def test_culling_given_up_by_edits_comes_back_at_a_quiet_moment(demo_window, qtb
     drawn = view.scene.drawn_triangles()
     assert len(changed) >= 4 and drawn > sum(n for _, n in want.values())   # re-meshed apart: more faces drawn
     meshes = {sid: view.scene.mesh(sid) for sid in view.scene.actors}
+    status = view.status.text()
     _quiet(view, qtbot)
+    assert view.status.text() == status           # background work: the status line keeps the last edit's time
     assert not same(as_drawn(view), want)
     kept = {sid for sid, mesh in meshes.items() if view.scene.mesh(sid) is mesh}
     assert kept and not kept & set(changed)       # the surfaces the pass made again as they were are kept as is
