@@ -298,7 +298,7 @@ class SurfaceUpdates(QObject):
         if not needed:
             if self._edits:                # edits of segments not shown in 3D: their neighbours still
                 self._after_planning([])
-            if not self._submit_lod():
+            if not self._submit_lod() and self._restoring is None:    # (a restore's return says it)
                 self.idle.emit()
             return
         from app.render.surfaces import plan_jobs
@@ -495,10 +495,10 @@ class SurfaceUpdates(QObject):
                  if view.scene.mesh(sid) is not None}
         self._restoring = {"layer": layer, "region": region, "cancel": job.cancel}
         self._restore_thread.submit(self._run_restore, self._generation, layer, self._layer_edits.get(layer, 0),
-                                    region, job, view.smoothing, shown)
+                                    region, job, view.smoothing, shown, frozenset(ids))
         return True
 
-    def _run_restore(self, generation, layer, edits, region, job, smoothing, shown) -> None:
+    def _run_restore(self, generation, layer, edits, region, job, smoothing, shown, ids) -> None:
         """Restore thread: the layer's pass, less the surfaces it makes again exactly as shown (far from the edits:
         most of them), so only those that change are put in the scene and drawn from new buffers."""
         from app.render.culling import neighbours
@@ -517,15 +517,19 @@ class SurfaceUpdates(QObject):
             results = None
         except Exception:                   # the surfaces drawn stay as they are
             results = None
-        self._restored.emit((generation, layer, edits, region, results, smoothing, time.perf_counter() - t0))
+        self._restored.emit((generation, layer, edits, region, results, smoothing, ids, time.perf_counter() - t0))
 
     def _on_restored(self, payload) -> None:
-        generation, layer, edits, region, results, smoothing, seconds = payload
+        generation, layer, edits, region, results, smoothing, ids, seconds = payload
         self._restoring = None
         if generation != self._generation:
             return
         seg = self.view.segmentation
-        if (results is None or seg is None or self._layer_edits.get(layer, 0) != edits
+        shown = {sid for sid in self.view.shown_ids() if seg.segment(sid).layer == layer} if seg is not None else set()
+        # dropped after an edit of the layer, or once a segment of it was shown or hidden (one shown since was
+        # meshed alone, its neighbours' faces toward it uncovered: the pass would cull them against its label
+        # again): tried again at the next quiet moment
+        if (results is None or seg is None or self._layer_edits.get(layer, 0) != edits or shown != ids
                 or smoothing != self.view.smoothing or not self.view.showing):
             self._apart[layer] = union_box(self._apart.get(layer), region)      # next quiet moment
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from vtkmodules.util import numpy_support
 
-from tests.ui.test_view_3d import _paint, shown_3d, wait_idle
+from tests.ui.test_view_3d import _paint, hidden_faces_are_covered, shown_3d, wait_idle
 
 
 def first_build(seg, view) -> dict:
@@ -95,3 +95,28 @@ def test_an_edit_during_the_restore_drops_it_until_the_next_quiet_moment(demo_wi
     if view.updates._apart:                       # (one layer per quiet moment)
         _quiet(view, qtbot)
     assert not same(as_drawn(view), first_build(seg, view))
+
+
+def test_a_segment_shown_during_the_restore_drops_it(demo_window, qtbot):
+    """A segment hidden in 3D is not in the pass, whose neighbours then cull their faces against its label; shown
+    meanwhile, it is meshed alone and their faces toward it are uncovered. The pass must not cull them again (its
+    points are not theirs: a crack): it is dropped, and the next quiet moment's pass includes it."""
+    from app.ui import view_3d
+
+    view_3d.install(demo_window)
+    view = shown_3d(demo_window)
+    seg = demo_window.segmentation
+    hidden = seg.segments[17].id
+    view.set_shown_in_3d(hidden, False)
+    wait_idle(qtbot, view)
+    _strokes(seg, view, qtbot, picks=(5, 30))
+    assert view.updates.restore_shared()
+    view.set_shown_in_3d(hidden, True)
+    wait_idle(qtbot, view)                        # (the pass came back meanwhile, and was dropped)
+    hidden_faces_are_covered(view, seg)
+    assert same(as_drawn(view), first_build(seg, view))
+    _quiet(view, qtbot)
+    if view.updates._apart:
+        _quiet(view, qtbot)
+    assert not same(as_drawn(view), first_build(seg, view))
+    hidden_faces_are_covered(view, seg)
