@@ -92,8 +92,11 @@ class SurfaceUpdates(QObject):
         self._opaque_labels = None               # {layer: labels shown opaque}, None: to be computed
         self._apart: dict[int, tuple] = {}       # layer -> voxel box where surfaces were re-meshed apart from their
                                                  # neighbours since its last whole pass (culling given up there)
+        self._apart_labels: dict[int, dict] = {}  # layer -> {label: voxel box} of the segments re-meshed apart
+                                                 # there: read as 0 (drawn) when a surface's sides are read again
         self._layer_edits: dict[int, int] = {}   # layer -> edits so far (a restore planned before one is dropped)
         self._restoring = None                   # the restore in flight: {"layer", "region", "cancel"}
+        self._closed = False                     # shut down: nothing more goes to the threads
         self._batch_size = 0
         self._batch_smoothing = True
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segedit-3d")
@@ -118,7 +121,7 @@ class SurfaceUpdates(QObject):
         """Another document (or none): everything is meshed again for it; results in flight are dropped."""
         self._generation += 1
         for state in (self._meshed_as, self._dirty, self.sides, self._neighbours, self._to_cull, self._uncovered,
-                      self._edits, self._box_of, self._apart, self._layer_edits):
+                      self._edits, self._box_of, self._apart, self._apart_labels, self._layer_edits):
             state.clear()
         self._cancel_restore()
         self._opaque_labels = None
@@ -229,8 +232,13 @@ class SurfaceUpdates(QObject):
             layer = seg.segment(ids[0]).layer
             if shown_by_layer.get(layer, set()) <= set(ids):     # a pass over all of them: shared everywhere
                 self._apart.pop(layer, None)
+                self._apart_labels.pop(layer, None)
             else:
                 self._apart[layer] = union_box(self._apart.get(layer), region)
+                apart = self._apart_labels.setdefault(layer, {})
+                for sid in ids:
+                    label = seg.segment(sid).label
+                    apart[label] = union_box(apart.get(label), region)
             self._uncover_near(boxes.get(layer), region, frozenset(seg.segment(sid).label for sid in ids),
                                unshared=True, skip=ids)
 
@@ -292,7 +300,7 @@ class SurfaceUpdates(QObject):
     def submit(self) -> None:
         """Snapshot the voxels of the segments that need a surface and mesh them on the worker thread."""
         view, seg = self.view, self.view.segmentation
-        if self.busy or not view.showing or seg is None or self.cache is None:
+        if self.busy or not view.showing or seg is None or self.cache is None or self._closed:
             return
         needed = self.needed()
         if not needed:
@@ -471,7 +479,7 @@ class SurfaceUpdates(QObject):
         next quiet moment). Whether a pass was started."""
         view, seg = self.view, self.view.segmentation
         if (not self._apart or self._restoring is not None or not view.showing or seg is None
-                or view.scene is None or not self.is_idle()):
+                or view.scene is None or not self.is_idle() or self._closed):
             return False
         from app.render.surfaces import layer_job
 
@@ -534,9 +542,22 @@ class SurfaceUpdates(QObject):
             self._apart[layer] = union_box(self._apart.get(layer), region)      # next quiet moment
         else:
             updated = self._apply_results(results, smoothing, keep_lod=True)   # (the coarse copies still fit)
+            self._apart_labels.pop(layer, None)            # every surface of it shares its points again
+            # but those of its segments hidden in 3D, not in the pass: their points no longer meet the new ones,
+            # so they are meshed again (alone) when shown, like a segment hidden at the first build
+            hidden = [sid for sid in seg.layer_segment_ids(layer) if sid not in ids and self.cache.get(sid) is not None]
+            self.cache.invalidate(hidden)
+            for sid in hidden:
+                self._set_sides(sid, None)
             self.view.surfaces_arrived(updated, seconds, True, background=True)
         self.restored.emit()
         self.schedule(0)
+
+    def _apart_near(self, layer: int, box) -> frozenset:
+        """The labels re-meshed apart from their neighbours in `box` (or a voxel from it) since the layer's last
+        whole pass."""
+        return frozenset(label for label, region in self._apart_labels.get(layer, {}).items()
+                         if all(r.start <= b.stop and b.start <= r.stop for r, b in zip(region, box)))
 
     def _cancel_restore(self) -> None:
         if self._restoring is not None:
@@ -600,6 +621,10 @@ class SurfaceUpdates(QObject):
             s, mesh, reread = seg.segment(sid), scene.mesh(sid), None
             box, unshared = self._uncovered.pop(sid, (None, frozenset()))
             if box is not None:
+                # and every label re-meshed apart there: a neighbour's edit may have put one across faces that
+                # faced another label before (the segment painted over 7 and was re-meshed alone: read as 7 -> 55,
+                # its faces were culled against points not theirs, a crack found by the random-sequence test)
+                unshared = unshared | self._apart_near(s.layer, box)
                 keys = self.cache.keys(sid)
                 if keys is None or len(keys) != mesh.GetNumberOfPoints():
                     self._set_sides(sid, None)        # its faces cannot be named: drawn whole from now on
@@ -705,6 +730,9 @@ class SurfaceUpdates(QObject):
                 scene.set_drawn(sid, self.drawn(sid, mesh) or mesh)
 
     def shutdown(self) -> None:
+        """The view is going away: nothing more is started (its timers may still fire), the threads are joined."""
+        self._closed = True
+        self.timer.stop()
         self._cancel_restore()
         self._restore_thread.shutdown(wait=True, cancel_futures=True)
         self._executor.shutdown(wait=True, cancel_futures=True)

@@ -383,6 +383,8 @@ class View3D(QWidget):
         self.status.setText(f"Screenshot written: {width}x{height}")
 
     def shutdown(self) -> None:
+        self.quiet_timer.stop()
+        self._render_timer.stop()
         self.updates.shutdown()
 
 

@@ -29,14 +29,21 @@ def first_build(seg, view) -> dict:
 
 
 def as_drawn(view) -> dict:
+    """{segment id: (points, triangles drawn)} of the surfaces shown (a segment hidden in 3D keeps its actor, off)."""
+    shown = set(view.shown_ids())
     return {sid: (numpy_support.vtk_to_numpy(view.scene.mesh(sid).GetPoints().GetData()),
-                  view.scene._full[sid].GetInput().GetNumberOfCells()) for sid in view.scene.actors}
+                  view.scene._full[sid].GetInput().GetNumberOfCells()) for sid in view.scene.actors if sid in shown}
 
 
-def same(got: dict, want: dict) -> list[str]:
-    """The segments whose points or number of triangles drawn differ."""
+def same(got: dict, want: dict, in_order: bool = True) -> list[str]:
+    """The segments whose points or number of triangles drawn differ (`in_order`: the points in the same order;
+    else as sets: a pass for another display lays a surface out in another order, hidden part first)."""
     assert set(got) == set(want)
-    return [sid for sid in want if got[sid][1] != want[sid][1] or not np.array_equal(got[sid][0], want[sid][0])]
+
+    def points(p):
+        return p if in_order else p[np.lexsort(p.T)]
+    return [sid for sid in want if got[sid][1] != want[sid][1]
+            or not np.array_equal(points(got[sid][0]), points(want[sid][0]))]
 
 
 def _strokes(seg, view, qtbot, picks=(5, 17, 30, 44)) -> None:
@@ -120,3 +127,25 @@ def test_a_segment_shown_during_the_restore_drops_it(demo_window, qtbot):
         _quiet(view, qtbot)
     assert not same(as_drawn(view), first_build(seg, view))
     hidden_faces_are_covered(view, seg)
+
+
+def test_nothing_is_started_once_the_view_is_shut_down(demo_window, qtbot):
+    """Found by the random-sequence test: a view shut down (its window closing) still had its quiet timer, which
+    started a restore on the joined thread pool (RuntimeError in the event loop)."""
+    from app.ui import view_3d
+
+    view_3d.install(demo_window)
+    view = shown_3d(demo_window)
+    wait_idle(qtbot, view)
+    seg = demo_window.segmentation
+    _strokes(seg, view, qtbot, picks=(5,))
+    assert view.updates._apart
+    view.quiet_timer.start()
+    view.shutdown()
+    assert not view.quiet_timer.isActive()
+    view._on_quiet()                               # as if the timer had fired anyway
+    assert view.updates._restoring is None
+    _paint(seg, seg.segments[9].id, [b.start for b in seg.bounding_box(seg.segments[9].id)], radius_mm=3.0)
+    view._bridge.flush()
+    view.updates.submit()                          # an edit after it: nothing goes to the threads either
+    assert not view.updates.busy
