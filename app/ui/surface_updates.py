@@ -12,6 +12,7 @@ results back through `surfaces_arrived`, `show_progress` and `meshing_failed`.
 """
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -475,13 +476,13 @@ class SurfaceUpdates(QObject):
         from their neighbours since its last whole pass (a stroke's stitches, segments re-meshed alone) is meshed
         again in one pass, on a thread of its own, and its shown surfaces replaced, so they share their points
         again and the faces between them are hidden again (12 small strokes on the atlas drew 13 % more triangles,
-        and every later frame paid for them). An edit of the layer meanwhile drops the pass (tried again at the
-        next quiet moment). Whether a pass was started."""
+        and every later frame paid for them). An edit of the layer meanwhile, or a segment of it shown or hidden,
+        drops the pass (tried again at the next quiet moment). Whether a pass was started."""
         view, seg = self.view, self.view.segmentation
         if (not self._apart or self._restoring is not None or not view.showing or seg is None
                 or view.scene is None or not self.is_idle() or self._closed):
             return False
-        from app.render.surfaces import layer_job
+        from app.render.surfaces import detached, layer_job
 
         layer, region = next(iter(self._apart.items()))
         del self._apart[layer]
@@ -495,10 +496,8 @@ class SurfaceUpdates(QObject):
         opaque = self._opaque()
         job.opaque = opaque.get(layer, np.zeros(0, np.int64))
         job.opaque_from = opaque
-        import threading
         job.cancel = threading.Event()
         job.background = True
-        from app.render.surfaces import detached
         shown = {sid: (detached(view.scene.mesh(sid)), self.sides.get(sid)) for sid in ids
                  if view.scene.mesh(sid) is not None}
         self._restoring = {"layer": layer, "region": region, "cancel": job.cancel}

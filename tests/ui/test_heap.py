@@ -28,7 +28,7 @@ def test_a_documents_objects_are_frozen_once_shown_and_freed_once_replaced(make_
 
     second = copy_segmentation(seg0)
     win.set_document(second)
-    del first, segment
+    first = segment = None                  # (the test's own references)
     gc.collect()
     assert gone() is not None               # frozen: a plain full collection leaves it (it is in no generation)
     qtbot.waitUntil(lambda: gone() is None)  # the next settle unfreezes and collects it

@@ -25,6 +25,19 @@ def shown_3d(win):
     return view
 
 
+def standalone_view(qtbot, seg):
+    """A View3D of its own (no window) showing `seg`, its surfaces built."""
+    from app.ui.view_3d import View3D
+
+    view = View3D()
+    qtbot.addWidget(view)
+    view.resize(300, 200)
+    view.set_segmentation(seg)
+    view.show()
+    wait_idle(qtbot, view)
+    return view
+
+
 def wait_idle(qtbot, view):
     """Wait in a real event loop (qtbot.waitUntil's polling keeps the GIL and starves the meshing thread)."""
     if view._bridge is not None:
@@ -738,7 +751,6 @@ def test_erasing_a_segment_next_to_another_uncovers_the_neighbours_faces_toward_
     from app.model.geometry import Geometry
     from app.model.segment import Segment
     from app.model.segmentation import Segmentation
-    from app.ui.view_3d import View3D
 
     arr = np.zeros((60, 40, 30), np.uint8)
     arr[5:55, 5:35, 2:15] = 1                      # A (big enough for its edits to be stitched)
@@ -750,12 +762,7 @@ def test_erasing_a_segment_next_to_another_uncovers_the_neighbours_faces_toward_
     segs = [Segment("A", "A", (1, 0, 0), 0, 1), Segment("C", "C", (0, 1, 0), 0, 2),
             Segment("D", "D", (0, 0, 1), 0, 3)] + [Segment(f"o{k}", f"o{k}", (0, 0, 1), 0, 10 + k) for k in range(8)]
     seg = Segmentation.from_layers(geo, [arr], segs)
-    view = View3D()
-    qtbot.addWidget(view)
-    view.resize(300, 200)
-    view.set_segmentation(seg)
-    view.show()
-    wait_idle(qtbot, view)
+    view = standalone_view(qtbot, seg)
     qtbot.waitUntil(lambda: view.is_idle() and not view.busy, timeout=30000)
 
     def faces_against_background(value):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from app.model.brush import ball
 from app.model.edits import EditMode, apply_mask
 from tests.ui.helpers import copy_segmentation
-from tests.ui.test_view_3d import hidden_faces_are_covered, wait_idle
+from tests.ui.test_view_3d import hidden_faces_are_covered, standalone_view, wait_idle
 from tests.ui.test_view_3d_restore import _quiet, as_drawn, first_build, same
 
 OPS = ("paint", "erase", "undo", "hide", "show", "translucent", "opaque", "smoothing", "restore")
@@ -36,15 +36,8 @@ def _ball(seg, sid, mode) -> None:
 # segments hidden when a restore pass replaced their neighbours kept surfaces culled against the old points
 @example(ops=[("paint", 46), ("opaque", 48), ("hide", 7), ("hide", 59), ("translucent", 50)])
 def test_random_edits_and_display_changes_keep_the_3d_view_exact(qtbot, demo, ops):
-    from app.ui.view_3d import View3D
-
     seg = copy_segmentation(demo[0])
-    view = View3D()
-    qtbot.addWidget(view)
-    view.resize(300, 200)
-    view.set_segmentation(seg)
-    view.show()
-    wait_idle(qtbot, view)
+    view = standalone_view(qtbot, seg)
     for op, k in ops:
         sid = seg.segments[k % len(seg.segments)].id
         if op == "paint":
