@@ -25,7 +25,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .boxes import clip_to_lattice, intersect_box  # noqa: F401 (clip_to_lattice kept importable here)
+from .boxes import clip_to_lattice, intersect_box
 from .brush import stroke_region
 from .label_values import unique_labels
 from .segmentation import Segmentation, SegmentationError
@@ -97,7 +97,8 @@ def _editable(seg: Segmentation, sid: str | None, box, mask: np.ndarray, policy:
 
 def apply_mask(seg: Segmentation, segment_id: str | None, mask: np.ndarray, box, mode: EditMode,
                policy: EditPolicy | None = None, name: str | None = None, targets=None) -> int:
-    """Apply `mask` (bool, shape of `box`) to a segment. Returns the number of voxels written.
+    """Apply `mask` (bool, shape of `box`) to a segment. Returns the number of voxels written. A box reaching past
+    the volume's edges (a ball at its border) is cropped to it with its mask.
 
     `segment_id` may be None only for REMOVE_ALL. `targets` (REMOVE_ALL only): erase only these segment ids
     (still one pass per layer: the scissors on selected/visible segments). One call is one undo step unless an
@@ -105,6 +106,11 @@ def apply_mask(seg: Segmentation, segment_id: str | None, mask: np.ndarray, box,
     policy = policy or EditPolicy()
     if mask.shape != tuple(s.stop - s.start for s in box):
         raise SegmentationError("the mask does not match its box")
+    if not all(0 <= b.start and b.stop <= n for b, n in zip(box, seg.geometry.shape)):
+        clipped = clip_to_lattice(mask, [b.start for b in box], seg.geometry.shape)   # (numpy would read a negative
+        if clipped is None:                                  # start from the far end: a ball at the border failed
+            return 0                                         # with a broadcasting error)
+        mask, box = clipped
     if mode is not EditMode.REMOVE_ALL:
         s = seg.segment(segment_id)
         if s.locked:

@@ -383,3 +383,21 @@ def test_a_bare_primitive_call_is_its_own_undo_step_and_emits(seg):
     assert got and seg.voxel_count(a.id) == 8 and seg.history.undo_name == "Edit voxels"
     seg.undo()
     assert seg.voxel_count(a.id) == 0
+
+
+def test_a_mask_reaching_past_the_volume_is_cropped_to_it(seg):
+    """A ball at the volume's corner paints what lies inside (numpy read the negative start from the far end, and
+    the edit failed with a broadcasting error); a box wholly outside writes nothing and makes no undo step."""
+    sid = seg.add_segment("edge").id
+    mask = ball(3.0, seg.geometry.spacing)
+    box = tuple(slice(-(n // 2), n - n // 2) for n in mask.shape)      # centred on voxel (0, 0, 0)
+    steps = len(seg.history.undo_stack)
+    written = apply_mask(seg, sid, mask, box, EditMode.ADD)
+    inside = mask[tuple(slice(n // 2, None) for n in mask.shape)]
+    label = seg.segment(sid).label
+    want = np.zeros(seg.geometry.shape, bool)
+    want[tuple(slice(0, n) for n in inside.shape)] = inside
+    assert written == inside.sum() and np.array_equal(seg.layers[seg.segment(sid).layer] == label, want)
+    far = tuple(slice(s + 5, s + 5 + n) for s, n in zip(seg.geometry.shape, mask.shape))
+    assert apply_mask(seg, sid, mask, far, EditMode.ADD) == 0
+    assert len(seg.history.undo_stack) == steps + 1
