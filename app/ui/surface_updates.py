@@ -68,7 +68,7 @@ class SurfaceUpdates(QObject):
     _meshed = Signal(object)          # (generation, [results], seconds, last) or an exception: worker -> GUI thread
     _simplified = Signal(object)      # (generation, {id: mesh}, {id: coarse mesh})
     _culled = Signal(object)          # (generation, {id: mesh}, {id: drawn part}, opaque labels they were culled for)
-    _restored = Signal(object)        # (generation, layer, edits seen, region, results or None, seconds)
+    _restored = Signal(object)        # (generation, layer, edits seen, results or None, smoothing, ids, seconds)
     restored = Signal()               # a layer's shared surfaces are back in the scene (a quiet moment's work)
 
     def __init__(self, view) -> None:
@@ -91,12 +91,12 @@ class SurfaceUpdates(QObject):
                                                  # those labels were re-meshed apart from it (their points no longer
                                                  # meet its own): drawn whole until read again (_submit_culling)
         self._opaque_labels = None               # {layer: labels shown opaque}, None: to be computed
-        self._apart: dict[int, tuple] = {}       # layer -> voxel box where surfaces were re-meshed apart from their
-                                                 # neighbours since its last whole pass (culling given up there)
+        self._apart: set[int] = set()            # layers with surfaces re-meshed apart from their neighbours since
+                                                 # their last whole pass (culling given up there): to restore
         self._apart_labels: dict[int, dict] = {}  # layer -> {label: voxel box} of the segments re-meshed apart
                                                  # there: read as 0 (drawn) when a surface's sides are read again
         self._layer_edits: dict[int, int] = {}   # layer -> edits so far (a restore planned before one is dropped)
-        self._restoring = None                   # the restore in flight: {"layer", "region", "cancel"}
+        self._restoring = None                   # the restore in flight: {"layer", "cancel"}
         self._closed = False                     # shut down: nothing more goes to the threads
         self._batch_size = 0
         self._batch_smoothing = True
@@ -141,15 +141,20 @@ class SurfaceUpdates(QObject):
                 self._dirty[sid] = union_box(self._dirty.get(sid), box)
                 if sid in self._box_of:            # (a segment's box only grows between re-meshes)
                     self._box_of[sid] = union_box(self._box_of[sid], box)
-            self._layer_edits[change.layer] = self._layer_edits.get(change.layer, 0) + 1
-            if self._restoring is not None and self._restoring["layer"] == change.layer:
-                self._restoring["cancel"].set()      # its pass read the voxels before this edit: of no use now
+            self._layer_changed(change.layer)
             edited, labels = self._edits.get(change.layer, (None, set()))     # their neighbours: looked at once
             labels |= {seg.segment(sid).label for sid in change.segment_ids   # the jobs are on the worker
                        if sid in seg and seg.segment(sid).layer == change.layer}
             self._edits[change.layer] = (union_box(edited, box), labels)
         self.cache.invalidate(ids)
         self.schedule(UPDATE_MS)
+
+    def _layer_changed(self, layer: int) -> None:
+        """A layer's voxels or labels changed: a restore pass planned before reads them as they were (its result is
+        dropped on arrival, and the pass stops at its next surface)."""
+        self._layer_edits[layer] = self._layer_edits.get(layer, 0) + 1
+        if self._restoring is not None and self._restoring["layer"] == layer:
+            self._restoring["cancel"].set()
 
     def _uncover_neighbours(self, boxes) -> None:
         """An edited segment's neighbours keep their voxels, but their faces toward it may now face background (an
@@ -232,10 +237,10 @@ class SurfaceUpdates(QObject):
                 continue
             layer = seg.segment(ids[0]).layer
             if shown_by_layer.get(layer, set()) <= set(ids):     # a pass over all of them: shared everywhere
-                self._apart.pop(layer, None)
+                self._apart.discard(layer)
                 self._apart_labels.pop(layer, None)
             else:
-                self._apart[layer] = union_box(self._apart.get(layer), region)
+                self._apart.add(layer)
                 apart = self._apart_labels.setdefault(layer, {})
                 for sid in ids:
                     label = seg.segment(sid).label
@@ -255,16 +260,14 @@ class SurfaceUpdates(QObject):
                 self.cache.invalidate([sid])
                 gone.add(before)
                 for layer in {before[0], s.layer}:       # a restore planned before reads the wrong labels
-                    self._layer_edits[layer] = self._layer_edits.get(layer, 0) + 1
-                    if self._restoring is not None and self._restoring["layer"] == layer:
-                        self._restoring["cancel"].set()
+                    self._layer_changed(layer)
         scene = self.view.scene
         for sid in list(self.sides) if gone else ():
             if sid not in seg or sid not in self.sides:
                 continue
             layer = seg.segment(sid).layer
             if any(old_layer == layer and label in self._faced(sid) for old_layer, label in gone):
-                self._apart[layer] = union_box(self._apart.get(layer), self._box_of.get(sid))
+                self._apart.add(layer)
                 self._set_sides(sid, None)
                 mesh = scene.mesh(sid) if scene is not None else None
                 if mesh is not None:
@@ -484,8 +487,7 @@ class SurfaceUpdates(QObject):
             return False
         from app.render.surfaces import detached, layer_job
 
-        layer, region = next(iter(self._apart.items()))
-        del self._apart[layer]
+        layer = self._apart.pop()
         ids = [sid for sid in view.shown_ids() if seg.segment(sid).layer == layer and self.cache.is_current(sid)]
         if len(ids) < 2:                        # nothing to share
             return self.restore_shared()
@@ -500,12 +502,12 @@ class SurfaceUpdates(QObject):
         job.background = True
         shown = {sid: (detached(view.scene.mesh(sid)), self.sides.get(sid)) for sid in ids
                  if view.scene.mesh(sid) is not None}
-        self._restoring = {"layer": layer, "region": region, "cancel": job.cancel}
+        self._restoring = {"layer": layer, "cancel": job.cancel}
         self._restore_thread.submit(self._run_restore, self._generation, layer, self._layer_edits.get(layer, 0),
-                                    region, job, view.smoothing, shown, frozenset(ids))
+                                    job, view.smoothing, shown, frozenset(ids))
         return True
 
-    def _run_restore(self, generation, layer, edits, region, job, smoothing, shown, ids) -> None:
+    def _run_restore(self, generation, layer, edits, job, smoothing, shown, ids) -> None:
         """Restore thread: the layer's pass, less the surfaces it makes again exactly as shown (far from the edits:
         most of them), so only those that change are put in the scene and drawn from new buffers."""
         from app.render.culling import neighbours
@@ -524,10 +526,10 @@ class SurfaceUpdates(QObject):
             results = None
         except Exception:                   # the surfaces drawn stay as they are
             results = None
-        self._restored.emit((generation, layer, edits, region, results, smoothing, ids, time.perf_counter() - t0))
+        self._restored.emit((generation, layer, edits, results, smoothing, ids, time.perf_counter() - t0))
 
     def _on_restored(self, payload) -> None:
-        generation, layer, edits, region, results, smoothing, ids, seconds = payload
+        generation, layer, edits, results, smoothing, ids, seconds = payload
         self._restoring = None
         if generation != self._generation:
             return
@@ -538,7 +540,7 @@ class SurfaceUpdates(QObject):
         # again): tried again at the next quiet moment
         if (results is None or seg is None or self._layer_edits.get(layer, 0) != edits or shown != ids
                 or smoothing != self.view.smoothing or not self.view.showing):
-            self._apart[layer] = union_box(self._apart.get(layer), region)      # next quiet moment
+            self._apart.add(layer)                       # next quiet moment
         else:
             updated = self._apply_results(results, smoothing, keep_lod=True)   # (the coarse copies still fit)
             self._apart_labels.pop(layer, None)            # every surface of it shares its points again
