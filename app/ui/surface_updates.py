@@ -516,20 +516,23 @@ class SurfaceUpdates(QObject):
         t0 = time.perf_counter()
         try:
             meshes = job.run()
+            same_sides = {}
             for sid in [sid for sid, mesh in meshes.items() if sid in shown and _same_surface(
                     *shown[sid], mesh, job.sides.get(sid))]:
-                for kept in (meshes, job.versions, job.keys, job.sides, job.drawn):
+                for kept in (meshes, job.versions, job.keys, job.drawn):
                     kept.pop(sid, None)
+                same_sides[sid] = job.sides.pop(sid, None)
             near = {sid: neighbours(s) for sid, s in job.sides.items()}
             results = [(meshes, job.versions, job.keys, job.sides, near, (job.opaque_from, job.drawn), False)]
         except Cancelled:
-            results = None
+            results, same_sides = None, {}
         except Exception:                   # the surfaces drawn stay as they are
-            results = None
-        self._restored.emit((generation, layer, edits, results, smoothing, ids, time.perf_counter() - t0))
+            results, same_sides = None, {}
+        self._restored.emit((generation, layer, edits, results, same_sides, smoothing, ids,
+                            time.perf_counter() - t0))
 
     def _on_restored(self, payload) -> None:
-        generation, layer, edits, results, smoothing, ids, seconds = payload
+        generation, layer, edits, results, same_sides, smoothing, ids, seconds = payload
         self._restoring = None
         if generation != self._generation:
             return
@@ -543,6 +546,12 @@ class SurfaceUpdates(QObject):
             self._apart.add(layer)                       # next quiet moment
         else:
             updated = self._apply_results(results, smoothing, keep_lod=True)   # (the coarse copies still fit)
+            # a surface kept takes the pass's sides (equal, compared above): each surface's sides are a view of its
+            # pass's one array for the whole layer, which stays alive while any surface holds a part of it (the
+            # atlas: 6 MB, held twice after every restore before this)
+            for sid, sides in same_sides.items():
+                if sides is not None and sid in self.sides:
+                    self.sides[sid] = sides
             self._apart_labels.pop(layer, None)            # every surface of it shares its points again
             # but those of its segments hidden in 3D, not in the pass: their points no longer meet the new ones,
             # so they are meshed again (alone) when shown, like a segment hidden at the first build

@@ -149,3 +149,32 @@ def test_nothing_is_started_once_the_view_is_shut_down(demo_window, qtbot):
     view._bridge.flush()
     view.updates.submit()                          # an edit after it: nothing goes to the threads either
     assert not view.updates.busy
+
+
+def test_a_restore_leaves_no_sides_of_the_pass_before_alive(demo_window, qtbot):
+    """Each surface's sides (the label across each triangle) are a view of its pass's one array for the whole
+    layer. A surface the restore makes again as it was keeps its mesh, and takes the new pass's sides (equal): else
+    the first build's array stayed alive beside the new one for as long as one such surface did."""
+    import gc
+    import weakref
+
+    from app.ui import view_3d
+
+    view_3d.install(demo_window)
+    view = shown_3d(demo_window)
+    wait_idle(qtbot, view)
+    seg = demo_window.segmentation
+    first = {id(s.base): weakref.ref(s.base) for s in view.updates.sides.values() if s.base is not None}
+    assert first and len(first) <= len(seg.layers)          # one array per layer pass
+    meshes = {sid: view.scene.mesh(sid) for sid in view.scene.actors}
+    _strokes(seg, view, qtbot)
+    before = {sid: view.updates.sides[sid].copy() for sid in view.updates.sides}
+    while view.updates._apart:
+        _quiet(view, qtbot)
+    kept = [sid for sid, mesh in meshes.items() if view.scene.mesh(sid) is mesh]
+    assert kept                                               # surfaces far from the strokes: made again as they were
+    for sid in kept:                                          # their sides equal, now the new pass's
+        assert np.array_equal(view.updates.sides[sid], before[sid])
+    gc.collect()
+    assert not [ref for ref in first.values() if ref() is not None]
+    assert not same(as_drawn(view), first_build(seg, view))
