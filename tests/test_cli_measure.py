@@ -161,3 +161,29 @@ def test_stats_reference_on_another_lattice_is_sampled_by_nearest_voxel(tmp_path
     values = ref[near[:, 0], near[:, 1], near[:, 2]].astype(float)
     assert row["grey_voxels"] == len(values)
     assert row["grey_mean"] == pytest.approx(values.mean()) and row["grey_p95"] == pytest.approx(np.percentile(values, 95))
+
+
+def test_compare_slicer_files_pairs_a_value_in_two_layers_of_b_by_its_layer():
+    """slicerio's two files: the same seven segments in layer 0 (values 1-7), and in the second file a sphere with
+    value 1 in layer 1, overlapping the ribs. Value 1 is unique in A and in two layers of B: A's ribs pair with B's
+    ribs (same layer), not with nothing (they were reported as two unmatched rows, Dice 0), and the sphere is B's
+    alone. Checked against the files' arrays."""
+    pa = shared_file("slicerio", "Segmentation.seg.nrrd")
+    pb = shared_file("slicerio", "SegmentationOverlapping.seg.nrrd")
+    res = run("compare", pa, pb, "--json", "--no-distances")
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)
+    a, _ = nrrd.read(str(pa))
+    b, _ = nrrd.read(str(pb))
+    b0 = b[0]                                              # B's layer 0 (4D: layers first)
+    a = a if a.ndim == 3 else a[0]
+    paired = [r for r in rows if r["name_a"] and r["name_b"]]
+    assert len(paired) == 7 and all(r["name_a"] == r["name_b"] for r in paired)
+    for r in paired:
+        v = r["label_a"]
+        both = int(((a == v) & (b0 == v)).sum())
+        assert r["dice"] == pytest.approx(2 * both / ((a == v).sum() + (b0 == v).sum()))
+    ribs = next(r for r in paired if r["name_a"] == "ribs")
+    assert ribs["dice"] == pytest.approx(1.0) and ribs["only_b"] == 0
+    alone = [(r["name_a"], r["name_b"]) for r in rows if not (r["name_a"] and r["name_b"])]
+    assert alone == [(None, "overlapping sphere")]

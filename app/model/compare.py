@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io as _io
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -116,6 +117,9 @@ def _find(seg, key: str, side: str):
         hits = [x for x in seg.segments if x.label == value]
         if len(hits) == 1:
             return hits[0]
+        if len(hits) > 1:
+            raise CompareError(f"the mapping names label value {value}, which {len(hits)} segments of {side} have "
+                               f"(in different layers: {', '.join(repr(x.name) for x in hits)}); name one of them")
     hits = [x for x in seg.segments if x.id == key]
     if hits:
         return hits[0]
@@ -124,20 +128,22 @@ def _find(seg, key: str, side: str):
 
 def match_segments(a, b, by: str = "label", mapping=None) -> list[tuple[str | None, str | None]]:
     """[(A segment id or None, B segment id or None)]: matched pairs in A's order, then A's unmatched segments
-    (already in the list with None), then B's unmatched ones; with a mapping, exactly its pairs, in its order. By label value pairs across layers only when the
-    value is unique in each segmentation; else it pairs (layer position, value)."""
+    (already in the list with None), then B's unmatched ones; with a mapping, exactly its pairs, in its order. By label
+    value pairs across layers only when the value names one segment in each segmentation; else it pairs (layer
+    position, value), on both sides: a value unique in A but in two layers of B (Slicer's ribs in layer 0 of both,
+    a sphere overlapping them with the same value in B's layer 1) pairs A's segment with B's in the same layer."""
     if mapping is not None:          # the user named the pairs: only those are compared
         return [(_find(a, ka, "A").id, _find(b, kb, "B").id) for ka, kb in mapping]
     else:
         if by not in MATCH_BY:
             raise CompareError(f"segments can be matched by {' or '.join(MATCH_BY)}, not {by!r}")
 
+        shared = Counter(s.label for s in a.segments) | Counter(s.label for s in b.segments)   # the most of either side
+
         def key(seg):
             if by == "name":
                 return {s.name: s.id for s in reversed(seg.segments)}
-            values = [s.label for s in seg.segments]
-            return {(s.label if values.count(s.label) == 1 else (s.layer, s.label)): s.id
-                    for s in reversed(seg.segments)}
+            return {(s.label if shared[s.label] == 1 else (s.layer, s.label)): s.id for s in reversed(seg.segments)}
 
         ka, kb = key(a), key(b)
         pairs = [(sid, kb[k]) for k, sid in ((k, ka[k]) for k in ka) if k in kb]

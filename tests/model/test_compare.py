@@ -175,3 +175,28 @@ def test_surface_equals_erosion_and_local_update_equals_full(seed):
     box = tight_box(a ^ b)
     if box is not None:
         assert np.array_equal(_surface_near(surface(a), b, box), surface(b))
+
+
+def test_a_value_in_two_layers_of_one_side_pairs_by_layer_on_both():
+    """Label values pair across layers only when each names one segment on both sides; value 1 in two layers of
+    B (an overlapping segment) pairs A's value-1 segment with B's in the same layer, the other value 1 of B alone.
+    A value unique on both sides still pairs across layers (value 2: layer 0 in A, layer 1 in B)."""
+    g = Geometry((6, 6, 6))
+    a = np.zeros(g.shape, np.uint8)
+    a[0:2] = 1
+    a[3:5] = 2
+    sa = make_seg(a, g)
+    b0, b1 = np.zeros(g.shape, np.uint8), np.zeros(g.shape, np.uint8)
+    b0[0:2] = 1
+    b1[1:4] = 1
+    b1[4:6] = 2
+    sb = Segmentation.from_layers(g, [b0, b1], [Segment("t1", "one", (0.5,) * 3, 0, 1),
+                                                 Segment("t1b", "one over", (0.5,) * 3, 1, 1),
+                                                 Segment("t2", "two", (0.5,) * 3, 1, 2)])
+    assert match_segments(sa, sb, "label") == [("s1", "t1"), ("s2", "t2"), (None, "t1b")]
+    res = compare(sa, sb, distances=False)
+    assert res[0].dice == pytest.approx(1.0)
+    assert res[1].dice == pytest.approx(2 * 36 / (72 + 72))         # a[3:5] vs b1[4:6]: one slab of 36 shared
+    with pytest.raises(CompareError, match="'one', 'one over'"):      # a mapping by an ambiguous value
+        match_segments(sa, sb, mapping=[("1", "1")])
+    assert match_segments(sa, sb, mapping=[("1", "one over")]) == [("s1", "t1b")]
