@@ -32,7 +32,7 @@ def export_labelmap(seg: Segmentation, path: Path, progress=None, compression_le
     _check_single_labelmap(seg, order)
     _check_table_names(seg, path.name)
     arr = merged(seg, order)
-    entries = [LabelEntry(s.label, s.name, s.color, s.opacity) for s in sorted(seg.segments, key=lambda s: s.label)]
+    entries = table_entries(seg)
     label_path = path.with_name(stem(path) + ".label")
     ctbl_path = path.with_name(stem(path) + ".ctbl")
     written = [path, label_path, ctbl_path]
@@ -50,6 +50,17 @@ def export_labelmap(seg: Segmentation, path: Path, progress=None, compression_le
             raise FileFormatError(os_error_message(path, exc)) from None
         raise
     return written
+
+
+def table_entries(seg: Segmentation) -> list[LabelEntry]:
+    """The label table written beside the labelmap: one entry per segment, and the entries of the table the
+    labelmap was opened with whose value no segment has (labels with no voxels, as ITK-SNAP keeps them: MRIcrop's
+    AC, PC and arteries), so an ITK-SNAP table comes back whole; in value order."""
+    entries = {s.label: LabelEntry(s.label, s.name, s.color, s.opacity) for s in seg.segments}
+    for value, e in seg.label_table.items():
+        if value > 0 and value not in entries and not any(c in e.name for c in '"\n\r\t'):
+            entries[value] = LabelEntry(value, e.name, e.color, e.opacity)
+    return [entries[v] for v in sorted(entries)]
 
 
 def _check_single_labelmap(seg: Segmentation, order: list[int]) -> None:

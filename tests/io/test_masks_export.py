@@ -110,6 +110,27 @@ def test_export_keeps_label_values_and_writes_both_tables(tmp_path):
     assert back.geometry.same_lattice(seg.geometry, tol=1e-5)
 
 
+def test_export_keeps_the_entries_of_the_opened_table_that_have_no_voxels(tmp_path):
+    """ITK-SNAP's tutorial table names 11 labels, 8 of which have voxels: AC, PC and arteries are empty, there to
+    be painted. They are no segments, but the tables written beside an export keep them (they were dropped: a
+    user exporting over their files lost three label descriptions); a segment renamed wins over its entry."""
+    table_path = shared_file("itksnap", "MRIcrop-seg.label")
+    seg = io.open_segmentation(shared_file("itksnap", "MRIcrop-seg.nii.gz"), labels=table_path)
+    original = read_table(table_path)
+    assert len(seg.segments) == 8 and len(original) == 12            # with "Clear", value 0
+    seg.segments[3].name = "right hippocampus"
+    io.export_labelmap(seg, tmp_path / "out.nii.gz")
+    for written in (read_table(tmp_path / "out.label"), read_table(tmp_path / "out.ctbl")):
+        assert sorted(written) == list(range(12))
+        for value in (9, 10, 11):                                       # AC, PC, arteries
+            assert written[value].color == pytest.approx(original[value].color, abs=1 / 255)
+    label = read_table(tmp_path / "out.label")
+    assert [label[v].name for v in (4, 9, 10, 11)] == ["right hippocampus", "AC", "PC", "arteries"]
+    assert [label[v].name for v in range(1, 9) if v != 4] == [original[v].name for v in range(1, 9) if v != 4]
+    back = io.open_segmentation(tmp_path / "out.nii.gz")            # finds out.label beside it
+    assert len(back.segments) == 8 and sorted(back.label_table) == list(range(12))
+
+
 @pytest.mark.parametrize("name", ["out.nrrd", "out.nhdr", "out.nii"])
 def test_export_formats_round_trip(tmp_path, name):
     seg = layered(OBLIQUE)
