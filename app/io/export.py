@@ -59,7 +59,7 @@ def table_entries(seg: Segmentation) -> list[LabelEntry]:
     entries = {s.label: LabelEntry(s.label, s.name, s.color, s.opacity) for s in seg.segments}
     for value, e in seg.label_table.items():
         if value > 0 and value not in entries and not any(c in e.name for c in '"\n\r\t'):
-            entries[value] = LabelEntry(value, e.name, e.color, e.opacity)
+            entries[value] = LabelEntry(value, e.name, e.color, getattr(e, "opacity", 1.0))   # model: .name, .color
     return [entries[v] for v in sorted(entries)]
 
 
