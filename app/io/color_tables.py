@@ -185,8 +185,11 @@ def _byte(c: float) -> int:
     return int(round(min(1.0, max(0.0, float(c))) * 255))
 
 
-def itksnap_text(entries: list[LabelEntry]) -> str:
-    lines = [ITKSNAP_HEADER.rstrip("\n"), f'{0:5d} {0:5d} {0:4d} {0:4d} {0:8.2f} {0:2d} {0:2d}    "Clear Label"']
+def itksnap_text(entries: list[LabelEntry], clear: str = "Clear Label") -> str:
+    """An ITK-SNAP label description file; `clear`: the name of value 0 (ITK-SNAP's default, or the opened
+    table's own: its tutorial calls it "Clear")."""
+    clear = clear.replace('"', "'")
+    lines = [ITKSNAP_HEADER.rstrip("\n"), f'{0:5d} {0:5d} {0:4d} {0:4d} {0:8.2f} {0:2d} {0:2d}    "{clear}"']
     for e in entries:
         r, g, b = (_byte(c) for c in e.color)
         name = e.name.replace('"', "'")

@@ -40,7 +40,7 @@ def export_labelmap(seg: Segmentation, path: Path, progress=None, compression_le
     try:
         _write_image(path, arr, seg, level, progress)
         with atomic_write(label_path, "w") as fh:
-            fh.write(itksnap_text(entries))
+            fh.write(itksnap_text(entries, *_clear_name(seg)))
         with atomic_write(ctbl_path, "w") as fh:
             fh.write(ctbl_text(entries, stem(path)))
     except BaseException as exc:
@@ -61,6 +61,12 @@ def table_entries(seg: Segmentation) -> list[LabelEntry]:
         if value > 0 and value not in entries and not any(c in e.name for c in '"\n\r\t'):
             entries[value] = LabelEntry(value, e.name, e.color, getattr(e, "opacity", 1.0))   # model: .name, .color
     return [entries[v] for v in sorted(entries)]
+
+
+def _clear_name(seg: Segmentation) -> tuple[str, ...]:
+    """The opened table's name for value 0, when it has one that a .label line can hold."""
+    e = seg.label_table.get(0)
+    return (e.name,) if e is not None and e.name.strip() and not any(c in e.name for c in '"\n\r\t') else ()
 
 
 def _check_single_labelmap(seg: Segmentation, order: list[int]) -> None:

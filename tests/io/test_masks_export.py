@@ -126,6 +126,7 @@ def test_export_keeps_the_entries_of_the_opened_table_that_have_no_voxels(tmp_pa
             assert written[value].color == pytest.approx(original[value].color, abs=1 / 255)
     label = read_table(tmp_path / "out.label")
     assert [label[v].name for v in (4, 9, 10, 11)] == ["right hippocampus", "AC", "PC", "arteries"]
+    assert label[0].name == original[0].name == "Clear"             # value 0's name too (ITK-SNAP: "Clear Label")
     assert [label[v].name for v in range(1, 9) if v != 4] == [original[v].name for v in range(1, 9) if v != 4]
     back = io.open_segmentation(tmp_path / "out.nii.gz")            # finds out.label beside it
     assert len(back.segments) == 8 and sorted(back.label_table) == list(range(12))
