@@ -78,6 +78,24 @@ def test_convert_seg_to_seg_and_to_labelmap(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.seg.nrrd", "l.ctbl", "l.label", "l.nii.gz"]
 
 
+def test_convert_onto_a_read_only_file_is_refused_and_keeps_it(tmp_path):
+    src = shared_file("slicerio", "Segmentation.seg.nrrd")
+    out = tmp_path / "a.seg.nrrd"
+    out.write_bytes(b"the user's own file")
+    os.chmod(out, 0o444)
+    try:
+        assert_user_error(run("convert", src, out), "a.seg.nrrd: the file is read-only")
+        for name in ("l.nii.gz", "l.label"):               # one file of an export's three: none is written
+            (tmp_path / name).write_bytes(b"kept")
+        os.chmod(tmp_path / "l.label", 0o444)
+        assert_user_error(run("convert", src, tmp_path / "l.nii.gz"), "l.label: the file is read-only")
+        assert out.read_bytes() == b"the user's own file" and (tmp_path / "l.nii.gz").read_bytes() == b"kept"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["a.seg.nrrd", "l.label", "l.nii.gz"]
+    finally:
+        for p in tmp_path.iterdir():
+            os.chmod(p, 0o644)
+
+
 def test_convert_overlapping_to_labelmap_is_refused_with_options_and_no_output(tmp_path):
     src = shared_file("slicerio", "SegmentationOverlapping.seg.nrrd")
     res = run("convert", src, tmp_path / "l.nii.gz")

@@ -1,6 +1,8 @@
 """Atomic file replacement: write a temp file in the same folder, flush, fsync, rename over the target.
 
-On any exception the temp file is removed and the old file (if any) is left untouched."""
+On any exception the temp file is removed and the old file (if any) is left untouched. A read-only target is
+refused (`ReadOnlyFile`): a rename needs only the folder's permission, so without the check a file its owner had
+made read-only to protect it was replaced silently, where an editor writing in place is stopped."""
 from __future__ import annotations
 
 import errno
@@ -10,10 +12,31 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+class ReadOnlyFile(PermissionError):
+    """The file to replace is read-only (no write permission bit, or none for this user)."""
+
+    def __init__(self, path: Path):
+        super().__init__(errno.EACCES, "the file is read-only", str(path))
+        self.path = path
+
+
+def is_read_only(path) -> bool:
+    """An existing file that may not be written: no write bit at all (so also for root, whom `access` lets
+    through), or none for this user."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (mode & 0o222) or not os.access(path, os.W_OK)
+
+
 @contextmanager
 def atomic_write(path, mode: str = "wb"):
-    """`with atomic_write(p) as fh: fh.write(...)`; the target appears complete or not at all."""
+    """`with atomic_write(p) as fh: fh.write(...)`; the target appears complete or not at all. Raises
+    ReadOnlyFile, before writing anything, when the target exists and is read-only."""
     path = Path(path)
+    if is_read_only(path):
+        raise ReadOnlyFile(path)
     folder = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
@@ -57,6 +80,9 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def os_error_message(path: Path, exc: OSError) -> str:
+    if isinstance(exc, ReadOnlyFile):
+        return (f"cannot save {exc.path.name}: the file is read-only (save under another name, or make it "
+                f"writable first); nothing was written")
     if exc.errno == errno.ENOSPC:
         return f"cannot save {path.name}: the disk is full (the previous file, if any, is unchanged)"
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):

@@ -9,7 +9,7 @@ import numpy as np
 from app.model.segmentation import Segmentation
 
 from . import nrrd_write as nw
-from .atomic import atomic_write, os_error_message
+from .atomic import ReadOnlyFile, atomic_write, is_read_only, os_error_message
 from .errors import FileFormatError, quoted
 from .lattice import check_writable
 from .color_tables import LabelEntry, ctbl_text, itksnap_text
@@ -36,6 +36,9 @@ def export_labelmap(seg: Segmentation, path: Path, progress=None, compression_le
     label_path = path.with_name(stem(path) + ".label")
     ctbl_path = path.with_name(stem(path) + ".ctbl")
     written = [path, label_path, ctbl_path]
+    for p in written:                        # all or nothing: refused before the image replaces its old copy
+        if is_read_only(p):
+            raise FileFormatError(os_error_message(p, ReadOnlyFile(p)))
     fresh = [p for p in written if not p.exists()]
     try:
         _write_image(path, arr, seg, level, progress)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from app import io
 from app.io import parallel_reads
+from app.io.atomic import is_read_only
 from app.io.plain_labelmap import looks_like_labelmap
 from app.model.segmentation import Segmentation
 
@@ -290,14 +291,19 @@ class FileActions:
             return False
         if self.w.path is None or classify(self.w.path) != Kind.SEGMENTATION:
             return self.save_as()
+        if is_read_only(self.w.path):             # (replacing it would need only the folder's permission)
+            self.w.status_message(f"{self.w.path.name} is read-only: save it under another name")
+            return self.save_as()
         return self.save_to(self.w.path)
 
     def save_as(self) -> bool:
         if self.w.segmentation is None:
             return False
         stem = self.w.path.name.split(".")[0] if self.w.path is not None else "segmentation"
-        path = self._ask("Save segmentation", "Slicer segmentation (*.seg.nrrd)", save=True,
-                         default=str(self.document_folder() / f"{stem}.seg.nrrd"))
+        default = self.document_folder() / f"{stem}.seg.nrrd"
+        if is_read_only(default):
+            default = default.with_name(f"{stem}-edited.seg.nrrd")
+        path = self._ask("Save segmentation", "Slicer segmentation (*.seg.nrrd)", save=True, default=str(default))
         if path is None:
             return False
         if not path.name.lower().endswith(".seg.nrrd"):

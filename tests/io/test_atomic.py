@@ -1,5 +1,5 @@
 """Saving never leaves a truncated file where a good one was, nor a stray temp file: failures are injected at
-the rename, in the middle of the data, as a full disk, and as a read-only folder."""
+the rename, in the middle of the data, as a full disk, and as a read-only folder; a read-only file is refused."""
 from __future__ import annotations
 
 import errno
@@ -79,6 +79,44 @@ def test_read_only_folder(tmp_path, monkeypatch):
         os.chmod(tmp_path, 0o755)
     assert path.read_bytes() == before
     _only(tmp_path, path)
+
+
+@pytest.mark.parametrize("mode", [0o444, 0o400])
+def test_a_read_only_file_is_refused_not_replaced(tmp_path, mode):
+    """A rename over a file needs only the folder's permission: a file its owner made read-only (to protect the
+    atlas of weeks of work) was replaced silently. Refused, for root too (no write bit at all), before anything
+    is written."""
+    path, before = _good_file(tmp_path)
+    os.chmod(path, mode)
+    try:
+        with pytest.raises(io.FileFormatError, match="keep.seg.nrrd: the file is read-only"):
+            io.save_segmentation(layered(seed=2), path)
+        with pytest.raises(atomic.ReadOnlyFile):
+            with atomic.atomic_write(path) as fh:
+                fh.write(b"x")
+        assert path.read_bytes() == before
+        _only(tmp_path, path)
+    finally:
+        os.chmod(path, 0o644)
+    io.save_segmentation(layered(seed=2), path)          # writable again: saved
+    assert path.read_bytes() != before
+
+
+def test_export_refuses_before_writing_when_one_of_its_files_is_read_only(tmp_path):
+    """Export writes the image and two tables: a read-only table must not leave a new image beside old tables."""
+    seg = layered()
+    seg.remove_segment("s3")
+    written = io.export_labelmap(seg, tmp_path / "l.nii.gz")
+    old = {p.name: p.read_bytes() for p in written}
+    os.chmod(tmp_path / "l.label", 0o444)
+    seg.remove_segment("s2")
+    try:
+        with pytest.raises(io.FileFormatError, match="l.label: the file is read-only"):
+            io.export_labelmap(seg, tmp_path / "l.nii.gz")
+    finally:
+        os.chmod(tmp_path / "l.label", 0o644)
+    assert {p.name: p.read_bytes() for p in written} == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(old)
 
 
 def test_missing_folder(tmp_path):

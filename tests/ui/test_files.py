@@ -2,6 +2,7 @@
 recent files in QSettings, drag and drop, errors as one sentence, run_long off the GUI thread."""
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -33,6 +34,38 @@ def test_save_as_marks_clean_and_reopens(demo_window, tmp_path, monkeypatch, dia
     assert win.isWindowModified()
     seg.redo()
     assert not win.isWindowModified()
+
+
+def test_save_over_a_read_only_file_asks_for_another_name(demo_window, tmp_path, monkeypatch, dialogs):
+    """Ctrl+S on a document whose file is read-only does not replace it (a rename would): Save As opens, proposing
+    "<name>-edited.seg.nrrd", and the status line says why. Choosing the read-only file anyway is refused in one
+    sentence; the file is unchanged."""
+    win = demo_window
+    seg = win.segmentation
+    path = tmp_path / "atlas.seg.nrrd"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(path), "")))
+    assert win.files.save()
+    os.chmod(path, 0o444)
+    before = path.read_bytes()
+    seg.update_segment(seg.segment_ids[3], name="renamed")
+    asked = []
+
+    def answer(parent, title, start, filter_):
+        asked.append(start)
+        return str(path), ""                      # the read-only file itself
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(answer))
+    try:
+        assert not win.files.save()
+        assert asked == [str(tmp_path / "atlas-edited.seg.nrrd")]
+        assert "read-only" in win.statusBar().currentMessage() or any("read-only" in t for _, t in dialogs.seen)
+        assert [t for k, t in dialogs.seen if k in ("critical", "warning")][-1].count("read-only") == 1
+        assert path.read_bytes() == before and win.isWindowModified()
+        other = tmp_path / "atlas-edited.seg.nrrd"          # the name proposed: saved, and the document's now
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(other), "")))
+        assert win.files.save() and io.open_segmentation(other).segments[3].name == "renamed"
+        assert win.path == other and not win.isWindowModified() and path.read_bytes() == before
+    finally:
+        os.chmod(path, 0o644)
 
 
 def test_close_with_unsaved_changes_asks(demo_window, dialogs):
