@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io as _io
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -64,14 +65,21 @@ class PairResult:
         return self.voxels_b - self.both
 
     @property
+    def matched(self) -> bool:
+        return self.id_a is not None and self.id_b is not None
+
+    @property
     def dice(self) -> float:
+        """2|A∩B| / (|A|+|B|); 1 for a matched pair both empty (they agree), 0 for an unmatched segment, even an
+        empty one (it has nothing to agree with: an empty mask of a model's output, matched with nothing, was
+        listed with Dice 1 as if perfect)."""
         total = self.voxels_a + self.voxels_b
-        return 2.0 * self.both / total if total else 1.0
+        return 2.0 * self.both / total if total else float(self.matched)
 
     @property
     def jaccard(self) -> float:
         union = self.voxels_a + self.voxels_b - self.both
-        return self.both / union if union else 1.0
+        return self.both / union if union else float(self.matched)
 
     @property
     def volume_a_mm3(self) -> float:
@@ -131,7 +139,8 @@ def match_segments(a, b, by: str = "label", mapping=None) -> list[tuple[str | No
     (already in the list with None), then B's unmatched ones; with a mapping, exactly its pairs, in its order. By label
     value pairs across layers only when the value names one segment in each segmentation; else it pairs (layer
     position, value), on both sides: a value unique in A but in two layers of B (Slicer's ribs in layer 0 of both,
-    a sphere overlapping them with the same value in B's layer 1) pairs A's segment with B's in the same layer."""
+    a sphere overlapping them with the same value in B's layer 1) pairs A's segment with B's in the same layer. By
+    name: exact names first, then the rest by `loose_name` where that is unambiguous on both sides."""
     if mapping is not None:          # the user named the pairs: only those are compared
         return [(_find(a, ka, "A").id, _find(b, kb, "B").id) for ka, kb in mapping]
     else:
@@ -147,12 +156,33 @@ def match_segments(a, b, by: str = "label", mapping=None) -> list[tuple[str | No
 
         ka, kb = key(a), key(b)
         pairs = [(sid, kb[k]) for k, sid in ((k, ka[k]) for k in ka) if k in kb]
+        if by == "name":
+            pairs += _loosely_named(a, b, {p[0] for p in pairs}, {p[1] for p in pairs})
         order = {sid: n for n, sid in enumerate(a.segment_ids)}
         pairs.sort(key=lambda p: order[p[0]])
         used_a, used_b = {p[0] for p in pairs}, {p[1] for p in pairs}
     pairs += [(sid, None) for sid in a.segment_ids if sid not in used_a]
     pairs += [(None, sid) for sid in b.segment_ids if sid not in used_b]
     return pairs
+
+
+def loose_name(name: str) -> str:
+    """A name as matching sees it the second time: case folded, runs of spaces, underscores and hyphens as one space
+    ("Left_Lung", "left-lung" and "left lung" are one name; TotalSegmentator's files against Slicer's segments)."""
+    return " ".join(part for part in re.split(r"[\s_\-]+", name.casefold()) if part)
+
+
+def _loosely_named(a, b, used_a: set, used_b: set) -> list[tuple[str, str]]:
+    """Pairs of the segments left unmatched by exact names whose loose names are equal, where each loose name
+    belongs to one of them on each side (two of A's both reading "left lung" pair with nothing)."""
+    def loose(seg, used):
+        seen: dict[str, list[str]] = {}
+        for s in seg.segments:
+            if s.id not in used:
+                seen.setdefault(loose_name(s.name), []).append(s.id)
+        return {k: v[0] for k, v in seen.items() if len(v) == 1 and k}
+    la, lb = loose(a, used_a), loose(b, used_b)
+    return [(sid, lb[k]) for k, sid in la.items() if k in lb]
 
 
 # ------------------------------------------------------------------------------------------------ lattices

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from scipy.spatial.distance import cdist
 
-from app.model.compare import CompareError, as_row, compare, match_segments, parse_mapping, worst_first
+from app.model.compare import (CompareError, as_row, compare, loose_name, match_segments, parse_mapping,
+                               worst_first)
 from app.model.geometry import Geometry
 from app.model.segment import Segment
 from app.model.segmentation import Segmentation
@@ -200,3 +201,40 @@ def test_a_value_in_two_layers_of_one_side_pairs_by_layer_on_both():
     with pytest.raises(CompareError, match="'one', 'one over'"):      # a mapping by an ambiguous value
         match_segments(sa, sb, mapping=[("1", "1")])
     assert match_segments(sa, sb, mapping=[("1", "one over")]) == [("s1", "t1b")]
+
+
+def test_names_match_exactly_first_then_loosely_where_unambiguous():
+    """TotalSegmentator's files are named left_lung, Slicer's segments "left lung": after exact names, the rest
+    pair by case-folded names with spaces, underscores and hyphens alike, unless two of one side read the same."""
+    g = Geometry((8, 4, 4))
+    a = np.zeros(g.shape, np.uint8)
+    b = np.zeros(g.shape, np.uint8)
+    for v in range(1, 8):
+        a[v - 1] = v
+        b[v - 1] = v
+    sa = make_seg(a, g, {1: "left lung", 2: "Right_Lung", 3: "liver", 4: "spleen-a", 5: "Spleen_A", 6: "aorta",
+                         7: "heart"})
+    sb = make_seg(b, g, {1: "left_lung", 2: "right lung", 3: "Liver", 4: "spleen a", 5: "aorta", 6: "AORTA",
+                         7: "heart"})
+    pairs = dict(p for p in match_segments(sa, sb, "name") if p[0] and p[1])
+    assert pairs == {"s1": "s1", "s2": "s2", "s3": "s3",      # loosely
+                     "s6": "s5",                               # exactly "aorta" (B's "AORTA" is then left alone)
+                     "s7": "s7"}                               # exactly; spleen-a / Spleen_A both read "spleen a": none
+    assert loose_name("  Left__Lung-upper lobe ") == "left lung upper lobe"
+
+
+def test_an_unmatched_segment_has_dice_0_even_when_empty():
+    """An empty mask matched with nothing was listed with Dice 1 (0/0 read as agreement), sorted last as if
+    perfect; unmatched rows are 0, a matched pair both empty still 1."""
+    g = Geometry((4, 4, 4))
+    a = np.zeros(g.shape, np.uint8)
+    a[0] = 1
+    sa = make_seg(a, g, {1: "liver"})
+    sa.add_segment("empty in A")
+    sb = make_seg(a.copy(), g, {1: "liver"})
+    sb.add_segment("empty in A")
+    sb.add_segment("empty in B only")
+    res = {r.name: r for r in compare(sa, sb, by="name", distances=False)}
+    assert res["empty in A"].dice == res["empty in A"].jaccard == 1.0 and res["empty in A"].matched
+    assert res["empty in B only"].dice == res["empty in B only"].jaccard == 0.0
+    assert worst_first(list(res.values()))[0].name == "empty in B only"
