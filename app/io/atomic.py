@@ -30,6 +30,14 @@ def is_read_only(path) -> bool:
     return not (mode & 0o222) or not os.access(path, os.W_OK)
 
 
+def refuse_read_only(*paths) -> None:
+    """Raise ReadOnlyFile for the first of `paths` that is read-only: files written together (a detached
+    header and its data, a labelmap and its tables) are checked before the first is replaced."""
+    for p in paths:
+        if is_read_only(p):
+            raise ReadOnlyFile(Path(p))
+
+
 @contextmanager
 def atomic_write(path, mode: str = "wb"):
     """`with atomic_write(p) as fh: fh.write(...)`; the target appears complete or not at all. Raises

@@ -9,7 +9,7 @@ import numpy as np
 from app.model.segmentation import Segmentation
 
 from . import nrrd_write as nw
-from .atomic import ReadOnlyFile, atomic_write, is_read_only, os_error_message
+from .atomic import ReadOnlyFile, atomic_write, os_error_message, refuse_read_only
 from .errors import FileFormatError, quoted
 from .lattice import check_writable
 from .color_tables import LabelEntry, ctbl_text, itksnap_text
@@ -36,9 +36,10 @@ def export_labelmap(seg: Segmentation, path: Path, progress=None, compression_le
     label_path = path.with_name(stem(path) + ".label")
     ctbl_path = path.with_name(stem(path) + ".ctbl")
     written = [path, label_path, ctbl_path]
-    for p in written:                        # all or nothing: refused before the image replaces its old copy
-        if is_read_only(p):
-            raise FileFormatError(os_error_message(p, ReadOnlyFile(p)))
+    try:                                     # all or nothing: refused before the image replaces its old copy
+        refuse_read_only(*written)
+    except ReadOnlyFile as exc:
+        raise FileFormatError(os_error_message(path, exc)) from None
     fresh = [p for p in written if not p.exists()]
     try:
         _write_image(path, arr, seg, level, progress)
@@ -122,6 +123,7 @@ def _write_image(path: Path, arr: np.ndarray, seg: Segmentation, level: int, pro
     chunks = nw.volume_chunks(arr, arr.dtype, progress)
     if path.name.lower().endswith(".nhdr"):
         data_name = path.name[:-5] + (".raw.gz" if level else ".raw")
+        refuse_read_only(path, path.with_name(data_name))       # not a new header's data beside an old header
         with atomic_write(path.with_name(data_name)) as fh:
             nw.write_payload(fh, chunks, level)
         head = nw.header_text(arr.dtype, arr.shape, seg.geometry, False, encoding, [], data_file=data_name)

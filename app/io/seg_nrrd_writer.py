@@ -20,7 +20,7 @@ from app.model.geometry import Geometry
 from app.model.segmentation import Segmentation
 
 from . import nrrd_write as nw
-from .atomic import atomic_write, os_error_message
+from .atomic import atomic_write, os_error_message, refuse_read_only
 from .errors import FileFormatError, quoted
 from .lattice import check_writable
 from .seg_nrrd import (_SEG_KEY, KEY_CONTAINED, KEY_MASTER, KEY_OFFSET, KEY_PARAMS, PARAM_GEOMETRY, reference_geometry)
@@ -119,6 +119,7 @@ def renumber_large_labels(seg: Segmentation) -> list[tuple[str, int]]:
 def _write_files(path, dtype, sizes, geometry, list_first, encoding, custom, chunks, level) -> None:
     if path.name.lower().endswith(".nhdr"):
         data_name = path.name[:-5] + (".raw.gz" if level else ".raw")
+        refuse_read_only(path, path.with_name(data_name))       # not a new header's data beside an old header
         with atomic_write(path.with_name(data_name)) as fh:
             nw.write_payload(fh, chunks, level)
         head = nw.header_text(dtype, sizes, geometry, list_first, encoding, custom, data_file=data_name)

@@ -119,6 +119,27 @@ def test_export_refuses_before_writing_when_one_of_its_files_is_read_only(tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(old)
 
 
+@pytest.mark.parametrize("name", ["keep.seg.nhdr", "keep.nhdr"])
+def test_a_read_only_detached_header_or_data_file_refuses_both(tmp_path, name):
+    """A detached header and its data file are written data first: a read-only header must not get new data beside
+    it, nor a read-only data file a new header."""
+    seg = layered(seed=1)
+    seg.remove_segment("s3")
+    write = io.save_segmentation if name.endswith(".seg.nhdr") else io.export_labelmap
+    write(seg, tmp_path / name)
+    data = tmp_path / (name[:-5] + ".raw.gz")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    seg.remove_segment("s2")
+    for locked in (tmp_path / name, data):
+        os.chmod(locked, 0o444)
+        try:
+            with pytest.raises(io.FileFormatError, match=f"{locked.name}: the file is read-only"):
+                write(seg, tmp_path / name)
+        finally:
+            os.chmod(locked, 0o644)
+        assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
 def test_missing_folder(tmp_path):
     with pytest.raises(io.FileFormatError, match="does not exist"):
         io.save_segmentation(layered(), tmp_path / "no" / "x.seg.nrrd")
