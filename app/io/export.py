@@ -59,10 +59,13 @@ def export_labelmap(seg: Segmentation, path: Path, progress=None, compression_le
 def table_entries(seg: Segmentation) -> list[LabelEntry]:
     """The label table written beside the labelmap: one entry per segment, and the entries of the table the
     labelmap was opened with whose value no segment has (labels with no voxels, as ITK-SNAP keeps them: MRIcrop's
-    AC, PC and arteries), so an ITK-SNAP table comes back whole; in value order."""
+    AC, PC and arteries), so an ITK-SNAP table comes back whole, less an entry whose name a segment now has under
+    another value (renumbered); in value order."""
     entries = {s.label: LabelEntry(s.label, s.name, s.color, s.opacity) for s in seg.segments}
+    names = {s.name for s in seg.segments}         # a segment given another value: its old entry is not kept twice
     for value, e in seg.label_table.items():
-        if value > 0 and value not in entries and not any(c in e.name for c in '"\n\r\t'):
+        if (value > 0 and value not in entries and e.name not in names
+                and not any(c in e.name for c in '"\n\r\t')):
             entries[value] = LabelEntry(value, e.name, e.color, getattr(e, "opacity", 1.0))   # model: .name, .color
     return [entries[v] for v in sorted(entries)]
 

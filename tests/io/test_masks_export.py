@@ -130,6 +130,11 @@ def test_export_keeps_the_entries_of_the_opened_table_that_have_no_voxels(tmp_pa
     assert [label[v].name for v in range(1, 9) if v != 4] == [original[v].name for v in range(1, 9) if v != 4]
     back = io.open_segmentation(tmp_path / "out.nii.gz")            # finds out.label beside it
     assert len(back.segments) == 8 and sorted(back.label_table) == list(range(12))
+    sid = seg.segments[4].id                                         # hippo-L given value 20: not listed twice
+    seg.move_to_layer(sid, seg.segments[4].layer, 20)
+    io.export_labelmap(seg, tmp_path / "out.nii.gz")
+    label = read_table(tmp_path / "out.label")
+    assert label[20].name == "hippo-L" and 5 not in label and [e.name for e in label.values()].count("hippo-L") == 1
 
 
 @pytest.mark.parametrize("name", ["out.nrrd", "out.nhdr", "out.nii"])
