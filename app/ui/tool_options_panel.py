@@ -33,7 +33,8 @@ class ToolOptionsPanel(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         self.help = QLabel("")
         self.help.setWordWrap(True)
-        self.help.setStyleSheet("color: #9cc;")
+        self.help.setStyleSheet("font-style: italic;")     # the theme's text colour: #9cc on Fusion's light grey
+                                                            # was 1.6:1, hard to read (WCAG asks 4.5:1)
         lay.addWidget(self.help)
         o, set_ = options, options.set
         # scissors

@@ -255,3 +255,29 @@ def test_scissors_erase_selected_segments_only(make_window):
     assert seg.voxel_count(ids[0]) == 10 * 8 * 30, "a was not selected: untouched"
     assert seg.voxel_count(ids[1]) == 0 and seg.voxel_count(ids[2]) == 0
     assert len(seg.history.undo_stack) == 1
+
+
+def _luminance(rgb) -> float:
+    """WCAG relative luminance of an sRGB colour (0..255 channels)."""
+    c = np.asarray(rgb, float) / 255
+    c = np.where(c <= 0.03928, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return float(c @ [0.2126, 0.7152, 0.0722])
+
+
+def test_the_tool_help_line_is_readable(window):
+    """The one-line help under the tool buttons was pale teal (#9cc) on the light grey panel: 1.6:1, hard to read
+    in the real window. Rendered, its text must reach WCAG's 4.5:1 against its background."""
+    from PySide6.QtGui import QImage
+
+    win, ed, seg, ids, view, _ = window
+    QTest.keyClick(view, Qt.Key_4)                                # Level tracing: a long help line
+    label = ed.panel.tool_options.help
+    assert label.isVisible() and "grey level" in label.text()
+    img = label.grab().toImage().convertToFormat(QImage.Format_RGB888)
+    arr = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())[:, :img.width() * 3]
+    px = arr.reshape(-1, 3)
+    colours, counts = np.unique(px, axis=0, return_counts=True)
+    background = _luminance(colours[counts.argmax()])
+    text = [_luminance(c) for c in colours]
+    best = max((max(l, background) + 0.05) / (min(l, background) + 0.05) for l in text)
+    assert best >= 4.5, f"help text contrast {best:.2f}:1"
