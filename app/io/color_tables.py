@@ -24,6 +24,8 @@ class LabelEntry:
     name: str
     color: tuple[float, float, float]      # 0..1
     opacity: float = 1.0
+    visible: bool = True                    # ITK-SNAP's VIS and MSH columns (label shown; in the 3D mesh): a
+    mesh: bool = True                       # .label keeps them, the other formats have none
 
 
 def read_table(path) -> dict[int, LabelEntry]:
@@ -84,7 +86,7 @@ def _itksnap_line(s: str) -> LabelEntry | None:
     if not m:
         return None
     value, r, g, b, alpha = int(m[1]), int(m[2]), int(m[3]), int(m[4]), float(m[5])
-    return LabelEntry(value, m[8], _rgb(r, g, b), min(1.0, max(0.0, alpha)))
+    return LabelEntry(value, m[8], _rgb(r, g, b), min(1.0, max(0.0, alpha)), m[6] != "0", m[7] != "0")
 
 
 def _colortable_line(s: str) -> LabelEntry | None:
@@ -193,7 +195,8 @@ def itksnap_text(entries: list[LabelEntry], clear: str = "Clear Label") -> str:
     for e in entries:
         r, g, b = (_byte(c) for c in e.color)
         name = e.name.replace('"', "'")
-        lines.append(f'{e.value:5d} {r:5d} {g:4d} {b:4d} {e.opacity:8.2f} {1:2d} {1:2d}    "{name}"')
+        lines.append(f'{e.value:5d} {r:5d} {g:4d} {b:4d} {e.opacity:8.2f} {int(e.visible):2d} {int(e.mesh):2d}    '
+                     f'"{name}"')
     return "\n".join(lines) + "\n"
 
 

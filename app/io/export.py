@@ -60,13 +60,17 @@ def table_entries(seg: Segmentation) -> list[LabelEntry]:
     """The label table written beside the labelmap: one entry per segment, and the entries of the table the
     labelmap was opened with whose value no segment has (labels with no voxels, as ITK-SNAP keeps them: MRIcrop's
     AC, PC and arteries), so an ITK-SNAP table comes back whole, less an entry whose name a segment now has under
-    another value (renumbered); in value order."""
-    entries = {s.label: LabelEntry(s.label, s.name, s.color, s.opacity) for s in seg.segments}
+    another value (renumbered); in value order. ITK-SNAP's VIS is the segment's shown state, MSH the opened
+    entry's."""
+    table = seg.label_table
+    entries = {s.label: LabelEntry(s.label, s.name, s.color, s.opacity, s.visible,
+                                   getattr(table.get(s.label), "mesh", True)) for s in seg.segments}
     names = {s.name for s in seg.segments}         # a segment given another value: its old entry is not kept twice
-    for value, e in seg.label_table.items():
+    for value, e in table.items():
         if (value > 0 and value not in entries and e.name not in names
                 and not any(c in e.name for c in '"\n\r\t')):
-            entries[value] = LabelEntry(value, e.name, e.color, getattr(e, "opacity", 1.0))   # model: .name, .color
+            entries[value] = LabelEntry(value, e.name, e.color, getattr(e, "opacity", 1.0),   # model: .name, .color
+                                        getattr(e, "visible", True), getattr(e, "mesh", True))
     return [entries[v] for v in sorted(entries)]
 
 

@@ -89,7 +89,8 @@ def segmentation_from_labelmap(arr: np.ndarray, geometry: Geometry, table: dict[
                 generated += 1
         sid = unique_id(name, used_ids)
         segments.append(Segment(sid, name, tuple(float(c) for c in color), 0, value,
-                                name_auto_generated=auto_name, color_auto_generated=auto_color))
+                                name_auto_generated=auto_name, color_auto_generated=auto_color,
+                                visible=getattr(entry, "visible", True)))    # ITK-SNAP's VIS 0: hidden
     # the counts made here are the layer's statistics: the segment table's volumes are not counted a second time
     return Segmentation.from_layers(geometry, [arr] if segments else [], segments, [counts] if segments else None)
 

@@ -137,6 +137,31 @@ def test_export_keeps_the_entries_of_the_opened_table_that_have_no_voxels(tmp_pa
     assert label[20].name == "hippo-L" and 5 not in label and [e.name for e in label.values()].count("hippo-L") == 1
 
 
+def test_itksnap_visibility_and_mesh_flags_come_back(tmp_path):
+    """ITK-SNAP's VIS (label shown) and MSH (in the 3D mesh) columns were read and dropped: a label hidden in
+    ITK-SNAP opened shown and was written back with VIS 1. VIS now hides the segment and is written from its
+    shown state; MSH is kept from the opened entry."""
+    text = shared_file("itksnap", "MRIcrop-seg.label").read_text()
+    lines = [ln for ln in text.splitlines()]
+    edited = [ln.replace(' 1   1    "hippo-R"', ' 0   1    "hippo-R"').replace(' 1   1    "caudates"', ' 1   0    "caudates"')
+              .replace(' 1   1    "AC"', ' 0   0    "AC"') for ln in lines]
+    assert edited != lines
+    table = tmp_path / "t.label"
+    table.write_text("\n".join(edited) + "\n")
+    seg = io.open_segmentation(shared_file("itksnap", "MRIcrop-seg.nii.gz"), labels=table)
+    shown = {s.name: s.visible for s in seg.segments}
+    assert shown["hippo-R"] is False and sum(not v for v in shown.values()) == 1
+    seg.update_segment(seg.segment_by_name("vent-3rd").id, visible=False)      # hidden in segedit
+    io.export_labelmap(seg, tmp_path / "out.nii.gz")
+    back = read_table(tmp_path / "out.label")
+    flags = {e.name: (e.visible, e.mesh) for e in back.values()}
+    assert flags["hippo-R"] == (False, True) and flags["caudates"] == (True, False)
+    assert flags["vent-3rd"] == (False, True) and flags["AC"] == (False, False)          # AC: an entry, no voxels
+    assert all(flags[n] == (True, True) for n in ("vent-lat", "hippo-L", "PC"))
+    again = io.open_segmentation(tmp_path / "out.nii.gz")
+    assert {s.name for s in again.segments if not s.visible} == {"hippo-R", "vent-3rd"}
+
+
 @pytest.mark.parametrize("name", ["out.nrrd", "out.nhdr", "out.nii"])
 def test_export_formats_round_trip(tmp_path, name):
     seg = layered(OBLIQUE)
