@@ -26,6 +26,8 @@ class LabelEntry:
     opacity: float = 1.0
     visible: bool = True                    # ITK-SNAP's VIS and MSH columns (label shown; in the 3D mesh): a
     mesh: bool = True                       # .label keeps them, the other formats have none
+    opacity_applies: bool = False           # ITK-SNAP's alpha is the label's opacity; the alpha columns of Slicer's
+                                            # tables and FreeSurfer's LUT (0 for every label) are not applied
 
 
 def read_table(path) -> dict[int, LabelEntry]:
@@ -86,7 +88,7 @@ def _itksnap_line(s: str) -> LabelEntry | None:
     if not m:
         return None
     value, r, g, b, alpha = int(m[1]), int(m[2]), int(m[3]), int(m[4]), float(m[5])
-    return LabelEntry(value, m[8], _rgb(r, g, b), min(1.0, max(0.0, alpha)), m[6] != "0", m[7] != "0")
+    return LabelEntry(value, m[8], _rgb(r, g, b), min(1.0, max(0.0, alpha)), m[6] != "0", m[7] != "0", True)
 
 
 def _colortable_line(s: str) -> LabelEntry | None:

@@ -90,7 +90,8 @@ def segmentation_from_labelmap(arr: np.ndarray, geometry: Geometry, table: dict[
         sid = unique_id(name, used_ids)
         segments.append(Segment(sid, name, tuple(float(c) for c in color), 0, value,
                                 name_auto_generated=auto_name, color_auto_generated=auto_color,
-                                visible=getattr(entry, "visible", True)))    # ITK-SNAP's VIS 0: hidden
+                                visible=getattr(entry, "visible", True),     # ITK-SNAP's VIS 0: hidden
+                                opacity=entry.opacity if getattr(entry, "opacity_applies", False) else 1.0))
     # the counts made here are the layer's statistics: the segment table's volumes are not counted a second time
     return Segmentation.from_layers(geometry, [arr] if segments else [], segments, [counts] if segments else None)
 

@@ -138,13 +138,15 @@ def test_export_keeps_the_entries_of_the_opened_table_that_have_no_voxels(tmp_pa
 
 
 def test_itksnap_visibility_and_mesh_flags_come_back(tmp_path):
-    """ITK-SNAP's VIS (label shown) and MSH (in the 3D mesh) columns were read and dropped: a label hidden in
-    ITK-SNAP opened shown and was written back with VIS 1. VIS now hides the segment and is written from its
-    shown state; MSH is kept from the opened entry."""
+    """ITK-SNAP's VIS (label shown) and MSH (in the 3D mesh) columns, and its alpha, were read and dropped: a label
+    hidden or translucent in ITK-SNAP opened shown and opaque and was written back with VIS 1, alpha 1. VIS now
+    hides the segment and is written from its shown state; alpha is its opacity; MSH is kept from the opened
+    entry. (The alpha of Slicer's tables and FreeSurfer's LUT is not applied: FreeSurfer's is 0 for every label.)"""
     text = shared_file("itksnap", "MRIcrop-seg.label").read_text()
     lines = [ln for ln in text.splitlines()]
     edited = [ln.replace(' 1   1    "hippo-R"', ' 0   1    "hippo-R"').replace(' 1   1    "caudates"', ' 1   0    "caudates"')
-              .replace(' 1   1    "AC"', ' 0   0    "AC"') for ln in lines]
+              .replace(' 1   1    "AC"', ' 0   0    "AC"').replace('1.00  1   1    "hippo-L"', '0.40  1   1    "hippo-L"')
+              for ln in lines]
     assert edited != lines
     table = tmp_path / "t.label"
     table.write_text("\n".join(edited) + "\n")
@@ -160,6 +162,10 @@ def test_itksnap_visibility_and_mesh_flags_come_back(tmp_path):
     assert all(flags[n] == (True, True) for n in ("vent-lat", "hippo-L", "PC"))
     again = io.open_segmentation(tmp_path / "out.nii.gz")
     assert {s.name for s in again.segments if not s.visible} == {"hippo-R", "vent-3rd"}
+    assert {s.name: s.opacity for s in again.segments if s.opacity != 1.0} == {"hippo-L": pytest.approx(0.4)}
+    assert back[6].opacity == pytest.approx(1.0)                   # the others keep ITK-SNAP's 1.00
+    slicer = io.open_segmentation(tmp_path / "out.nii.gz", labels=tmp_path / "out.ctbl")   # Slicer's alpha column:
+    assert all(s.opacity == 1.0 for s in slicer.segments)                                   # not applied
 
 
 @pytest.mark.parametrize("name", ["out.nrrd", "out.nhdr", "out.nii"])
