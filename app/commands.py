@@ -170,7 +170,9 @@ def _usage(message: str):
 
 
 def cmd_info(args) -> int:
-    if args.file.is_dir():
+    from app import io
+
+    if args.file.is_dir() and not io.is_mask_folder(args.file):
         return _list_series(args)
     seg = _open(args.file, args.labels, reference=_reference(args))
     facts = describe(seg)

@@ -96,6 +96,33 @@ def test_convert_onto_a_read_only_file_is_refused_and_keeps_it(tmp_path):
             os.chmod(p, 0o644)
 
 
+def test_a_folder_of_masks_is_read_by_info_compare_and_convert(tmp_path):
+    """A TotalSegmentator-style folder (one mask file per structure) is a segmentation for every command: `info`
+    took it for a DICOM folder ("holds no DICOM files")."""
+    import nibabel as nib
+
+    src = io.open_segmentation(shared_file("slicerio", "Segmentation.seg.nrrd"))
+    ras = np.diag([-1.0, -1.0, 1.0, 1.0]) @ src.geometry.ijk_to_lps
+    folder = tmp_path / "masks"
+    folder.mkdir()
+    for s in src.segments:
+        nib.save(nib.Nifti1Image((src.layers[0] == s.label).astype(np.uint8), ras),
+                 str(folder / f"{s.name.replace(' ', '_')}.nii.gz"))
+    facts = json.loads(run("info", folder, "--json").stdout)
+    assert sorted(x["name"] for x in facts["segments"]) == sorted(s.name.replace(" ", "_") for s in src.segments)
+    assert {x["name"]: x["voxels"] for x in facts["segments"]}["left_lung"] == src.voxel_count(
+        src.segment_by_name("left lung").id)
+    rows = json.loads(run("compare", shared_file("slicerio", "Segmentation.seg.nrrd"), folder, "--by", "name",
+                          "--json", "--no-distances").stdout)
+    assert len(rows) == 7 and all(r["dice"] == 1.0 for r in rows)
+    res = run("convert", folder, tmp_path / "m.seg.nrrd")
+    assert res.returncode == 0, res.stderr
+    assert len(io.open_segmentation(tmp_path / "m.seg.nrrd").segments) == 7
+    empty = tmp_path / "nothing"
+    empty.mkdir()
+    assert_user_error(run("info", empty), "holds no DICOM files")
+
+
 def test_convert_overlapping_to_labelmap_is_refused_with_options_and_no_output(tmp_path):
     src = shared_file("slicerio", "SegmentationOverlapping.seg.nrrd")
     res = run("convert", src, tmp_path / "l.nii.gz")

@@ -21,7 +21,7 @@ from .errors import FileFormatError, FileFormatWarning
 Progress = Callable[[float], None] | None
 
 __all__ = ["FileFormatError", "FileFormatWarning", "Volume", "open_segmentation", "save_segmentation",
-           "read_volume", "import_masks", "export_labelmap", "SEGMENTATION_SUFFIXES", "VOLUME_SUFFIXES",
+           "read_volume", "import_masks", "is_mask_folder", "export_labelmap", "SEGMENTATION_SUFFIXES", "VOLUME_SUFFIXES",
            "is_dicom", "list_dicom_series", "write_dicom_seg"]
 
 SEGMENTATION_SUFFIXES = (".seg.nrrd", ".seg.nhdr", ".nrrd", ".nhdr", ".nii", ".nii.gz")
@@ -85,8 +85,11 @@ def open_segmentation(path, labels=None, progress: Progress = None, reference: "
     segmentation, with an optional label table (ITK-SNAP `.label/.txt`, Slicer `.ctbl/.txt/.csv`); a table beside
     the image with the same stem is found automatically (and skipped with a warning when unreadable); `labels=False`:
     no table at all. A DICOM SEG is placed on `reference`'s lattice when given
-    (a Volume read from its DICOM series), else on its referenced series found beside it, else on its own frames."""
+    (a Volume read from its DICOM series), else on its referenced series found beside it, else on its own frames.
+    A folder of binary masks (`is_mask_folder`) is imported, one segment per file (`import_masks`)."""
     path = Path(path)
+    if is_mask_folder(path):
+        return import_masks([path], progress=progress)
     if path.is_file() and is_dicom_file(path):
         from .dicom_seg import is_dicom_seg, read_seg
 
@@ -136,6 +139,13 @@ def import_masks(paths, geometry: Geometry | None = None, progress: Progress = N
     from .masks import import_masks as _import
 
     return _import(paths, geometry, progress)
+
+
+def is_mask_folder(path) -> bool:
+    """A folder of binary mask files and no DICOM file (read with `import_masks`)."""
+    from .masks import is_mask_folder as _is
+
+    return _is(path)
 
 
 def export_labelmap(seg: Segmentation, path, progress: Progress = None, compression_level: int = 1) -> list[Path]:

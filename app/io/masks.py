@@ -44,6 +44,22 @@ def mask_files(paths) -> list[Path]:
     return out
 
 
+def is_mask_folder(path) -> bool:
+    """A folder of mask files (TotalSegmentator's output: one .nii.gz per structure) and no DICOM file: what a
+    folder dropped on the window, or given to `segedit` or `segedit info`, is read as. A folder of DICOM files,
+    or with none of either, stays the DICOM readers' (which say what they found). Reads the first bytes of the
+    folder's other files only, and only when it holds mask files."""
+    from .dicom_series import is_dicom_file
+
+    path = Path(path)
+    if not path.is_dir():
+        return False
+    files = [f for f in path.iterdir() if f.is_file() and not f.name.startswith(".")]
+    masks = [f for f in files if f.name.lower().endswith(MASK_SUFFIXES)
+             and not f.name.lower().endswith((".seg.nrrd", ".seg.nhdr"))]
+    return bool(masks) and not any(is_dicom_file(f) for f in files if f not in masks)
+
+
 def stem(path: Path) -> str:
     name = path.name
     for suffix in (".seg.nrrd", ".nii.gz", ".nrrd", ".nhdr", ".nii"):

@@ -119,6 +119,8 @@ class FileActions:
     def open_any(self, path, labels=None, read=None) -> bool:
         """`read`: (ImageRead or the exception it raised, its warnings) when the file was read already."""
         path = Path(path)
+        if io.is_mask_folder(path):             # TotalSegmentator's output folder: its masks, one segment each
+            return self.import_masks([path])
         if dicom_actions.is_dicom_path(path):
             return dicom_actions.open_dicom(self, path)
         if classify(path) == Kind.SEGMENTATION:

@@ -114,6 +114,31 @@ def test_drop_opens_a_labelmap_and_a_reference(make_window, tmp_path, demo):
     assert win.display.ref is not None and win.display.ref.same_lattice
 
 
+def test_a_dropped_folder_of_masks_is_imported(make_window, tmp_path, demo, dialogs):
+    """TotalSegmentator writes one .nii.gz per structure in a folder. Dropped on the window, such a folder was taken
+    for a DICOM folder ("holds no DICOM files"); it is imported, one segment per file, empty masks included. A
+    folder with DICOM files in it stays DICOM's."""
+    from app.io import nifti
+
+    seg0, _ = demo
+    folder = tmp_path / "segmentations"
+    folder.mkdir()
+    for name, lab in (("liver", 3), ("spleen", 4), ("adrenal_gland_left", 999)):       # 999: an empty mask
+        nifti.write(folder / f"{name}.nii.gz", (seg0.layers[0] == lab).astype(np.uint8), seg0.geometry)
+    win = make_window()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder))])
+    win.dropEvent(QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+    seg = win.segmentation
+    assert seg is not None and [s.name for s in seg.segments] == ["adrenal_gland_left", "liver", "spleen"]
+    assert [seg.voxel_count(s.id) for s in seg.segments] == [0, int((seg0.layers[0] == 3).sum()),
+                                                              int((seg0.layers[0] == 4).sum())]
+    assert win.is_modified() and not [t for k, t in dialogs.seen if k in ("critical", "warning")]
+    assert io.is_mask_folder(folder) and not io.is_mask_folder(tmp_path / "nothing")
+    (folder / "IM0001").write_bytes(b"\0" * 128 + b"DICM" + b"\0" * 64)            # a DICOM file among them
+    assert not io.is_mask_folder(folder)
+
+
 def test_a_bad_file_is_one_sentence_and_nothing_changes(demo_window, tmp_path, dialogs):
     bad = tmp_path / "broken.seg.nrrd"
     bad.write_bytes(b"NRRD0004\nthis is not a header\n")
