@@ -1,11 +1,12 @@
 """Label tables: ITK-SNAP label description files, Slicer colour tables (.ctbl/.txt and the Slicer 5 .csv),
-FreeSurferColorLUT-style files. Reading is tolerant (blank lines, CRLF, tabs, float or integer alpha, quoted names
+FreeSurferColorLUT-style files, and the Caret XML label table a NIfTI may carry (TotalSegmentator, Workbench). Reading is tolerant (blank lines, CRLF, tabs, float or integer alpha, quoted names
 with spaces); lines that are none of these are skipped with one warning. Writing produces ITK-SNAP `.label` and
 Slicer `.ctbl` files."""
 from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 import shlex
 from dataclasses import dataclass
@@ -150,6 +151,31 @@ def _parse_csv(text: str):
 
 def _rgb(r: int, g: int, b: int) -> tuple[float, float, float]:
     return tuple(min(255, max(0, c)) / 255.0 for c in (r, g, b))
+
+
+def caret_label_table(xml: bytes) -> dict[int, LabelEntry]:
+    """The `<LabelTable>` of a Caret/Connectome Workbench XML NIfTI extension, which TotalSegmentator also writes
+    into its multi-label files (`--ml`): `<Label Key="5" Red="1" Green="0" Blue="0" Alpha="1">liver</Label>`,
+    colours 0..1. {} when there is none; FileFormatError when the XML cannot be read."""
+    import xml.etree.ElementTree as ET     # (expat >= 2.4.1, bundled since Python 3.10.x: entity expansion bounded)
+
+    if b"LabelTable" not in xml:
+        return {}
+    try:
+        root = ET.fromstring(xml.rstrip(b"\0 \t\r\n"))
+    except ET.ParseError as exc:
+        raise FileFormatError(f"its embedded label table is not valid XML ({exc})") from None
+    out = {}
+    for lab in root.iter("Label"):
+        try:
+            value = int(lab.get("Key", ""))
+            rgb = tuple(min(1.0, max(0.0, float(lab.get(c, "0.5")))) for c in ("Red", "Green", "Blue"))
+        except ValueError:
+            continue
+        name = (lab.text or "").strip()
+        if name and all(math.isfinite(c) for c in rgb):
+            out[value] = LabelEntry(value, name, rgb)
+    return out
 
 
 def find_beside(image: Path) -> Path | None:

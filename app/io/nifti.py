@@ -96,6 +96,43 @@ def _offset_after_extensions(path: Path, size: int, flag: bytes) -> int:
     return pos
 
 
+def extensions(path, limit: int = 16 << 20) -> list[tuple[int, bytes]]:
+    """(ecode, content) of a NIfTI file's header extensions, in order: at most _MAX_EXTENSIONS of them and `limit`
+    bytes in all (a .nii.gz decompresses only that far). [] when the extension flag is clear."""
+    path = Path(path)
+    first = _prefix(path, 4)
+    if len(first) < 4:
+        return []
+    big = struct.unpack("<i", first)[0] not in (348, 540)
+    size = 540 if struct.unpack(">i" if big else "<i", first)[0] == 540 else 348
+    flag = _prefix(path, size + 4)[size:]
+    if len(flag) < 1 or flag[0] == 0:
+        return []
+    out, pos = [], size + 4
+    for _ in range(_MAX_EXTENSIONS):
+        head = _prefix(path, pos + 8)[pos:]
+        if len(head) < 8:
+            break
+        esize, ecode = struct.unpack(">ii" if big else "<ii", head)
+        if esize < 16 or esize % 16 or pos + esize > limit:
+            break
+        out.append((ecode, _prefix(path, pos + esize)[pos + 8:pos + esize]))
+        pos += esize
+    return out
+
+
+def embedded_label_table(path):
+    """The label table in a NIfTI's Caret XML extension (TotalSegmentator's multi-label files, Connectome
+    Workbench's label volumes): {value: LabelEntry}, or None when it has none."""
+    from .color_tables import caret_label_table
+
+    for _code, content in extensions(path):
+        table = caret_label_table(content)
+        if table:
+            return table
+    return None
+
+
 def read(path, progress=None) -> tuple[np.ndarray, Geometry]:
     """(array indexed [i, j, k], LPS geometry)."""
     path = Path(path)

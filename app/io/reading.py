@@ -80,7 +80,7 @@ def _table(path: Path, labels):
         return color_tables.read_table(labels)
     beside = color_tables.find_beside(path)
     if beside is None:
-        return None
+        return _embedded_table(path)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -91,6 +91,20 @@ def _table(path: Path, labels):
     for w in caught:                       # the table's own warnings (skipped lines), passed on once each
         warn(str(w.message))
     return table
+
+
+def _embedded_table(path: Path):
+    """A NIfTI labelmap's own label table (TotalSegmentator `--ml` names its 117 classes in a header extension),
+    used when no table is given or found beside it; one warning if it cannot be read."""
+    if kind_of(path) != "nifti":
+        return None
+    from . import nifti
+
+    try:
+        return nifti.embedded_label_table(path)
+    except FileFormatError as exc:
+        warn(f"{path.name}: {exc}; the segments are named by value")
+        return None
 
 
 def read_volume(path: Path, progress=None) -> tuple[np.ndarray, Geometry]:
