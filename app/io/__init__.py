@@ -21,8 +21,8 @@ from .errors import FileFormatError, FileFormatWarning
 Progress = Callable[[float], None] | None
 
 __all__ = ["FileFormatError", "FileFormatWarning", "Volume", "open_segmentation", "save_segmentation",
-           "read_volume", "import_masks", "is_mask_folder", "export_labelmap", "SEGMENTATION_SUFFIXES", "VOLUME_SUFFIXES",
-           "is_dicom", "list_dicom_series", "write_dicom_seg"]
+           "read_volume", "import_masks", "is_mask_folder", "export_labelmap", "SEGMENTATION_SUFFIXES",
+           "VOLUME_SUFFIXES", "is_dicom", "list_dicom_series", "write_dicom_seg"]
 
 SEGMENTATION_SUFFIXES = (".seg.nrrd", ".seg.nhdr", ".nrrd", ".nhdr", ".nii", ".nii.gz")
 VOLUME_SUFFIXES = (".nrrd", ".nhdr", ".nii", ".nii.gz")

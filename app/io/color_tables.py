@@ -1,7 +1,7 @@
 """Label tables: ITK-SNAP label description files, Slicer colour tables (.ctbl/.txt and the Slicer 5 .csv),
-FreeSurferColorLUT-style files, and the Caret XML label table a NIfTI may carry (TotalSegmentator, Workbench). Reading is tolerant (blank lines, CRLF, tabs, float or integer alpha, quoted names
-with spaces); lines that are none of these are skipped with one warning. Writing produces ITK-SNAP `.label` and
-Slicer `.ctbl` files."""
+FreeSurferColorLUT-style files, and the Caret XML label table a NIfTI may carry (TotalSegmentator, Workbench).
+Reading is tolerant (blank lines, CRLF, tabs, float or integer alpha, quoted names with spaces); lines that are
+none of these are skipped with one warning. Writing produces ITK-SNAP `.label` and Slicer `.ctbl` files."""
 from __future__ import annotations
 
 import csv

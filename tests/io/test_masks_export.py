@@ -144,9 +144,13 @@ def test_itksnap_visibility_and_mesh_flags_come_back(tmp_path):
     entry. (The alpha of Slicer's tables and FreeSurfer's LUT is not applied: FreeSurfer's is 0 for every label.)"""
     text = shared_file("itksnap", "MRIcrop-seg.label").read_text()
     lines = [ln for ln in text.splitlines()]
-    edited = [ln.replace(' 1   1    "hippo-R"', ' 0   1    "hippo-R"').replace(' 1   1    "caudates"', ' 1   0    "caudates"')
-              .replace(' 1   1    "AC"', ' 0   0    "AC"').replace('1.00  1   1    "hippo-L"', '0.40  1   1    "hippo-L"')
-              for ln in lines]
+    swaps = [(' 1   1    "hippo-R"', ' 0   1    "hippo-R"'), (' 1   1    "caudates"', ' 1   0    "caudates"'),
+             (' 1   1    "AC"', ' 0   0    "AC"'), ('1.00  1   1    "hippo-L"', '0.40  1   1    "hippo-L"')]
+    edited = []
+    for ln in lines:
+        for old, new in swaps:
+            ln = ln.replace(old, new)
+        edited.append(ln)
     assert edited != lines
     table = tmp_path / "t.label"
     table.write_text("\n".join(edited) + "\n")

@@ -43,7 +43,8 @@ def test_totalsegmentator_and_workbench_names_are_read(tmp_path, name, ecode, bi
     """TotalSegmentator's `--ml` file opened as Segment_1 ... Segment_117 (the Slicer forum's question: the names
     are in the file); they are the segments' names and colours, and the export's tables keep them."""
     path = tmp_path / name
-    arr = labelmap(path, ecode, caret_xml(NAMES, {5: (0.25, 0.5, 1.0)}), extra=[(6, b"a comment\0" * 3)], big_endian=big)
+    arr = labelmap(path, ecode, caret_xml(NAMES, {5: (0.25, 0.5, 1.0)}), extra=[(6, b"a comment\0" * 3)],
+                   big_endian=big)
     seg = io.open_segmentation(path)
     assert {s.label: s.name for s in seg.segments} == NAMES
     assert seg.segment_by_name("liver").color == pytest.approx((0.25, 0.5, 1.0))
