@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import sys
 
-SUBCOMMANDS = ("info", "convert", "import-masks")
+SUBCOMMANDS = ("info", "convert", "import-masks", "export-masks")
 OVERVIEW = """segedit [FILE ...]            start the editor with those files (options below)
 segedit info FILE [--labels TABLE] [--json]
 segedit convert IN OUT [--labels TABLE] [--collapse | --single-layer] [--compression-level N]
 segedit import-masks OUT MASK_OR_FOLDER ... [--compression-level N]
+segedit export-masks IN FOLDER [--labels TABLE] [--format nii.gz|nii|nrrd] [--compression-level N]
 segedit stats SEG [--reference IMG] [--labels TABLE] [--percentiles P,...] [--surface] [--csv OUT | --json]
 segedit compare A B [--labels TABLE [TABLE_B]] [--by label|name | --map CSV] [--no-distances] [--csv OUT | --json]
 segedit COMMAND --help        details of a command

@@ -1,4 +1,4 @@
-"""`segedit info | convert | import-masks`: the Qt-free sub-commands.
+"""`segedit info | convert | import-masks | export-masks`: the Qt-free sub-commands.
 
 User errors print one line on stderr and exit with code 2 (no traceback, no partial output file); warnings about
 tolerated oddities in a file print one line each. A progress bar goes to stderr only when it is a terminal."""
@@ -49,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("output", type=Path, metavar="OUT", help=".seg.nrrd (or a labelmap name)")
     imp.add_argument("masks", type=Path, nargs="+", metavar="MASK_OR_FOLDER")
     _level(imp)
+    exp = sub.add_parser("export-masks", help="one binary mask file per segment (TotalSegmentator's layout)")
+    exp.add_argument("input", type=Path, metavar="IN")
+    exp.add_argument("folder", type=Path, metavar="FOLDER", help="written into (made when missing)")
+    _labels(exp, "label table for a labelmap input")
+    exp.add_argument("--format", choices=("nii.gz", "nii", "nrrd"), default="nii.gz",
+                     help="file type of the masks (default nii.gz)")
+    _level(exp)
     return p
 
 
@@ -99,7 +106,8 @@ class ProgressBar:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    return guarded(lambda: {"info": cmd_info, "convert": cmd_convert, "import-masks": cmd_import}[args.command](args))
+    return guarded(lambda: {"info": cmd_info, "convert": cmd_convert, "import-masks": cmd_import,
+                            "export-masks": cmd_export_masks}[args.command](args))
 
 
 def guarded(run, user_errors: tuple = ()) -> int:
@@ -277,6 +285,20 @@ def cmd_import(args) -> int:
     finally:
         bar.done()
     _save(seg, args.output, args.compression_level)
+    return 0
+
+
+def cmd_export_masks(args) -> int:
+    from app import io
+
+    seg = _open(args.input, args.labels)
+    bar = ProgressBar("writing")
+    try:
+        written = io.export_masks(seg, args.folder, suffix="." + args.format, compression_level=args.compression_level,
+                                  progress=bar)
+    finally:
+        bar.done()
+    print(f"wrote {len(written)} masks into {args.folder}", file=sys.stderr)
     return 0
 
 

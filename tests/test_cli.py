@@ -123,6 +123,21 @@ def test_a_folder_of_masks_is_read_by_info_compare_and_convert(tmp_path):
     assert_user_error(run("info", empty), "holds no DICOM files")
 
 
+def test_export_masks_then_read_the_folder_back(tmp_path):
+    src = shared_file("slicerio", "SegmentationOverlapping.seg.nrrd")
+    res = run("export-masks", src, tmp_path / "masks")
+    assert res.returncode == 0, res.stderr
+    assert "wrote 8 masks" in res.stderr
+    seg = io.open_segmentation(src)
+    assert sorted(p.name for p in (tmp_path / "masks").iterdir()) == sorted(f"{s.name}.nii.gz" for s in seg.segments)
+    facts = json.loads(run("info", tmp_path / "masks", "--json").stdout)
+    assert {x["name"]: x["voxels"] for x in facts["segments"]} == {s.name: seg.voxel_count(s.id) for s in seg.segments}
+    res = run("export-masks", src, tmp_path / "nrrd", "--format", "nrrd", "--compression-level", "0")
+    assert res.returncode == 0 and len(list((tmp_path / "nrrd").glob("*.nrrd"))) == 8
+    assert_user_error(run("export-masks", tmp_path / "missing.seg.nrrd", tmp_path / "m2"), "missing.seg.nrrd")
+    assert not (tmp_path / "m2").exists()
+
+
 def test_convert_overlapping_to_labelmap_is_refused_with_options_and_no_output(tmp_path):
     src = shared_file("slicerio", "SegmentationOverlapping.seg.nrrd")
     res = run("convert", src, tmp_path / "l.nii.gz")

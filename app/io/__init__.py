@@ -21,7 +21,7 @@ from .errors import FileFormatError, FileFormatWarning
 Progress = Callable[[float], None] | None
 
 __all__ = ["FileFormatError", "FileFormatWarning", "Volume", "open_segmentation", "save_segmentation",
-           "read_volume", "import_masks", "is_mask_folder", "export_labelmap", "SEGMENTATION_SUFFIXES",
+           "read_volume", "import_masks", "export_masks", "is_mask_folder", "export_labelmap", "SEGMENTATION_SUFFIXES",
            "VOLUME_SUFFIXES", "is_dicom", "list_dicom_series", "write_dicom_seg"]
 
 SEGMENTATION_SUFFIXES = (".seg.nrrd", ".seg.nhdr", ".nrrd", ".nhdr", ".nii", ".nii.gz")
@@ -139,6 +139,15 @@ def import_masks(paths, geometry: Geometry | None = None, progress: Progress = N
     from .masks import import_masks as _import
 
     return _import(paths, geometry, progress)
+
+
+def export_masks(seg: Segmentation, folder, segment_ids=None, suffix: str = ".nii.gz", compression_level: int = 1,
+                 progress: Progress = None) -> list[Path]:
+    """One binary mask file per segment (`<folder>/<name>.nii.gz`, uint8, on the segmentation's lattice), as
+    TotalSegmentator writes its output; what `import_masks` reads back with the same names and voxels."""
+    from .mask_export import export_masks as _export
+
+    return _export(seg, folder, segment_ids, suffix, compression_level, progress)
 
 
 def is_mask_folder(path) -> bool:

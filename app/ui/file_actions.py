@@ -57,9 +57,11 @@ class FileActions:
                 ("Open labelmap with label table...", self.ask_open_labelmap, "Ctrl+Shift+O"),
                 ("Open reference volume...", self.ask_open_reference, "Ctrl+Shift+R"),
                 ("Open DICOM folder...", lambda: dicom_actions.ask_open_dicom(self), "Ctrl+Shift+I"),
-                ("Import masks...", self.ask_import_masks, None), None,
+                ("Import masks...", self.ask_import_masks, None),
+                ("Import mask folder...", self.ask_import_mask_folder, None), None,
                 ("Save", self.save, QKeySequence.Save), ("Save as...", self.save_as, QKeySequence.SaveAs),
                 ("Export labelmap...", self.ask_export_labelmap, "Ctrl+E"),
+                ("Export masks (one file per segment)...", self.ask_export_masks, None),
                 ("Export DICOM SEG...", lambda: dicom_actions.ask_export_seg(self), None), None,
                 ("Close", self.close_document, QKeySequence.Close), ("Quit", window.close, quit_key())]
         self.actions = {}
@@ -286,6 +288,30 @@ class FileActions:
         paths, _ = QFileDialog.getOpenFileNames(self.w, "Import binary masks", "", IMAGE_FILTER)
         if paths:
             self.import_masks(paths)
+
+    def ask_import_mask_folder(self) -> None:
+        """A folder of masks, one file per structure (TotalSegmentator's `segmentations/`)."""
+        folder = QFileDialog.getExistingDirectory(self.w, "Import a folder of binary masks",
+                                                  str(self.w.settings.value("last_dir", "")))
+        if folder:
+            self.import_masks([folder])
+
+    def ask_export_masks(self) -> None:
+        """Every segment as its own mask file in a folder (`<name>.nii.gz`): TotalSegmentator's layout, and what
+        Import mask folder reads back."""
+        seg = self.w.segmentation
+        if seg is None:
+            return
+        folder = QFileDialog.getExistingDirectory(self.w, "Export masks into a folder", str(self.document_folder()))
+        if not folder:
+            return
+        try:
+            files = self.w.run_long(lambda p: io.export_masks(seg, folder, progress=p), "Exporting masks...")
+        except (io.FileFormatError, OSError, Cancelled, NotImplementedError) as exc:
+            self._report(self._sentence(exc, Path(folder), "export"))
+            return
+        self.w.settings.setValue("last_dir", folder)
+        self.w.status_message(f"Exported {len(files)} masks into {Path(folder).name}")
 
     # ---------------------------------------------------------------- saving
     def save(self) -> bool:

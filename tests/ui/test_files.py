@@ -139,6 +139,24 @@ def test_a_dropped_folder_of_masks_is_imported(make_window, tmp_path, demo, dial
     assert not io.is_mask_folder(folder)
 
 
+def test_export_masks_and_import_the_folder_through_the_menu(demo_window, tmp_path, monkeypatch, dialogs):
+    """File > Export masks writes one file per segment into the folder chosen; File > Import mask folder reads
+    that folder back: the same names and voxels."""
+    win = demo_window
+    seg = win.segmentation
+    folder = tmp_path / "out"
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(folder)))
+    texts = [a.text() for a in win.menu("File").actions()]
+    assert "Export masks (one file per segment)..." in texts and "Import mask folder..." in texts
+    win.files.ask_export_masks()
+    assert len(list(folder.glob("*.nii.gz"))) == len(seg) and "Exported" in win.statusBar().currentMessage()
+    counts = {s.name: seg.voxel_count(s.id) for s in seg.segments}
+    monkeypatch.setattr(win.files, "maybe_save", lambda: True)           # (the demo atlas is unsaved)
+    win.files.ask_import_mask_folder()
+    back = win.segmentation
+    assert back is not seg and {s.name: back.voxel_count(s.id) for s in back.segments} == counts
+
+
 def test_a_bad_file_is_one_sentence_and_nothing_changes(demo_window, tmp_path, dialogs):
     bad = tmp_path / "broken.seg.nrrd"
     bad.write_bytes(b"NRRD0004\nthis is not a header\n")
