@@ -76,7 +76,7 @@ class FileActions:
             a.triggered.connect(slot)
             m.addAction(a)
             self.actions[text] = a
-            if text == "Import masks...":
+            if text == "Import mask folder...":
                 m.addSeparator()
                 self.recent_menu = m.addMenu("Recent files")
         self._refresh_recent()

@@ -28,3 +28,13 @@ def test_save_as_and_export_start_in_the_documents_folder(demo_window, tmp_path,
     win.files.ask_export_labelmap()
     assert [Path(p).parent for p in asked] == [folder, folder]
     assert Path(asked[0]).name == "brain.seg.nrrd"
+
+
+def test_the_import_entries_stay_together_above_recent_files(make_window):
+    """Found looking at the menu: Import mask folder... was added after Import masks..., which the Recent files
+    submenu followed, so it landed below the submenu, apart from the other ways to open."""
+    win = make_window()
+    texts = [a.text() or "---" for a in win.menu("File").actions()]
+    i = texts.index("Import masks...")
+    assert texts[i:i + 4] == ["Import masks...", "Import mask folder...", "---", "Recent files"]
+    assert texts.index("Export masks (one file per segment)...") == texts.index("Export labelmap...") + 1
