@@ -178,6 +178,24 @@ def caret_label_table(xml: bytes) -> dict[int, LabelEntry]:
     return out
 
 
+CARET_ECODE = 0         # as TotalSegmentator writes it: its load_multilabel_nifti reads the first extension with
+                        # nibabel's get_content(), which nibabel 5.4 refuses for Workbench's code 30 (caret); the
+                        # reader here takes the table from any code
+
+
+def caret_text(entries: list[LabelEntry]) -> bytes:
+    """A Caret XML label table (what `caret_label_table` reads, TotalSegmentator's `load_multilabel_nifti` and
+    Connectome Workbench too): names escaped, colours 0..1."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    rows = "".join(f'<Label Key="{e.value}" Red={quoteattr(f"{e.color[0]:.6g}")} '
+                   f'Green={quoteattr(f"{e.color[1]:.6g}")} Blue={quoteattr(f"{e.color[2]:.6g}")} '
+                   f'Alpha={quoteattr(f"{e.opacity:.6g}")}>{escape(e.name)}</Label>\n' for e in entries)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<CaretExtension>\n<VolumeInformation Index="0">\n'
+            f"<LabelTable>\n{rows}</LabelTable>\n<VolumeType>Label</VolumeType>\n"
+            "</VolumeInformation>\n</CaretExtension>\n").encode("utf-8")
+
+
 def find_beside(image: Path) -> Path | None:
     """A table with the image's stem (`x.nii.gz` -> `x.label`, `x.txt`, `x.ctbl`, `x.csv`), if one exists."""
     image = Path(image)

@@ -12,7 +12,7 @@ from . import nrrd_write as nw
 from .atomic import ReadOnlyFile, atomic_write, os_error_message, refuse_read_only
 from .errors import FileFormatError, quoted
 from .lattice import check_writable
-from .color_tables import LabelEntry, ctbl_text, itksnap_text
+from .color_tables import CARET_ECODE, LabelEntry, caret_text, ctbl_text, itksnap_text
 from .masks import stem
 from .seg_nrrd_writer import check_level, common_dtype, layer_order
 
@@ -42,7 +42,7 @@ def export_labelmap(seg: Segmentation, path: Path, progress=None, compression_le
         raise FileFormatError(os_error_message(path, exc)) from None
     fresh = [p for p in written if not p.exists()]
     try:
-        _write_image(path, arr, seg, level, progress)
+        _write_image(path, arr, seg, level, progress, [(CARET_ECODE, caret_text(entries))])
         with atomic_write(label_path, "w") as fh:
             fh.write(itksnap_text(entries, *_clear_name(seg)))
         with atomic_write(ctbl_path, "w") as fh:
@@ -120,11 +120,13 @@ def merged(seg: Segmentation, order: list[int]) -> np.ndarray:
     return out
 
 
-def _write_image(path: Path, arr: np.ndarray, seg: Segmentation, level: int, progress) -> None:
+def _write_image(path: Path, arr: np.ndarray, seg: Segmentation, level: int, progress, extensions=()) -> None:
+    """`extensions`: NIfTI header extensions (a labelmap's names, so a NIfTI carries them without its tables:
+    TotalSegmentator's tools and Workbench read them, and so does segedit); other formats have none."""
     if path.name.lower().endswith((".nii", ".nii.gz")):
         from . import nifti
 
-        nifti.write(path, arr, seg.geometry, level or 1)
+        nifti.write(path, arr, seg.geometry, level or 1, extensions)
         return
     encoding = "gzip" if level else "raw"
     chunks = nw.volume_chunks(arr, arr.dtype, progress)

@@ -81,3 +81,29 @@ def test_no_extension_or_another_kind_changes_nothing(tmp_path):
     other = tmp_path / "other.nii"
     labelmap(other, ecode=4, xml=b"<afni>no label table here</afni>" + b" " * 8)
     assert io.open_segmentation(other).segments[0].name == "Segment_1"
+
+
+def test_an_exported_nifti_labelmap_carries_its_names(tmp_path):
+    """Export writes the names into the NIfTI too (ecode 0, Caret XML: what TotalSegmentator's
+    load_multilabel_nifti reads at CaretExtension/VolumeInformation/LabelTable/Label, and Workbench), so an edited
+    `--ml` file keeps them without its .label beside it; names with XML's special characters come back as typed."""
+    import xml.etree.ElementTree as ET
+
+    path = tmp_path / "ts.nii.gz"
+    labelmap(path)
+    seg = io.open_segmentation(path)
+    seg.update_segment(seg.segment_by_name("liver").id, name='liver & <segment> 4')
+    out = tmp_path / "edited.nii.gz"
+    io.export_labelmap(seg, out)
+    for table in (tmp_path / "edited.label", tmp_path / "edited.ctbl"):
+        table.unlink()
+    [(code, content)] = extensions(out)
+    assert code == 0                                   # TotalSegmentator's code: nibabel's get_content() reads it
+    assert nib.load(str(out)).header.extensions[0].get_content() == content.rstrip(b"\0")
+    labels = ET.fromstring(content.rstrip(b"\0")).find("VolumeInformation").find("LabelTable").findall("Label")
+    assert {int(x.get("Key")): x.text for x in labels} == {**NAMES, 5: 'liver & <segment> 4'}
+    back = io.open_segmentation(out)
+    assert {s.label: s.name for s in back.segments} == {**NAMES, 5: 'liver & <segment> 4'}
+    assert np.allclose([s.color for s in back.segments], [s.color for s in seg.segments], atol=1e-5)
+    img = nib.load(str(out))
+    assert np.array_equal(np.asarray(img.dataobj), seg.layers[0])
