@@ -186,3 +186,7 @@ def test_the_writer_gives_the_bytes_nibabel_gives(tmp_path, dtype, order):
     nifti.write(tmp_path / "x.nii.gz", arr, g)
     import gzip
     assert gzip.decompress((tmp_path / "x.nii.gz").read_bytes()) == img.to_bytes()
+    ext = b"<CaretExtension>a label table of 37 bytes</CaretExtension>"          # and with an extension
+    nifti.write(tmp_path / "e.nii", arr, g, extensions=[(0, ext)])
+    img.header.extensions.append(nib.nifti1.Nifti1Extension(0, ext))
+    assert (tmp_path / "e.nii").read_bytes() == img.to_bytes()
