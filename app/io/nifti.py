@@ -304,6 +304,7 @@ def write(path, arr: np.ndarray, geom: Geometry, compression_level: int = 1, ext
     path = Path(path)
     check_writable(geom, path.name)
     affine = RAS_TO_LPS @ geom.ijk_to_lps
+    arr = arr.astype(arr.dtype.newbyteorder("="), copy=False)      # the bytes streamed below are the header's order
     try:
         with np.errstate(all="ignore"):
             img = nib.Nifti1Image(arr, affine)

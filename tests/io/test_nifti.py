@@ -186,6 +186,9 @@ def test_the_writer_gives_the_bytes_nibabel_gives(tmp_path, dtype, order):
     nifti.write(tmp_path / "x.nii.gz", arr, g)
     import gzip
     assert gzip.decompress((tmp_path / "x.nii.gz").read_bytes()) == img.to_bytes()
+    swapped = arr.astype(arr.dtype.newbyteorder(">" if arr.dtype.byteorder != ">" else "<"))
+    nifti.write(tmp_path / "s.nii", swapped, g)                        # the other byte order: the same values
+    assert np.array_equal(nifti.read(tmp_path / "s.nii")[0], arr)
     ext = b"<CaretExtension>a label table of 37 bytes</CaretExtension>"          # and with an extension
     nifti.write(tmp_path / "e.nii", arr, g, extensions=[(0, ext)])
     img.header.extensions.append(nib.nifti1.Nifti1Extension(0, ext))
