@@ -17,6 +17,7 @@ from app.model.segmentation import Segmentation
 
 from .atomic import ReadOnlyFile, os_error_message, refuse_read_only
 from .errors import FileFormatError
+from .export import _write_image
 from .lattice import check_writable
 from .seg_nrrd_writer import check_level
 
@@ -47,8 +48,6 @@ def export_masks(seg: Segmentation, folder, segment_ids=None, suffix: str = ".ni
                  progress=None) -> list[Path]:
     """Write one binary mask per segment (all, or `segment_ids`) into `folder` (made when missing); returns the
     files written, in segment order."""
-    from .export import _write_image     # (export imports this package's masks module: imported when used)
-
     folder = Path(folder)
     if suffix not in MASK_FORMATS:
         raise FileFormatError(f"masks are written as {', '.join(MASK_FORMATS)}, not {suffix!r}")
