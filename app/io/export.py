@@ -42,7 +42,7 @@ def export_labelmap(seg: Segmentation, path: Path, progress=None, compression_le
         raise FileFormatError(os_error_message(path, exc)) from None
     fresh = [p for p in written if not p.exists()]
     try:
-        _write_image(path, arr, seg, level, progress, [(CARET_ECODE, caret_text(entries))])
+        write_image(path, arr, seg, level, progress, [(CARET_ECODE, caret_text(entries))])
         with atomic_write(label_path, "w") as fh:
             fh.write(itksnap_text(entries, *_clear_name(seg)))
         with atomic_write(ctbl_path, "w") as fh:
@@ -120,7 +120,7 @@ def merged(seg: Segmentation, order: list[int]) -> np.ndarray:
     return out
 
 
-def _write_image(path: Path, arr: np.ndarray, seg: Segmentation, level: int, progress, extensions=()) -> None:
+def write_image(path: Path, arr: np.ndarray, seg: Segmentation, level: int, progress, extensions=()) -> None:
     """`extensions`: NIfTI header extensions (a labelmap's names, so a NIfTI carries them without its tables:
     TotalSegmentator's tools and Workbench read them, and so does segedit); other formats have none."""
     if path.name.lower().endswith((".nii", ".nii.gz")):

@@ -17,7 +17,7 @@ from app.model.segmentation import Segmentation
 
 from .atomic import ReadOnlyFile, os_error_message, refuse_read_only
 from .errors import FileFormatError
-from .export import _write_image
+from .export import write_image
 from .lattice import check_writable
 from .seg_nrrd_writer import check_level
 
@@ -82,7 +82,7 @@ def export_masks(seg: Segmentation, folder, segment_ids=None, suffix: str = ".ni
             last = seg.bounding_box(sid)
             if last is not None:
                 np.equal(seg.layers[s.layer][last], s.label, out=mask[last])
-            _write_image(path, mask.view(np.uint8), seg, level, None)          # bool -> uint8: no copy
+            write_image(path, mask.view(np.uint8), seg, level, None)          # bool -> uint8: no copy
             written.append(path)
             if progress is not None:
                 progress((n + 1) / len(paths))
