@@ -26,6 +26,7 @@ from .limits import TooLarge, check_allocation
 
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
 _MAX_EXTENSIONS = 64
+_MAX_ECODE = 1024            # NIfTI's registered extension codes are below 100
 
 
 def is_gz(path: Path) -> bool:
@@ -64,7 +65,7 @@ def read_header(path: Path):
     raw = float(hdr["vox_offset"])
     if not np.isfinite(raw) or not 0 <= raw < 2**62:
         raise FileFormatError(f"{path.name} has an invalid data offset ({raw:g}) in its NIfTI header")
-    offset = int(raw) or _offset_after_extensions(path, size, head[size:size + 4])
+    offset = int(raw) or _offset_after_extensions(path, size, size_le not in (348, 540))
     return hdr, offset
 
 
@@ -79,32 +80,17 @@ def _prefix(path: Path, n: int) -> bytes:
         raise FileFormatError(f"{path.name} cannot be read as NIfTI ({exc.strerror or exc})") from None
 
 
-def _offset_after_extensions(path: Path, size: int, flag: bytes) -> int:
-    """Where the data starts when `vox_offset` is 0: after the header and its extensions (walked by their sizes,
-    at most _MAX_EXTENSIONS of them)."""
-    pos = size + 4
-    if len(flag) < 1 or flag[0] == 0:
-        return pos
-    for _ in range(_MAX_EXTENSIONS):
-        head = _prefix(path, pos + 8)[pos:]
-        if len(head) < 8:
-            break
-        esize = max(struct.unpack("<i", head[:4])[0], struct.unpack(">i", head[:4])[0])
-        if esize < 16 or esize % 16:
-            break
-        pos += esize
-    return pos
-
-
-def extensions(path, limit: int = 16 << 20) -> list[tuple[int, bytes]]:
-    """(ecode, content) of a NIfTI file's header extensions, in order: at most _MAX_EXTENSIONS of them and `limit`
-    bytes in all (a .nii.gz decompresses only that far). [] when the extension flag is clear."""
-    path = Path(path)
-    first = _prefix(path, 4)
-    if len(first) < 4:
-        return []
+def _layout(first: bytes) -> tuple[int, bool]:
+    """(header size, big-endian) from the file's first 4 bytes (its header size field: 348 or 540)."""
     big = struct.unpack("<i", first)[0] not in (348, 540)
-    size = 540 if struct.unpack(">i" if big else "<i", first)[0] == 540 else 348
+    return (540 if struct.unpack(">i" if big else "<i", first)[0] == 540 else 348), big
+
+
+def _extension_spans(path: Path, size: int, big: bool, limit: int | None = None) -> list[tuple[int, int, int]]:
+    """(position, size, ecode) of each header extension after the header of `size` bytes, walked by their sizes in
+    the header's byte order: at most _MAX_EXTENSIONS of them, ending by `limit` bytes when given; [] when the
+    extension flag is clear. The data's offset when vox_offset is 0 and the extensions themselves both come from
+    this walk."""
     flag = _prefix(path, size + 4)[size:]
     if len(flag) < 1 or flag[0] == 0:
         return []
@@ -114,11 +100,30 @@ def extensions(path, limit: int = 16 << 20) -> list[tuple[int, bytes]]:
         if len(head) < 8:
             break
         esize, ecode = struct.unpack(">ii" if big else "<ii", head)
-        if esize < 16 or esize % 16 or pos + esize > limit:
-            break
-        out.append((ecode, _prefix(path, pos + esize)[pos + 8:pos + esize]))
+        if esize < 16 or esize % 16 or not 0 <= ecode < _MAX_ECODE or (limit is not None and pos + esize > limit):
+            break                 # (with vox_offset 0 nothing marks the last one: the data after it can read as a
+                                  # size; registered codes are small, so a code past them ends the walk too)
+        out.append((pos, esize, ecode))
         pos += esize
     return out
+
+
+def _offset_after_extensions(path: Path, size: int, big: bool) -> int:
+    """Where the data starts when `vox_offset` is 0: after the header and its extensions."""
+    spans = _extension_spans(path, size, big)
+    return spans[-1][0] + spans[-1][1] if spans else size + 4
+
+
+def extensions(path, limit: int = 16 << 20) -> list[tuple[int, bytes]]:
+    """(ecode, content) of a NIfTI file's header extensions, in order: at most _MAX_EXTENSIONS of them and `limit`
+    bytes in all (a .nii.gz decompresses only that far). [] when the extension flag is clear."""
+    path = Path(path)
+    first = _prefix(path, 4)
+    if len(first) < 4:
+        return []
+    size, big = _layout(first)
+    return [(ecode, _prefix(path, pos + esize)[pos + 8:pos + esize])
+            for pos, esize, ecode in _extension_spans(path, size, big, limit)]
 
 
 def embedded_label_table(path):

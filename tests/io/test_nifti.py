@@ -193,3 +193,25 @@ def test_the_writer_gives_the_bytes_nibabel_gives(tmp_path, dtype, order):
     nifti.write(tmp_path / "e.nii", arr, g, extensions=[(0, ext)])
     img.header.extensions.append(nib.nifti1.Nifti1Extension(0, ext))
     assert (tmp_path / "e.nii").read_bytes() == img.to_bytes()
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_a_zero_data_offset_after_an_extension_is_found_in_either_byte_order(tmp_path, big):
+    """vox_offset 0 (old writers): the data starts after the header's extensions, walked by their sizes. The
+    sizes were read as the larger of both byte orders (a 32-byte extension of a little-endian file read as
+    536 MB), and with nothing marking the last extension the data after it was taken for one more: the file was
+    called truncated. Sizes are read in the header's order, as the label tables' reader reads them, and a code past
+    the registered ones ends the walk."""
+    import struct
+
+    arr = (np.arange(24).reshape(2, 3, 4) % 5).astype(np.int16)
+    img = nib.Nifti1Image(arr, np.eye(4))
+    if big:
+        img = nib.Nifti1Image(arr, img.affine, img.header.as_byteswapped(">"))
+    img.header.extensions.append(nib.nifti1.Nifti1Extension(0, b"<x>an extension</x>"))
+    raw = bytearray(img.to_bytes())
+    struct.pack_into(">f" if big else "<f", raw, 108, 0.0)
+    (tmp_path / "v.nii").write_bytes(bytes(raw))
+    got, _ = nifti.read(tmp_path / "v.nii")
+    assert np.array_equal(got, arr)
+    assert [code for code, _ in nifti.extensions(tmp_path / "v.nii")] == [0]
