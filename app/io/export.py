@@ -9,7 +9,7 @@ import numpy as np
 from app.model.segmentation import Segmentation
 
 from . import nrrd_write as nw
-from .atomic import ReadOnlyFile, atomic_write, os_error_message, refuse_read_only
+from .atomic import atomic_write, os_error_message, refuse_read_only
 from .errors import FileFormatError, quoted
 from .lattice import check_writable
 from .color_tables import CARET_ECODE, LabelEntry, caret_text, ctbl_text, itksnap_text
@@ -36,12 +36,9 @@ def export_labelmap(seg: Segmentation, path: Path, progress=None, compression_le
     label_path = path.with_name(stem(path) + ".label")
     ctbl_path = path.with_name(stem(path) + ".ctbl")
     written = [path, label_path, ctbl_path]
-    try:                                     # all or nothing: refused before the image replaces its old copy
-        refuse_read_only(*written)
-    except ReadOnlyFile as exc:
-        raise FileFormatError(os_error_message(path, exc)) from None
     fresh = [p for p in written if not p.exists()]
     try:
+        refuse_read_only(*written)           # all or nothing: refused before the image replaces its old copy
         write_image(path, arr, seg, level, progress, [(CARET_ECODE, caret_text(entries))])
         with atomic_write(label_path, "w") as fh:
             fh.write(itksnap_text(entries, *_clear_name(seg)))
@@ -67,8 +64,7 @@ def table_entries(seg: Segmentation) -> list[LabelEntry]:
                                    getattr(table.get(s.label), "mesh", True)) for s in seg.segments}
     names = {s.name for s in seg.segments}         # a segment given another value: its old entry is not kept twice
     for value, e in table.items():
-        if (value > 0 and value not in entries and e.name not in names
-                and not any(c in e.name for c in '"\n\r\t')):
+        if value > 0 and value not in entries and e.name not in names and _label_file_holds(e.name):
             entries[value] = LabelEntry(value, e.name, e.color, getattr(e, "opacity", 1.0),   # model: .name, .color
                                         getattr(e, "visible", True), getattr(e, "mesh", True))
     return [entries[v] for v in sorted(entries)]
@@ -77,7 +73,7 @@ def table_entries(seg: Segmentation) -> list[LabelEntry]:
 def _clear_name(seg: Segmentation) -> tuple[str, ...]:
     """The opened table's name for value 0, when it has one that a .label line can hold."""
     e = seg.label_table.get(0)
-    return (e.name,) if e is not None and e.name.strip() and not any(c in e.name for c in '"\n\r\t') else ()
+    return (e.name,) if e is not None and e.name.strip() and _label_file_holds(e.name) else ()
 
 
 def _check_single_labelmap(seg: Segmentation, order: list[int]) -> None:
@@ -96,11 +92,17 @@ def _check_single_labelmap(seg: Segmentation, order: list[int]) -> None:
         owner[s.label] = s.name
 
 
+def _label_file_holds(name: str) -> bool:
+    """The ITK-SNAP .label file quotes each name on one line, with no escapes: a line break, tab, other control
+    character or double quote in a name cannot come back."""
+    return '"' not in name and not any(ord(c) < 32 for c in name)
+
+
 def _check_table_names(seg: Segmentation, what: str) -> None:
-    """The ITK-SNAP .label file quotes each name on one line, with no escapes: a line break, tab or double quote
-    in a name cannot come back, so the export is refused naming the segment (a .seg.nrrd keeps such names)."""
+    """A segment whose name the .label cannot hold refuses the export, naming it (a .seg.nrrd keeps such
+    names); an opened table's entry with such a name is left out of the tables written."""
     for s in seg.segments:
-        if any(c in s.name for c in '"\n\r\t') or any(ord(c) < 32 for c in s.name):
+        if not _label_file_holds(s.name):
             raise FileFormatError(f"{what}: the name of segment {quoted(s.name)} holds a line break, tab or double "
                                   f"quote, "
                                   f"which the .label table beside the labelmap cannot store; rename it, or save "
